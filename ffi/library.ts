@@ -1,0 +1,47 @@
+// Loads the shim once. TORCH_SHIM_PATH overrides the path of the library
+// (default: build/libtt.so, written by `deno task build`).
+import { symbols } from "./symbols.ts";
+
+export const DEFAULT_SHIM_PATH = new URL("../build/libtt.so", import.meta.url).pathname;
+
+/** The path the shim is loaded from: TORCH_SHIM_PATH, else build/libtt.so. */
+export function shimPath(): string {
+  return Deno.env.get("TORCH_SHIM_PATH") || DEFAULT_SHIM_PATH;
+}
+
+function open(): Deno.DynamicLibrary<typeof symbols> {
+  const path = shimPath();
+  try {
+    Deno.statSync(path);
+  } catch (cause) {
+    throw new Error(
+      `the libtorch shim is not built: ${path} does not exist. ` +
+        "Run `deno task build` (or `npx -y deno@2.9.6 task build`), " +
+        "or point TORCH_SHIM_PATH at a built libtt.so.",
+      { cause },
+    );
+  }
+  try {
+    return Deno.dlopen(path, symbols);
+  } catch (cause) {
+    throw new Error(
+      `could not load the libtorch shim ${path}: ${(cause as Error).message}. ` +
+        "If libtorch moved or was upgraded, rebuild with `deno task build`; " +
+        "a shim built against a PyTorch install needs that install in place.",
+      { cause },
+    );
+  }
+}
+
+type Raw = Deno.DynamicLibrary<typeof symbols>["symbols"];
+
+// Deno types i64 parameters as bigint, but it takes plain numbers too (checked
+// in tests/ffi), and numbers spare a BigInt allocation on every call.
+type LooseArgs<A> = { [I in keyof A]: A[I] extends bigint ? number | bigint : A[I] };
+type Loose<S> = {
+  [K in keyof S]: S[K] extends (...args: infer A) => infer R ? (...args: LooseArgs<A>) => R
+    : S[K];
+};
+
+/** The bound symbols of the shim, opened when this module is first imported. */
+export const lib: Loose<Raw> = open().symbols as unknown as Loose<Raw>;

@@ -1,0 +1,78 @@
+// Op codes of the shim's op families, mirroring the enums of native/tt.h.
+
+export const Unary = {
+  neg: 0,
+  exp: 1,
+  log: 2,
+  sqrt: 3,
+  rsqrt: 4,
+  abs: 5,
+  relu: 6,
+  sigmoid: 7,
+  tanh: 8,
+  sin: 9,
+  cos: 10,
+  floor: 11,
+  ceil: 12,
+  round: 13,
+  sign: 14,
+  square: 15,
+  reciprocal: 16,
+  logicalNot: 17,
+  relu_: 18,
+  isfinite: 19,
+  trunc: 20,
+  log1p: 21,
+  expm1: 22,
+} as const;
+
+export const Binary = {
+  add: 0,
+  sub: 1,
+  mul: 2,
+  div: 3,
+  pow: 4,
+  maximum: 5,
+  minimum: 6,
+  eq: 7,
+  ne: 8,
+  gt: 9,
+  ge: 10,
+  lt: 11,
+  le: 12,
+  remainder: 13,
+  atan2: 14,
+  logicalAnd: 15,
+  logicalOr: 16,
+  rsub: 17,
+  floorDivide: 18,
+} as const;
+
+export const InPlace = {
+  add_: 0,
+  sub_: 1,
+  mul_: 2,
+  div_: 3,
+  copy_: 4,
+  lerp_: 5,
+  fill_: 6,
+  zero_: 7,
+  clampMin_: 8,
+  clampMax_: 9,
+  pow_: 10,
+} as const;
+
+export const Reduce = {
+  sum: 0,
+  mean: 1,
+  amax: 2,
+  amin: 3,
+  prod: 4,
+  std: 5,
+  var: 6,
+  logsumexp: 7,
+  all: 8,
+  any: 9,
+} as const;
+
+export const Like = { zeros: 0, ones: 1, full: 2, empty: 3, rand: 4, randn: 5 } as const;

@@ -1,0 +1,91 @@
+// Seeds, threads, grad mode, CUDA queries, RNG state and the libtorch version.
+import { lib } from "./library.ts";
+import { check, OUT, OUT_I32, outHandle } from "./call.ts";
+import { type Device, deviceCode } from "./device.ts";
+import { Tensor } from "./tensor.ts";
+
+/** Seeds libtorch's default generators (CPU and CUDA), like torch.manual_seed. */
+export function manualSeed(seed: number | bigint): void {
+  check("tt_manual_seed", lib.tt_manual_seed(BigInt(seed)));
+}
+
+/** Sets libtorch's intra-op thread count (torch.set_num_threads). */
+export function setNumThreads(n: number): void {
+  check("tt_set_num_threads", lib.tt_set_num_threads(n));
+}
+
+export function getNumThreads(): number {
+  check("tt_get_num_threads", lib.tt_get_num_threads(OUT_I32));
+  return OUT_I32[0];
+}
+
+function setGradMode(enabled: boolean): boolean {
+  check("tt_grad_mode", lib.tt_grad_mode(enabled ? 1 : 0, OUT_I32));
+  return OUT_I32[0] !== 0;
+}
+
+export function isGradEnabled(): boolean {
+  check("tt_grad_mode", lib.tt_grad_mode(-1, OUT_I32));
+  return OUT_I32[0] !== 0;
+}
+
+function withGradMode<T>(enabled: boolean, fn: () => T): T {
+  const prev = setGradMode(enabled);
+  try {
+    const r = fn();
+    if (r instanceof Promise) {
+      throw new TypeError("noGrad()/enableGrad() take a synchronous function");
+    }
+    return r;
+  } finally {
+    setGradMode(prev);
+  }
+}
+
+/** Runs `fn` with autograd off (torch.no_grad) and returns its result. */
+export function noGrad<T>(fn: () => T): T {
+  return withGradMode(false, fn);
+}
+
+/** Runs `fn` with autograd on (torch.enable_grad). */
+export function enableGrad<T>(fn: () => T): T {
+  return withGradMode(true, fn);
+}
+
+/** libtorch's version string, e.g. "1.13.0". */
+export const torchVersion: string = Deno.UnsafePointerView.getCString(lib.tt_torch_version()!);
+
+/** Whether the shim was built against a libtorch with CUDA. */
+export const compiledWithCuda: boolean = lib.tt_compiled_with_cuda() === 1;
+
+export const cuda = {
+  isAvailable(): boolean {
+    check("tt_cuda_is_available", lib.tt_cuda_is_available(OUT_I32));
+    return OUT_I32[0] !== 0;
+  },
+  deviceCount(): number {
+    check("tt_cuda_device_count", lib.tt_cuda_device_count(OUT_I32));
+    return OUT_I32[0];
+  },
+  /** Waits for all queued work on a CUDA device (default: the current one). */
+  synchronize(device?: Device | string): void {
+    check(
+      "tt_cuda_synchronize",
+      lib.tt_cuda_synchronize(device === undefined ? -1 : deviceCode(device)),
+    );
+  },
+  /** cudnn.benchmark: pick the fastest convolution algorithms for fixed shapes. */
+  setCudnnBenchmark(flag: boolean): void {
+    check("tt_set_cudnn_benchmark", lib.tt_set_cudnn_benchmark(flag ? 1 : 0));
+  },
+};
+
+/** The default generator's state of a device, as a uint8 tensor (for exact resume). */
+export function getRngState(device: Device | string = "cpu"): Tensor {
+  check("tt_rng_get_state", lib.tt_rng_get_state(deviceCode(device), OUT));
+  return new Tensor(outHandle());
+}
+
+export function setRngState(state: Tensor, device: Device | string = "cpu"): void {
+  check("tt_rng_set_state", lib.tt_rng_set_state(deviceCode(device), state.handle));
+}

@@ -1,0 +1,839 @@
+// Tensor: a handle to a libtorch tensor with PyTorch's method names in
+// camelCase. Every method returns a new tensor (the caller or an enclosing
+// `tidy` frees it) except the in-place ones, whose names end in `_`.
+// Options objects carry what PyTorch passes as keywords: `t.sum({ dim: 1, keepdim: true })`.
+import { lib } from "./library.ts";
+import {
+  check,
+  handleArray,
+  ints,
+  OUT,
+  OUT2,
+  OUT_F64,
+  outHandle,
+  outHandle2,
+  outHandleOrNull,
+} from "./call.ts";
+import { type Device, deviceCode, deviceName } from "./device.ts";
+import {
+  DTYPE_BYTES,
+  dtypeCode,
+  type DTypeName,
+  dtypeName,
+  dtypeOfArray,
+  type TypedArray,
+} from "./dtype.ts";
+import { TorchError } from "./error.ts";
+import { Binary, InPlace, Reduce, Unary } from "./ops.ts";
+import { keep, release, track, type Tracked } from "./memory.ts";
+
+export interface ReduceOptions {
+  /** A dim or dims to reduce; absent reduces over every element. */
+  dim?: number | number[];
+  keepdim?: boolean;
+}
+
+const INFO = new BigInt64Array(8 + 64);
+
+function dimList(dim: number | number[] | undefined): number[] {
+  if (dim === undefined) return [];
+  return Array.isArray(dim) ? dim : [dim];
+}
+
+/** Nested JS arrays of a tensor's values, as `toArray()` returns them. */
+export type NestedArray = number | boolean | NestedArray[];
+
+export class Tensor implements Tracked, Disposable {
+  _handle: Deno.PointerObject | null;
+  _kept = false;
+  #shape: number[] | null = null;
+  #dtype: DTypeName | null = null;
+  #device: Device | null = null;
+
+  /** Wraps a handle the shim returned; takes ownership of it. */
+  constructor(handle: Deno.PointerObject) {
+    this._handle = handle;
+    track(this);
+  }
+
+  /** The native handle; throws once the tensor is disposed. */
+  get handle(): Deno.PointerObject {
+    const h = this._handle;
+    if (h === null) {
+      throw new TorchError(
+        "tensor",
+        "this tensor was disposed and cannot be used; keep it (keep(t)) or return it from tidy()",
+      );
+    }
+    return h;
+  }
+
+  get isDisposed(): boolean {
+    return this._handle === null;
+  }
+
+  #info(): void {
+    check("tt_info", lib.tt_info(this.handle, INFO, INFO.length));
+    this.#dtype = dtypeName(Number(INFO[0]));
+    this.#device = deviceName(Number(INFO[1]));
+    const nd = Number(INFO[2]);
+    const s = new Array<number>(nd);
+    for (let i = 0; i < nd; i++) s[i] = Number(INFO[8 + i]);
+    this.#shape = s;
+  }
+
+  /** Sizes of each dimension (a copy). */
+  get shape(): number[] {
+    if (this.#shape === null) this.#info();
+    return this.#shape!.slice();
+  }
+
+  get ndim(): number {
+    if (this.#shape === null) this.#info();
+    return this.#shape!.length;
+  }
+
+  get numel(): number {
+    if (this.#shape === null) this.#info();
+    let n = 1;
+    for (const s of this.#shape!) n *= s;
+    return n;
+  }
+
+  get dtype(): DTypeName {
+    if (this.#dtype === null) this.#info();
+    return this.#dtype!;
+  }
+
+  get device(): Device {
+    if (this.#device === null) this.#info();
+    return this.#device!;
+  }
+
+  size(dim: number): number {
+    const s = this.shape;
+    const d = dim < 0 ? dim + s.length : dim;
+    if (d < 0 || d >= s.length) {
+      throw new TorchError("size", `dim ${dim} out of range for a ${s.length}-D tensor`);
+    }
+    return s[d];
+  }
+
+  get requiresGrad(): boolean {
+    check("tt_info", lib.tt_info(this.handle, INFO, INFO.length));
+    return INFO[3] !== 0n;
+  }
+
+  get isContiguous(): boolean {
+    check("tt_info", lib.tt_info(this.handle, INFO, INFO.length));
+    return INFO[4] !== 0n;
+  }
+
+  get isLeaf(): boolean {
+    check("tt_info", lib.tt_info(this.handle, INFO, INFO.length));
+    return INFO[6] !== 0n;
+  }
+
+  /** Frees the native tensor now. A second call throws; `using` tolerates it. */
+  dispose(): void {
+    if (!release(this)) {
+      throw new TorchError("dispose", "this tensor was already disposed");
+    }
+  }
+
+  [Symbol.dispose](): void {
+    release(this);
+  }
+
+  /** Keeps this tensor alive past every tidy scope (see keep()). */
+  keep(): this {
+    return keep(this);
+  }
+
+  toString(): string {
+    if (this._handle === null) return "Tensor(disposed)";
+    return `Tensor(shape=[${this.shape}], dtype=${this.dtype}, device=${this.device})`;
+  }
+
+  // ---- reading values ----
+
+  /** The values as a typed array (a copy on the host). float16/bfloat16 come back as float32. */
+  toTypedArray(): TypedArray {
+    if (this.dtype === "float16" || this.dtype === "bfloat16") {
+      using f = this.to({ dtype: "float32" });
+      return f.toTypedArray();
+    }
+    const n = this.numel;
+    const out = newTypedArray(this.dtype, n);
+    check(
+      "tt_copy_to_buffer",
+      lib.tt_copy_to_buffer(this.handle, new Uint8Array(out.buffer), out.byteLength),
+    );
+    return out;
+  }
+
+  /** The raw bytes of the values in this tensor's dtype (little-endian). */
+  toBytes(): Uint8Array {
+    const out = new Uint8Array(this.numel * DTYPE_BYTES[this.dtype]);
+    check("tt_copy_to_buffer", lib.tt_copy_to_buffer(this.handle, out, out.byteLength));
+    return out;
+  }
+
+  /** The values as nested JS arrays (int64 as numbers, bool as booleans). */
+  toArray(): NestedArray {
+    const flat = this.toTypedArray();
+    const isBool = this.dtype === "bool";
+    const get = (i: number): number | boolean => {
+      const v = flat[i];
+      return isBool ? v !== 0 : Number(v);
+    };
+    const shape = this.shape;
+    if (shape.length === 0) return get(0);
+    let offset = 0;
+    const build = (d: number): NestedArray[] => {
+      const out: NestedArray[] = new Array(shape[d]);
+      for (let i = 0; i < shape[d]; i++) {
+        out[i] = d === shape.length - 1 ? get(offset++) : build(d + 1);
+      }
+      return out;
+    };
+    return build(0);
+  }
+
+  /** The single value of a one-element tensor (a host sync on CUDA). */
+  item(): number {
+    check("tt_item", lib.tt_item(this.handle, OUT_F64));
+    return OUT_F64[0];
+  }
+
+  // ---- conversion ----
+
+  /** Converts dtype and/or device; returns a new tensor (a copy only when needed). */
+  to(
+    opts: { dtype?: DTypeName; device?: Device | string; copy?: boolean } | Device | DTypeName,
+  ): Tensor {
+    const o = typeof opts === "string"
+      ? (opts === "cpu" || opts.startsWith("cuda")
+        ? { device: opts }
+        : { dtype: opts as DTypeName })
+      : opts;
+    const dt = o.dtype === undefined ? -1 : dtypeCode(o.dtype);
+    const dev = o.device === undefined ? -2 : deviceCode(o.device);
+    return wrap("tt_to", lib.tt_to(this.handle, dt, dev, o.copy ? 1 : 0, OUT));
+  }
+
+  float(): Tensor {
+    return this.to({ dtype: "float32" });
+  }
+
+  long(): Tensor {
+    return this.to({ dtype: "int64" });
+  }
+
+  cpu(): Tensor {
+    return this.to({ device: "cpu" });
+  }
+
+  contiguous(memoryFormat: "contiguous" | "channelsLast" = "contiguous"): Tensor {
+    return wrap(
+      "tt_contiguous",
+      lib.tt_contiguous(this.handle, memoryFormat === "channelsLast" ? 1 : 0, OUT),
+    );
+  }
+
+  clone(): Tensor {
+    return wrap("tt_clone", lib.tt_clone(this.handle, OUT));
+  }
+
+  detach(): Tensor {
+    return wrap("tt_detach", lib.tt_detach(this.handle, OUT));
+  }
+
+  // ---- views and joins ----
+
+  reshape(...shape: number[] | [number[]]): Tensor {
+    const s = flatArgs(shape);
+    return wrap("tt_reshape", lib.tt_reshape(this.handle, ints(s), s.length, OUT));
+  }
+
+  view(...shape: number[] | [number[]]): Tensor {
+    const s = flatArgs(shape);
+    return wrap("tt_view", lib.tt_view(this.handle, ints(s), s.length, OUT));
+  }
+
+  permute(...dims: number[] | [number[]]): Tensor {
+    const d = flatArgs(dims);
+    return wrap("tt_permute", lib.tt_permute(this.handle, ints(d), d.length, OUT));
+  }
+
+  transpose(d0: number, d1: number): Tensor {
+    return wrap("tt_transpose", lib.tt_transpose(this.handle, d0, d1, OUT));
+  }
+
+  /** The matrix transpose of a 2-D tensor. */
+  get T(): Tensor {
+    return this.transpose(0, 1);
+  }
+
+  flatten(startDim = 0, endDim = -1): Tensor {
+    return wrap("tt_flatten", lib.tt_flatten(this.handle, startDim, endDim, OUT));
+  }
+
+  squeeze(dim?: number): Tensor {
+    return wrap(
+      "tt_squeeze",
+      lib.tt_squeeze(this.handle, dim ?? 0, dim === undefined ? 1 : 0, OUT),
+    );
+  }
+
+  unsqueeze(dim: number): Tensor {
+    return wrap("tt_unsqueeze", lib.tt_unsqueeze(this.handle, dim, OUT));
+  }
+
+  narrow(dim: number, start: number, length: number): Tensor {
+    return wrap("tt_narrow", lib.tt_narrow(this.handle, dim, start, length, OUT));
+  }
+
+  /** Python's `t[start:end:step]` along `dim`. */
+  slice(dim: number, start = 0, end = Number.MAX_SAFE_INTEGER, step = 1): Tensor {
+    return wrap("tt_slice", lib.tt_slice(this.handle, dim, start, end, step, OUT));
+  }
+
+  select(dim: number, index: number): Tensor {
+    return wrap("tt_select", lib.tt_select(this.handle, dim, index, OUT));
+  }
+
+  indexSelect(dim: number, index: Tensor): Tensor {
+    return wrap("tt_index_select", lib.tt_index_select(this.handle, dim, index.handle, OUT));
+  }
+
+  gather(dim: number, index: Tensor): Tensor {
+    return wrap("tt_gather", lib.tt_gather(this.handle, dim, index.handle, OUT));
+  }
+
+  scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor {
+    return wrap(
+      "tt_scatter_add",
+      lib.tt_scatter_add(this.handle, dim, index.handle, src.handle, OUT),
+    );
+  }
+
+  expand(...shape: number[] | [number[]]): Tensor {
+    const s = flatArgs(shape);
+    return wrap("tt_expand", lib.tt_expand(this.handle, ints(s), s.length, OUT));
+  }
+
+  expandAs(other: Tensor): Tensor {
+    return this.expand(other.shape);
+  }
+
+  repeat(...reps: number[] | [number[]]): Tensor {
+    const r = flatArgs(reps);
+    return wrap("tt_repeat", lib.tt_repeat(this.handle, ints(r), r.length, OUT));
+  }
+
+  flip(...dims: number[] | [number[]]): Tensor {
+    const d = flatArgs(dims);
+    return wrap("tt_flip", lib.tt_flip(this.handle, ints(d), d.length, OUT));
+  }
+
+  chunk(chunks: number, dim = 0): Tensor[] {
+    check("tt_chunk", lib.tt_chunk(this.handle, chunks, dim, OUT, OUT.length, OUT2));
+    return manyOut(Number(OUT2[0]));
+  }
+
+  /** Like torch.split: equal parts of `size`, or the given sizes. */
+  split(size: number | number[], dim = 0): Tensor[] {
+    let sizes: number[];
+    if (Array.isArray(size)) sizes = size;
+    else {
+      const total = this.size(dim);
+      sizes = [];
+      for (let s = 0; s < total; s += size) sizes.push(Math.min(size, total - s));
+    }
+    const buf = ints(sizes);
+    if (sizes.length > OUT.length) {
+      throw new TorchError("split", `at most ${OUT.length} parts per call`);
+    }
+    check("tt_split", lib.tt_split(this.handle, buf, sizes.length, dim, OUT, OUT.length, OUT2));
+    return manyOut(Number(OUT2[0]));
+  }
+
+  // ---- elementwise math ----
+
+  add(other: Tensor | number, alpha = 1): Tensor {
+    return binary(Binary.add, this, other, alpha);
+  }
+
+  sub(other: Tensor | number, alpha = 1): Tensor {
+    return binary(Binary.sub, this, other, alpha);
+  }
+
+  mul(other: Tensor | number): Tensor {
+    return binary(Binary.mul, this, other);
+  }
+
+  div(other: Tensor | number): Tensor {
+    return binary(Binary.div, this, other);
+  }
+
+  /** `other - this` (PyTorch's rsub). */
+  rsub(other: Tensor | number): Tensor {
+    return binary(Binary.rsub, this, other);
+  }
+
+  pow(exponent: Tensor | number): Tensor {
+    return binary(Binary.pow, this, exponent);
+  }
+
+  remainder(other: Tensor | number): Tensor {
+    return binary(Binary.remainder, this, other);
+  }
+
+  floorDivide(other: Tensor | number): Tensor {
+    return binary(Binary.floorDivide, this, other);
+  }
+
+  maximum(other: Tensor | number): Tensor {
+    return binary(Binary.maximum, this, other);
+  }
+
+  minimum(other: Tensor | number): Tensor {
+    return binary(Binary.minimum, this, other);
+  }
+
+  atan2(other: Tensor): Tensor {
+    return binary(Binary.atan2, this, other);
+  }
+
+  eq(other: Tensor | number): Tensor {
+    return binary(Binary.eq, this, other);
+  }
+
+  ne(other: Tensor | number): Tensor {
+    return binary(Binary.ne, this, other);
+  }
+
+  gt(other: Tensor | number): Tensor {
+    return binary(Binary.gt, this, other);
+  }
+
+  ge(other: Tensor | number): Tensor {
+    return binary(Binary.ge, this, other);
+  }
+
+  lt(other: Tensor | number): Tensor {
+    return binary(Binary.lt, this, other);
+  }
+
+  le(other: Tensor | number): Tensor {
+    return binary(Binary.le, this, other);
+  }
+
+  logicalAnd(other: Tensor): Tensor {
+    return binary(Binary.logicalAnd, this, other);
+  }
+
+  logicalOr(other: Tensor): Tensor {
+    return binary(Binary.logicalOr, this, other);
+  }
+
+  neg(): Tensor {
+    return unary(Unary.neg, this);
+  }
+
+  exp(): Tensor {
+    return unary(Unary.exp, this);
+  }
+
+  log(): Tensor {
+    return unary(Unary.log, this);
+  }
+
+  log1p(): Tensor {
+    return unary(Unary.log1p, this);
+  }
+
+  expm1(): Tensor {
+    return unary(Unary.expm1, this);
+  }
+
+  sqrt(): Tensor {
+    return unary(Unary.sqrt, this);
+  }
+
+  rsqrt(): Tensor {
+    return unary(Unary.rsqrt, this);
+  }
+
+  abs(): Tensor {
+    return unary(Unary.abs, this);
+  }
+
+  relu(): Tensor {
+    return unary(Unary.relu, this);
+  }
+
+  sigmoid(): Tensor {
+    return unary(Unary.sigmoid, this);
+  }
+
+  tanh(): Tensor {
+    return unary(Unary.tanh, this);
+  }
+
+  sin(): Tensor {
+    return unary(Unary.sin, this);
+  }
+
+  cos(): Tensor {
+    return unary(Unary.cos, this);
+  }
+
+  floor(): Tensor {
+    return unary(Unary.floor, this);
+  }
+
+  ceil(): Tensor {
+    return unary(Unary.ceil, this);
+  }
+
+  round(): Tensor {
+    return unary(Unary.round, this);
+  }
+
+  trunc(): Tensor {
+    return unary(Unary.trunc, this);
+  }
+
+  sign(): Tensor {
+    return unary(Unary.sign, this);
+  }
+
+  square(): Tensor {
+    return unary(Unary.square, this);
+  }
+
+  reciprocal(): Tensor {
+    return unary(Unary.reciprocal, this);
+  }
+
+  logicalNot(): Tensor {
+    return unary(Unary.logicalNot, this);
+  }
+
+  isfinite(): Tensor {
+    return unary(Unary.isfinite, this);
+  }
+
+  clamp(opts: { min?: number; max?: number }): Tensor {
+    return wrap(
+      "tt_clamp",
+      lib.tt_clamp(
+        this.handle,
+        opts.min ?? 0,
+        opts.max ?? 0,
+        opts.min === undefined ? 0 : 1,
+        opts.max === undefined ? 0 : 1,
+        OUT,
+      ),
+    );
+  }
+
+  matmul(other: Tensor): Tensor {
+    return wrap("tt_matmul", lib.tt_matmul(this.handle, other.handle, OUT));
+  }
+
+  lerp(end: Tensor, weight: Tensor | number): Tensor {
+    if (typeof weight === "number") {
+      // a + w * (b - a), as torch.lerp with a scalar weight
+      using d = end.sub(this);
+      return this.add(d, weight);
+    }
+    return wrap("tt_lerp", lib.tt_lerp(this.handle, end.handle, weight.handle, OUT));
+  }
+
+  maskedFill(mask: Tensor, value: number): Tensor {
+    return wrap("tt_masked_fill", lib.tt_masked_fill(this.handle, mask.handle, value, OUT));
+  }
+
+  oneHot(numClasses = -1): Tensor {
+    return wrap("tt_one_hot", lib.tt_one_hot(this.handle, numClasses, OUT));
+  }
+
+  cumsum(dim: number): Tensor {
+    return wrap("tt_cumsum", lib.tt_cumsum(this.handle, dim, OUT));
+  }
+
+  // ---- reductions ----
+
+  sum(opts: ReduceOptions = {}): Tensor {
+    return reduce(Reduce.sum, this, opts);
+  }
+
+  mean(opts: ReduceOptions = {}): Tensor {
+    return reduce(Reduce.mean, this, opts);
+  }
+
+  /** Maximum over `dim` (values only, like amax), or over everything. */
+  max(opts: ReduceOptions = {}): Tensor {
+    return reduce(Reduce.amax, this, opts);
+  }
+
+  min(opts: ReduceOptions = {}): Tensor {
+    return reduce(Reduce.amin, this, opts);
+  }
+
+  amax(opts: ReduceOptions = {}): Tensor {
+    return reduce(Reduce.amax, this, opts);
+  }
+
+  amin(opts: ReduceOptions = {}): Tensor {
+    return reduce(Reduce.amin, this, opts);
+  }
+
+  prod(opts: ReduceOptions = {}): Tensor {
+    return reduce(Reduce.prod, this, opts);
+  }
+
+  /** Standard deviation; `unbiased` (default true) uses Bessel's correction. */
+  std(opts: ReduceOptions & { unbiased?: boolean } = {}): Tensor {
+    return reduce(Reduce.std, this, opts, opts.unbiased === false ? 0 : 1);
+  }
+
+  var(opts: ReduceOptions & { unbiased?: boolean } = {}): Tensor {
+    return reduce(Reduce.var, this, opts, opts.unbiased === false ? 0 : 1);
+  }
+
+  logsumexp(opts: ReduceOptions = {}): Tensor {
+    return reduce(Reduce.logsumexp, this, opts);
+  }
+
+  all(opts: ReduceOptions = {}): Tensor {
+    return reduce(Reduce.all, this, opts);
+  }
+
+  any(opts: ReduceOptions = {}): Tensor {
+    return reduce(Reduce.any, this, opts);
+  }
+
+  argmax(opts: { dim?: number; keepdim?: boolean } = {}): Tensor {
+    return argReduce(this, opts, 0);
+  }
+
+  argmin(opts: { dim?: number; keepdim?: boolean } = {}): Tensor {
+    return argReduce(this, opts, 1);
+  }
+
+  /** The k largest (or smallest) values along `dim` and their indices. */
+  topk(
+    k: number,
+    opts: { dim?: number; largest?: boolean; sorted?: boolean } = {},
+  ): { values: Tensor; indices: Tensor } {
+    check(
+      "tt_topk",
+      lib.tt_topk(
+        this.handle,
+        k,
+        opts.dim ?? -1,
+        opts.largest === false ? 0 : 1,
+        opts.sorted === false ? 0 : 1,
+        OUT,
+        OUT2,
+      ),
+    );
+    return pairOut();
+  }
+
+  sort(opts: { dim?: number; descending?: boolean } = {}): { values: Tensor; indices: Tensor } {
+    check(
+      "tt_sort",
+      lib.tt_sort(this.handle, opts.dim ?? -1, opts.descending ? 1 : 0, OUT, OUT2),
+    );
+    return pairOut();
+  }
+
+  /** The p-norm (default 2) over `dim`, or over everything. */
+  norm(opts: ReduceOptions & { p?: number } = {}): Tensor {
+    const d = dimList(opts.dim);
+    return wrap(
+      "tt_norm",
+      lib.tt_norm(this.handle, opts.p ?? 2, ints(d), d.length, opts.keepdim ? 1 : 0, OUT),
+    );
+  }
+
+  softmax(dim: number): Tensor {
+    return wrap("tt_softmax", lib.tt_softmax(this.handle, dim, 0, OUT));
+  }
+
+  logSoftmax(dim: number): Tensor {
+    return wrap("tt_softmax", lib.tt_softmax(this.handle, dim, 1, OUT));
+  }
+
+  // ---- in place (under noGrad for parameters) ----
+
+  add_(other: Tensor | number, alpha = 1): this {
+    return inplace(InPlace.add_, this, other, alpha);
+  }
+
+  sub_(other: Tensor | number, alpha = 1): this {
+    return inplace(InPlace.sub_, this, other, alpha);
+  }
+
+  mul_(other: Tensor | number): this {
+    return inplace(InPlace.mul_, this, other, 1);
+  }
+
+  div_(other: Tensor | number): this {
+    return inplace(InPlace.div_, this, other, 1);
+  }
+
+  copy_(src: Tensor): this {
+    return inplace(InPlace.copy_, this, src, 0);
+  }
+
+  /** this += weight * (end - this) */
+  lerp_(end: Tensor, weight: number): this {
+    return inplace(InPlace.lerp_, this, end, weight);
+  }
+
+  fill_(value: number): this {
+    return inplace(InPlace.fill_, this, value, 0);
+  }
+
+  zero_(): this {
+    return inplace(InPlace.zero_, this, 0, 0);
+  }
+
+  clampMin_(min: number): this {
+    return inplace(InPlace.clampMin_, this, min, 0);
+  }
+
+  clampMax_(max: number): this {
+    return inplace(InPlace.clampMax_, this, max, 0);
+  }
+
+  relu_(): this {
+    check("tt_unary", lib.tt_unary(Unary.relu_, this.handle, OUT));
+    lib.tt_free(outHandle());
+    return this;
+  }
+
+  // ---- autograd ----
+
+  requiresGrad_(flag = true): this {
+    check("tt_set_requires_grad", lib.tt_set_requires_grad(this.handle, flag ? 1 : 0));
+    return this;
+  }
+
+  /** Back-propagates from this tensor (a scalar unless `gradient` is given). */
+  backward(gradient?: Tensor, opts: { retainGraph?: boolean } = {}): void {
+    check(
+      "tt_backward",
+      lib.tt_backward(this.handle, gradient?.handle ?? null, opts.retainGraph ? 1 : 0),
+    );
+  }
+
+  /** The accumulated gradient (a new handle to it), or null. */
+  get grad(): Tensor | null {
+    check("tt_grad", lib.tt_grad(this.handle, OUT));
+    const h = outHandleOrNull();
+    return h === null ? null : new Tensor(h);
+  }
+
+  set grad(g: Tensor | null) {
+    check("tt_set_grad", lib.tt_set_grad(this.handle, g?.handle ?? null));
+  }
+}
+
+// ---- helpers shared with the creation and functional modules ----
+
+/** Checks `status` and wraps OUT[0] as a new Tensor. */
+export function wrap(op: string, status: number): Tensor {
+  check(op, status);
+  return new Tensor(outHandle());
+}
+
+function manyOut(n: number): Tensor[] {
+  const out: Tensor[] = new Array(n);
+  for (let i = 0; i < n; i++) out[i] = new Tensor(outHandle(i));
+  return out;
+}
+
+function pairOut(): { values: Tensor; indices: Tensor } {
+  const values = new Tensor(outHandle());
+  const indices = new Tensor(outHandle2());
+  return { values, indices };
+}
+
+function flatArgs(args: number[] | [number[]]): number[] {
+  return args.length === 1 && Array.isArray(args[0]) ? args[0] : (args as number[]);
+}
+
+function unary(op: number, a: Tensor): Tensor {
+  return wrap("tt_unary", lib.tt_unary(op, a.handle, OUT));
+}
+
+function binary(op: number, a: Tensor, b: Tensor | number, alpha = 1): Tensor {
+  if (typeof b === "number") {
+    if (alpha !== 1) b *= alpha;
+    return wrap("tt_binary_scalar", lib.tt_binary_scalar(op, a.handle, b, OUT));
+  }
+  return wrap("tt_binary", lib.tt_binary(op, a.handle, b.handle, alpha, OUT));
+}
+
+function inplace<T extends Tensor>(op: number, a: T, b: Tensor | number, s: number): T {
+  if (typeof b === "number") {
+    check("tt_inplace", lib.tt_inplace(op, a.handle, null, op <= InPlace.div_ ? b * s : b));
+  } else {
+    check("tt_inplace", lib.tt_inplace(op, a.handle, b.handle, s));
+  }
+  return a;
+}
+
+function reduce(op: number, a: Tensor, opts: ReduceOptions, correction = 1): Tensor {
+  const d = dimList(opts.dim);
+  return wrap(
+    "tt_reduce",
+    lib.tt_reduce(op, a.handle, ints(d), d.length, opts.keepdim ? 1 : 0, correction, OUT),
+  );
+}
+
+function argReduce(a: Tensor, opts: { dim?: number; keepdim?: boolean }, isMin: number): Tensor {
+  return wrap(
+    "tt_argmax",
+    lib.tt_argmax(
+      a.handle,
+      opts.dim ?? 0,
+      opts.dim === undefined ? 0 : 1,
+      opts.keepdim ? 1 : 0,
+      isMin,
+      OUT,
+    ),
+  );
+}
+
+export function newTypedArray(dtype: DTypeName, n: number): TypedArray {
+  switch (dtype) {
+    case "float32":
+      return new Float32Array(n);
+    case "float64":
+      return new Float64Array(n);
+    case "int32":
+      return new Int32Array(n);
+    case "int64":
+      return new BigInt64Array(n);
+    case "int16":
+      return new Int16Array(n);
+    case "int8":
+      return new Int8Array(n);
+    case "uint8":
+    case "bool":
+      return new Uint8Array(n);
+    case "float16":
+    case "bfloat16":
+      return new Uint16Array(n);
+  }
+}
+
+export { dtypeOfArray, handleArray };

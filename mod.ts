@@ -1,0 +1,49 @@
+/**
+ * BYOL on libtorch from TypeScript: the public API.
+ *
+ * Tensors follow PyTorch's names in camelCase; keyword arguments become an
+ * options object: `t.sum({ dim: 1, keepdim: true })`, `F.conv2d(x, w, b, { stride: 2 })`.
+ * @module
+ */
+export { Tensor } from "./ffi/tensor.ts";
+export type { NestedArray, ReduceOptions } from "./ffi/tensor.ts";
+export {
+  arange,
+  cat,
+  empty,
+  emptyLike,
+  full,
+  fullLike,
+  ones,
+  onesLike,
+  rand,
+  randint,
+  randLike,
+  randn,
+  randnLike,
+  randperm,
+  stack,
+  tensor,
+  where,
+  zeros,
+  zerosLike,
+} from "./ffi/creation.ts";
+export type { TensorOptions } from "./ffi/creation.ts";
+export { TorchError } from "./ffi/error.ts";
+export { DType, type DTypeName } from "./ffi/dtype.ts";
+export type { Device } from "./ffi/device.ts";
+export { finalizedTensorCount, keep, liveTensorCount, tidy } from "./ffi/memory.ts";
+export {
+  compiledWithCuda,
+  cuda,
+  enableGrad,
+  getNumThreads,
+  getRngState,
+  isGradEnabled,
+  manualSeed,
+  noGrad,
+  setNumThreads,
+  setRngState,
+  torchVersion,
+} from "./ffi/runtime.ts";
+export * as F from "./ffi/functional.ts";

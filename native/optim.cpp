@@ -1,0 +1,141 @@
+// Fused list ops and optimizer steps: one FFI call updates every parameter,
+// so a training step costs a handful of crossings whatever the model size.
+#include "common.h"
+
+#include <cmath>
+#include <stdexcept>
+
+using namespace tt;
+
+extern "C" {
+
+int32_t tt_lerp_list(const tt_tensor* dst, const tt_tensor* src, int64_t n, double weight) {
+  PROTECT({
+    c10::NoGradGuard no_grad;
+    for (int64_t i = 0; i < n; i++) T(dst[i]).lerp_(T(src[i]), weight);
+  })
+}
+
+int32_t tt_copy_list(const tt_tensor* dst, const tt_tensor* src, int64_t n) {
+  PROTECT({
+    c10::NoGradGuard no_grad;
+    for (int64_t i = 0; i < n; i++) T(dst[i]).copy_(T(src[i]));
+  })
+}
+
+int32_t tt_zero_grad_list(const tt_tensor* ts, int64_t n, int32_t set_to_none) {
+  PROTECT({
+    for (int64_t i = 0; i < n; i++) {
+      auto& g = T(ts[i]).mutable_grad();
+      if (!g.defined()) continue;
+      if (set_to_none) g = at::Tensor();
+      else {
+        g = g.detach();
+        g.zero_();
+      }
+    }
+  })
+}
+
+int32_t tt_clone_list(const tt_tensor* src, int64_t n, tt_tensor* outs) {
+  PROTECT({
+    c10::NoGradGuard no_grad;
+    auto v = list(src, n);
+    for (int64_t i = 0; i < n; i++) outs[i] = wrap(v[i].clone());
+  })
+}
+
+int32_t tt_grad_norm_list(const tt_tensor* ts, int64_t n, tt_tensor* out) {
+  PROTECT({
+    c10::NoGradGuard no_grad;
+    at::Tensor acc;
+    for (int64_t i = 0; i < n; i++) {
+      const auto& g = T(ts[i]).grad();
+      if (!g.defined()) continue;
+      auto s = g.detach().to(at::kFloat).pow(2).sum();
+      acc = acc.defined() ? acc + s : s;
+    }
+    if (!acc.defined()) acc = at::zeros({}, at::kFloat);
+    put(out, acc);
+  })
+}
+
+int32_t tt_sgd_step(const tt_tensor* params, const tt_tensor* bufs, uint8_t* inited, int64_t n,
+                    double lr, double momentum, double dampening, double weight_decay,
+                    int32_t nesterov) {
+  PROTECT({
+    c10::NoGradGuard no_grad;
+    for (int64_t i = 0; i < n; i++) {
+      auto& p = T(params[i]);
+      const auto& g = p.grad();
+      if (!g.defined()) continue;  // as torch.optim: parameters without grad are skipped
+      at::Tensor d = weight_decay != 0.0 ? g.add(p, weight_decay) : g;
+      if (momentum != 0.0) {
+        auto& buf = T(bufs[i]);
+        if (!inited[i]) {
+          buf.copy_(d);
+          inited[i] = 1;
+        } else {
+          buf.mul_(momentum).add_(d, 1.0 - dampening);
+        }
+        d = nesterov ? d.add(buf, momentum) : buf;
+      }
+      p.add_(d, -lr);
+    }
+  })
+}
+
+int32_t tt_adamw_step(const tt_tensor* params, const tt_tensor* exp_avg,
+                      const tt_tensor* exp_avg_sq, int64_t* steps, int64_t n, double lr,
+                      double beta1, double beta2, double eps, double weight_decay) {
+  PROTECT({
+    c10::NoGradGuard no_grad;
+    for (int64_t i = 0; i < n; i++) {
+      auto& p = T(params[i]);
+      const auto& g = p.grad();
+      if (!g.defined()) continue;
+      auto& m = T(exp_avg[i]);
+      auto& v = T(exp_avg_sq[i]);
+      int64_t step = ++steps[i];
+      // torch.optim.AdamW (decoupled weight decay), same operation order.
+      p.mul_(1.0 - lr * weight_decay);
+      m.mul_(beta1).add_(g, 1.0 - beta1);
+      v.mul_(beta2).addcmul_(g, g, 1.0 - beta2);
+      double bc1 = 1.0 - std::pow(beta1, static_cast<double>(step));
+      double bc2 = 1.0 - std::pow(beta2, static_cast<double>(step));
+      auto denom = (v.sqrt() / std::sqrt(bc2)).add_(eps);
+      p.addcdiv_(m, denom, -lr / bc1);
+    }
+  })
+}
+
+int32_t tt_lars_step(const tt_tensor* params, const tt_tensor* bufs, const uint8_t* exclude,
+                     int64_t n, double lr, double momentum, double weight_decay,
+                     double trust_coefficient, int32_t nesterov) {
+  PROTECT({
+    c10::NoGradGuard no_grad;
+    for (int64_t i = 0; i < n; i++) {
+      auto& p = T(params[i]);
+      const auto& g = p.grad();
+      if (!g.defined()) continue;
+      at::Tensor u = g;
+      if (!exclude[i]) {
+        // BYOL's LARS: decay, then scale by eta * ||p|| / ||u|| (1 where either
+        // norm is 0), computed on the device with no host sync.
+        if (weight_decay != 0.0) u = u.add(p, weight_decay);
+        auto pn = p.norm();
+        auto un = u.norm();
+        auto one = at::ones_like(pn);
+        auto ratio = at::where(pn.gt(0), at::where(un.gt(0), pn.mul(trust_coefficient).div(un), one),
+                               one);
+        u = u.mul(ratio);
+      }
+      auto& buf = T(bufs[i]);
+      buf.mul_(momentum).add_(u);
+      at::Tensor d = nesterov ? u.add(buf, momentum) : buf;
+      p.add_(d, -lr);
+    }
+  })
+}
+
+}  // extern "C"

@@ -1,0 +1,223 @@
+/*
+ * tt.h: the flat C ABI of the libtorch shim, bound from Deno by ffi/symbols.ts.
+ *
+ * Rules (see docs/ARCHITECTURE.md):
+ *  - a tensor is an opaque handle; every handle an op returns is new and owned
+ *    by the caller, who frees it with tt_free / tt_free_list;
+ *  - every function returns 0 on success and 1 on failure; on failure
+ *    tt_last_error() holds libtorch's message (thread-local);
+ *  - results come back through out-pointers; ops never take ownership of inputs;
+ *  - dtype codes are c10::ScalarType values, device -1 is the CPU and n >= 0 CUDA n.
+ * Keep ffi/symbols.ts in step with this file.
+ */
+#ifndef TT_H
+#define TT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct tt_tensor_s* tt_tensor;
+
+/* Op codes of the families below; mirrored in ffi/ops.ts. */
+enum tt_unary_op {
+  TT_NEG = 0, TT_EXP, TT_LOG, TT_SQRT, TT_RSQRT, TT_ABS, TT_RELU, TT_SIGMOID, TT_TANH,
+  TT_SIN, TT_COS, TT_FLOOR, TT_CEIL, TT_ROUND, TT_SIGN, TT_SQUARE, TT_RECIPROCAL,
+  TT_LOGICAL_NOT, TT_RELU_ /* in place */, TT_ISFINITE, TT_TRUNC, TT_LOG1P, TT_EXPM1
+};
+enum tt_binary_op {
+  TT_ADD = 0, TT_SUB, TT_MUL, TT_DIV, TT_POW, TT_MAXIMUM, TT_MINIMUM, TT_EQ, TT_NE, TT_GT,
+  TT_GE, TT_LT, TT_LE, TT_REMAINDER, TT_ATAN2, TT_LOGICAL_AND, TT_LOGICAL_OR, TT_RSUB,
+  TT_FLOOR_DIVIDE
+};
+enum tt_inplace_op {
+  TT_ADD_ = 0, TT_SUB_, TT_MUL_, TT_DIV_, TT_COPY_, TT_LERP_, TT_FILL_, TT_ZERO_,
+  TT_CLAMP_MIN_, TT_CLAMP_MAX_, TT_POW_
+};
+enum tt_reduce_op {
+  TT_SUM = 0, TT_MEAN, TT_AMAX, TT_AMIN, TT_PROD, TT_STD, TT_VAR, TT_LOGSUMEXP, TT_ALL,
+  TT_ANY
+};
+enum tt_like_kind { TT_ZEROS_LIKE = 0, TT_ONES_LIKE, TT_FULL_LIKE, TT_EMPTY_LIKE, TT_RAND_LIKE,
+  TT_RANDN_LIKE };
+
+/* ---- errors and memory ---- */
+const char* tt_last_error(void);
+int32_t tt_free(tt_tensor t);
+int32_t tt_free_list(const tt_tensor* ts, int64_t n);
+
+/* ---- creation ---- */
+int32_t tt_from_data(const void* data, int64_t nbytes, const int64_t* shape, int64_t ndim,
+                     int32_t dtype, int32_t device, int32_t requires_grad, tt_tensor* out);
+int32_t tt_full(const int64_t* shape, int64_t ndim, double value, int32_t dtype, int32_t device,
+                int32_t requires_grad, tt_tensor* out);
+int32_t tt_empty(const int64_t* shape, int64_t ndim, int32_t dtype, int32_t device, tt_tensor* out);
+/* kind 0: uniform [0,1), 1: standard normal */
+int32_t tt_rand(int32_t kind, const int64_t* shape, int64_t ndim, int32_t dtype, int32_t device,
+                tt_tensor* out);
+int32_t tt_randint(int64_t low, int64_t high, const int64_t* shape, int64_t ndim, int32_t dtype,
+                   int32_t device, tt_tensor* out);
+int32_t tt_randperm(int64_t n, int32_t device, tt_tensor* out);
+int32_t tt_arange(double start, double end, double step, int32_t dtype, int32_t device,
+                  tt_tensor* out);
+int32_t tt_like(int32_t kind, tt_tensor a, double value, tt_tensor* out);
+
+/* ---- metadata: out = [dtype, device, ndim, requires_grad, is_contiguous, numel, is_leaf,
+ * has_grad, shape...]; cap is the length of out ---- */
+int32_t tt_info(tt_tensor a, int64_t* out, int64_t cap);
+
+/* ---- conversion ---- */
+/* dtype -1 keeps the dtype, device -2 keeps the device */
+int32_t tt_to(tt_tensor a, int32_t dtype, int32_t device, int32_t copy, tt_tensor* out);
+/* memory_format 0: contiguous, 1: channels_last */
+int32_t tt_contiguous(tt_tensor a, int32_t memory_format, tt_tensor* out);
+int32_t tt_clone(tt_tensor a, tt_tensor* out);
+int32_t tt_detach(tt_tensor a, tt_tensor* out);
+int32_t tt_copy_to_buffer(tt_tensor a, void* buf, int64_t nbytes);
+int32_t tt_item(tt_tensor a, double* out);
+
+/* ---- views and joins ---- */
+int32_t tt_reshape(tt_tensor a, const int64_t* shape, int64_t ndim, tt_tensor* out);
+int32_t tt_view(tt_tensor a, const int64_t* shape, int64_t ndim, tt_tensor* out);
+int32_t tt_permute(tt_tensor a, const int64_t* dims, int64_t ndim, tt_tensor* out);
+int32_t tt_transpose(tt_tensor a, int64_t d0, int64_t d1, tt_tensor* out);
+int32_t tt_flatten(tt_tensor a, int64_t start, int64_t end, tt_tensor* out);
+/* all = 1 squeezes every size-1 dim and ignores dim */
+int32_t tt_squeeze(tt_tensor a, int64_t dim, int32_t all, tt_tensor* out);
+int32_t tt_unsqueeze(tt_tensor a, int64_t dim, tt_tensor* out);
+int32_t tt_narrow(tt_tensor a, int64_t dim, int64_t start, int64_t length, tt_tensor* out);
+int32_t tt_slice(tt_tensor a, int64_t dim, int64_t start, int64_t end, int64_t step,
+                 tt_tensor* out);
+int32_t tt_select(tt_tensor a, int64_t dim, int64_t index, tt_tensor* out);
+int32_t tt_index_select(tt_tensor a, int64_t dim, tt_tensor index, tt_tensor* out);
+int32_t tt_gather(tt_tensor a, int64_t dim, tt_tensor index, tt_tensor* out);
+int32_t tt_scatter_add(tt_tensor a, int64_t dim, tt_tensor index, tt_tensor src, tt_tensor* out);
+int32_t tt_expand(tt_tensor a, const int64_t* shape, int64_t ndim, tt_tensor* out);
+int32_t tt_repeat(tt_tensor a, const int64_t* reps, int64_t ndim, tt_tensor* out);
+int32_t tt_flip(tt_tensor a, const int64_t* dims, int64_t ndim, tt_tensor* out);
+int32_t tt_cat(const tt_tensor* ts, int64_t n, int64_t dim, tt_tensor* out);
+int32_t tt_stack(const tt_tensor* ts, int64_t n, int64_t dim, tt_tensor* out);
+/* outs has room for cap handles; count receives how many were written */
+int32_t tt_chunk(tt_tensor a, int64_t chunks, int64_t dim, tt_tensor* outs, int64_t cap,
+                 int64_t* count);
+int32_t tt_split(tt_tensor a, const int64_t* sizes, int64_t nsizes, int64_t dim, tt_tensor* outs,
+                 int64_t cap, int64_t* count);
+
+/* ---- math ---- */
+int32_t tt_unary(int32_t op, tt_tensor a, tt_tensor* out);
+/* alpha scales b for add and sub (a + alpha * b) */
+int32_t tt_binary(int32_t op, tt_tensor a, tt_tensor b, double alpha, tt_tensor* out);
+int32_t tt_binary_scalar(int32_t op, tt_tensor a, double s, tt_tensor* out);
+/* in place on a: ops taking a tensor b (add_, sub_, mul_, div_, copy_, lerp_) use s as alpha or
+ * weight; scalar ops (fill_, zero_, clamp_min_, clamp_max_, pow_, add_/mul_/... with b null) use s */
+int32_t tt_inplace(int32_t op, tt_tensor a, tt_tensor b, double s);
+int32_t tt_clamp(tt_tensor a, double lo, double hi, int32_t has_lo, int32_t has_hi,
+                 tt_tensor* out);
+int32_t tt_matmul(tt_tensor a, tt_tensor b, tt_tensor* out);
+/* ndims 0 reduces over everything; correction is the std/var Bessel correction */
+int32_t tt_reduce(int32_t op, tt_tensor a, const int64_t* dims, int64_t ndims, int32_t keepdim,
+                  double correction, tt_tensor* out);
+/* has_dim 0: over the flattened tensor */
+int32_t tt_argmax(tt_tensor a, int64_t dim, int32_t has_dim, int32_t keepdim, int32_t is_min,
+                  tt_tensor* out);
+int32_t tt_max_dim(tt_tensor a, int64_t dim, int32_t keepdim, int32_t is_min, tt_tensor* values,
+                   tt_tensor* indices);
+int32_t tt_topk(tt_tensor a, int64_t k, int64_t dim, int32_t largest, int32_t sorted,
+                tt_tensor* values, tt_tensor* indices);
+int32_t tt_norm(tt_tensor a, double p, const int64_t* dims, int64_t ndims, int32_t keepdim,
+                tt_tensor* out);
+int32_t tt_normalize(tt_tensor a, double p, int64_t dim, double eps, tt_tensor* out);
+int32_t tt_softmax(tt_tensor a, int64_t dim, int32_t log, tt_tensor* out);
+int32_t tt_where(tt_tensor cond, tt_tensor a, tt_tensor b, tt_tensor* out);
+int32_t tt_masked_fill(tt_tensor a, tt_tensor mask, double value, tt_tensor* out);
+int32_t tt_lerp(tt_tensor a, tt_tensor b, tt_tensor weight, tt_tensor* out);
+int32_t tt_one_hot(tt_tensor a, int64_t num_classes, tt_tensor* out);
+int32_t tt_cumsum(tt_tensor a, int64_t dim, tt_tensor* out);
+int32_t tt_sort(tt_tensor a, int64_t dim, int32_t descending, tt_tensor* values,
+                tt_tensor* indices);
+
+/* ---- fused list ops: one call for a whole parameter list ---- */
+/* dst[i] += weight * (src[i] - dst[i]) */
+int32_t tt_lerp_list(const tt_tensor* dst, const tt_tensor* src, int64_t n, double weight);
+int32_t tt_copy_list(const tt_tensor* dst, const tt_tensor* src, int64_t n);
+/* set_to_none 1 drops the grads, 0 zeroes them */
+int32_t tt_zero_grad_list(const tt_tensor* ts, int64_t n, int32_t set_to_none);
+int32_t tt_clone_list(const tt_tensor* src, int64_t n, tt_tensor* outs);
+/* writes the squared L2 norm of all grads into out (a new scalar tensor) */
+int32_t tt_grad_norm_list(const tt_tensor* ts, int64_t n, tt_tensor* out);
+
+/* ---- nn functional ---- */
+int32_t tt_linear(tt_tensor x, tt_tensor w, tt_tensor b, tt_tensor* out);
+int32_t tt_conv2d(tt_tensor x, tt_tensor w, tt_tensor b, const int64_t* stride,
+                  const int64_t* padding, const int64_t* dilation, int64_t groups,
+                  tt_tensor* out);
+/* num_batches_tracked (nullable) is incremented in the same call when training */
+int32_t tt_batch_norm(tt_tensor x, tt_tensor w, tt_tensor b, tt_tensor running_mean,
+                      tt_tensor running_var, tt_tensor num_batches_tracked, int32_t training,
+                      double momentum, double eps, tt_tensor* out);
+int32_t tt_max_pool2d(tt_tensor x, const int64_t* kernel, const int64_t* stride,
+                      const int64_t* padding, int32_t ceil_mode, tt_tensor* out);
+int32_t tt_avg_pool2d(tt_tensor x, const int64_t* kernel, const int64_t* stride,
+                      const int64_t* padding, tt_tensor* out);
+int32_t tt_adaptive_avg_pool2d(tt_tensor x, int64_t oh, int64_t ow, tt_tensor* out);
+/* reduction 0 none, 1 mean, 2 sum */
+int32_t tt_cross_entropy(tt_tensor logits, tt_tensor target, int32_t reduction,
+                         double label_smoothing, tt_tensor* out);
+int32_t tt_affine_grid(tt_tensor theta, const int64_t* size, int64_t ndim, int32_t align_corners,
+                       tt_tensor* out);
+/* mode 0 bilinear, 1 nearest, 2 bicubic; padding 0 zeros, 1 border, 2 reflection */
+int32_t tt_grid_sample(tt_tensor x, tt_tensor grid, int32_t mode, int32_t padding_mode,
+                       int32_t align_corners, tt_tensor* out);
+/* mode 0 nearest, 1 bilinear, 2 bicubic, 3 area */
+int32_t tt_interpolate(tt_tensor x, int64_t oh, int64_t ow, int32_t mode, int32_t align_corners,
+                       int32_t antialias, tt_tensor* out);
+/* mode 0 constant, 1 reflect, 2 replicate, 3 circular */
+int32_t tt_pad(tt_tensor x, const int64_t* pads, int64_t npads, int32_t mode, double value,
+               tt_tensor* out);
+
+/* ---- autograd ---- */
+int32_t tt_set_requires_grad(tt_tensor a, int32_t flag);
+int32_t tt_backward(tt_tensor a, tt_tensor grad, int32_t retain_graph);
+/* out is null when a has no grad */
+int32_t tt_grad(tt_tensor a, tt_tensor* out);
+int32_t tt_set_grad(tt_tensor a, tt_tensor g);
+/* enabled -1 only queries; prev receives the state before the call */
+int32_t tt_grad_mode(int32_t enabled, int32_t* prev);
+
+/* ---- optimizers: one call steps every parameter; see src/optim ---- */
+/* inited[i] 0 means the momentum buffer is fresh (PyTorch's "None"); set to 1 by the step */
+int32_t tt_sgd_step(const tt_tensor* params, const tt_tensor* bufs, uint8_t* inited, int64_t n,
+                    double lr, double momentum, double dampening, double weight_decay,
+                    int32_t nesterov);
+/* steps[i] is the per-parameter step count, incremented by the call */
+int32_t tt_adamw_step(const tt_tensor* params, const tt_tensor* exp_avg,
+                      const tt_tensor* exp_avg_sq, int64_t* steps, int64_t n, double lr,
+                      double beta1, double beta2, double eps, double weight_decay);
+/* exclude[i] 1 skips weight decay and trust-ratio adaptation (biases, norm params) */
+int32_t tt_lars_step(const tt_tensor* params, const tt_tensor* bufs, const uint8_t* exclude,
+                     int64_t n, double lr, double momentum, double weight_decay,
+                     double trust_coefficient, int32_t nesterov);
+
+/* ---- runtime ---- */
+int32_t tt_manual_seed(uint64_t seed);
+int32_t tt_set_num_threads(int32_t n);
+int32_t tt_get_num_threads(int32_t* out);
+int32_t tt_cuda_is_available(int32_t* out);
+int32_t tt_cuda_device_count(int32_t* out);
+int32_t tt_cuda_synchronize(int32_t device);
+int32_t tt_set_cudnn_benchmark(int32_t flag);
+/* the default generator's state of a device, as a uint8 tensor, and back */
+int32_t tt_rng_get_state(int32_t device, tt_tensor* out);
+int32_t tt_rng_set_state(int32_t device, tt_tensor state);
+const char* tt_torch_version(void);
+/* 1 when the shim was compiled with CUDA support */
+int32_t tt_compiled_with_cuda(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TT_H */

@@ -1,0 +1,165 @@
+// The set-up every task runs first: checks for what the task needs (libtorch,
+// OpenBLAS, a C++ compiler, Fashion-MNIST, and for tests the PyTorch
+// reference), installs the missing Debian packages when apt-get can be used
+// (root, or sudo without a password), else stops with the exact command; then
+// builds the shim when it is stale.
+// Usage: deno run -A scripts/setup.ts --for=build|train|test
+// BYOL_SKIP_SETUP=1 skips the package checks (the shim is still built).
+import { BuildError, buildNative, findLibtorch } from "./build_native.ts";
+
+type Purpose = "build" | "train" | "test";
+
+interface Need {
+  what: string;
+  why: string;
+  packages: string[];
+  present: () => boolean | Promise<boolean>;
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function succeeds(cmd: string, args: string[]): Promise<boolean> {
+  try {
+    const r = await new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).output();
+    return r.success;
+  } catch {
+    return false;
+  }
+}
+
+const MULTIARCH = "/usr/lib/x86_64-linux-gnu";
+const usesOwnLibtorch = () =>
+  Boolean(Deno.env.get("LIBTORCH")) || Deno.env.get("LIBTORCH_USE_PYTORCH") === "1";
+
+export const PYTHON = Deno.env.get("BYOL_PYTHON") ?? "/usr/bin/python3";
+
+function needs(purpose: Purpose): Need[] {
+  const list: Need[] = [
+    {
+      what: "libtorch",
+      why: "the tensor library the shim wraps",
+      packages: ["libtorch-dev"],
+      present: () => usesOwnLibtorch() || exists("/usr/include/ATen/ATen.h"),
+    },
+    {
+      what: "OpenBLAS",
+      why: "Debian's libtorch calls the system BLAS; the default reference BLAS is ~30x slower",
+      packages: ["libopenblas0-openmp"],
+      present: () =>
+        usesOwnLibtorch() || exists(`${MULTIARCH}/openblas-openmp/libblas.so.3`) ||
+        exists(`${MULTIARCH}/openblas-pthread/libblas.so.3`),
+    },
+    {
+      what: "a C++ compiler",
+      why: "to build the shim (native/)",
+      packages: ["g++"],
+      present: () => succeeds(Deno.env.get("CXX") ?? "g++", ["--version"]),
+    },
+  ];
+  if (purpose !== "build") {
+    list.push({
+      what: "Fashion-MNIST",
+      why: "the default training data",
+      packages: ["dataset-fashion-mnist"],
+      present: () =>
+        Boolean(Deno.env.get("FASHION_MNIST_DIR")) ||
+        exists("/usr/share/datasets/fashion-mnist"),
+    });
+  }
+  if (purpose === "test") {
+    list.push({
+      what: "the PyTorch reference",
+      why: "tests compare every op with PyTorch on the same libtorch",
+      packages: ["python3-torch", "python3-torchvision"],
+      present: () => succeeds(PYTHON, ["-c", "import torch, torchvision"]),
+    });
+  }
+  return list;
+}
+
+async function canUseApt(): Promise<"root" | "sudo" | null> {
+  if (!(await succeeds("apt-get", ["--version"]))) return null;
+  if (Deno.uid() === 0) return "root";
+  if (await succeeds("sudo", ["-n", "true"])) return "sudo";
+  return null;
+}
+
+async function apt(how: "root" | "sudo", args: string[]): Promise<boolean> {
+  const cmd = how === "root" ? "apt-get" : "sudo";
+  const full = how === "root" ? args : ["apt-get", ...args];
+  const r = await new Deno.Command(cmd, {
+    args: full,
+    env: { DEBIAN_FRONTEND: "noninteractive" },
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  return r.success;
+}
+
+/** Warns when libblas.so.3 resolves to the slow reference BLAS. */
+export function blasWarning(): string | null {
+  if (usesOwnLibtorch()) return null;
+  let real: string;
+  try {
+    real = Deno.realPathSync(`${MULTIARCH}/libblas.so.3`);
+  } catch {
+    return null;
+  }
+  if (/openblas|blis|mkl/.test(real)) return null;
+  return `warning: libblas.so.3 is ${real}, the reference BLAS: matrix products run ~30x ` +
+    "slower. Install OpenBLAS: sudo apt-get install libopenblas0-openmp";
+}
+
+export async function setup(purpose: Purpose): Promise<void> {
+  if (Deno.env.get("BYOL_SKIP_SETUP") !== "1") {
+    const missing: Need[] = [];
+    for (const n of needs(purpose)) if (!(await n.present())) missing.push(n);
+    if (missing.length > 0) {
+      const pkgs = [...new Set(missing.flatMap((n) => n.packages))];
+      const how = await canUseApt();
+      const command = `sudo apt-get update && sudo apt-get install -y ${pkgs.join(" ")}`;
+      if (how === null) {
+        console.error("missing: " + missing.map((n) => `${n.what} (${n.why})`).join("; "));
+        console.error(`install it with:\n  ${command}`);
+        Deno.exit(1);
+      }
+      for (const n of missing) {
+        console.error(`setup: installing ${n.packages.join(" ")}: ${n.what}, ${n.why}`);
+      }
+      const ok = (await apt(how, ["update", "-q"])) &&
+        (await apt(how, ["install", "-y", "-q", ...pkgs]));
+      if (!ok) {
+        console.error(`setup: apt-get failed; run it yourself:\n  ${command}`);
+        Deno.exit(1);
+      }
+    }
+    const warn = blasWarning();
+    if (warn) console.error(warn);
+  }
+  try {
+    await findLibtorch();
+    await buildNative();
+  } catch (e) {
+    if (e instanceof BuildError) {
+      console.error(`error: ${e.message}`);
+      Deno.exit(1);
+    }
+    throw e;
+  }
+}
+
+if (import.meta.main) {
+  const arg = Deno.args.find((a) => a.startsWith("--for="))?.slice(6) ?? "build";
+  if (!["build", "train", "test"].includes(arg)) {
+    console.error(`error: --for must be build, train or test (got "${arg}")`);
+    Deno.exit(2);
+  }
+  await setup(arg as Purpose);
+}

@@ -1,0 +1,24 @@
+/**
+ * Dataset readers: IDX (MNIST, Fashion-MNIST), CIFAR-10/100 binary, image
+ * folders and CSV lists of images, all returning uint8 NCHW ImageSets.
+ */
+export { DataError } from "./errors.ts";
+export { imageAt, imageBytes, labelAt, labelCounts, subset } from "./image_set.ts";
+export type { ImageSet } from "./image_set.ts";
+export {
+  DEBIAN_FASHION_MNIST_DIR,
+  FASHION_MNIST_CLASSES,
+  fashionMnist,
+  fashionMnistDir,
+  idx,
+} from "./idx.ts";
+export type { FashionMnistOptions } from "./idx.ts";
+export { cifar } from "./cifar.ts";
+export type { CifarOptions } from "./cifar.ts";
+export { imageFolder } from "./image_folder.ts";
+export type { ImageFolderOptions } from "./image_folder.ts";
+export { csvImages } from "./csv_images.ts";
+export type { CsvImagesOptions } from "./csv_images.ts";
+export type { DecodeOptions } from "./load_images.ts";
+export { cachePath, defaultCacheDir } from "./decode_cache.ts";
+export { resizePlanes } from "./resize.ts";

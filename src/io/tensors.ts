@@ -1,0 +1,80 @@
+// Tensors <-> safetensors: converts between libtorch tensors and the raw
+// little-endian bytes of src/io/safetensors.ts, and saves/loads state dicts.
+import type { Tensor } from "../../ffi/tensor.ts";
+import { fromBytes } from "../../ffi/creation.ts";
+import type { Device } from "../../ffi/device.ts";
+import type { DTypeName } from "../../ffi/dtype.ts";
+import {
+  type RawTensor,
+  readSafetensorsFile,
+  type SafeDType,
+  SafetensorsError,
+  writeSafetensorsFile,
+} from "./safetensors.ts";
+
+const TO_SAFE: Record<DTypeName, SafeDType> = {
+  float32: "F32",
+  float64: "F64",
+  float16: "F16",
+  bfloat16: "BF16",
+  int64: "I64",
+  int32: "I32",
+  int16: "I16",
+  int8: "I8",
+  uint8: "U8",
+  bool: "BOOL",
+};
+const FROM_SAFE = Object.fromEntries(
+  Object.entries(TO_SAFE).map(([k, v]) => [v, k as DTypeName]),
+) as Record<string, DTypeName>;
+
+/** A tensor's values as raw safetensors bytes (copied to the host). */
+export function tensorToRaw(t: Tensor): RawTensor {
+  return { dtype: TO_SAFE[t.dtype], shape: t.shape, data: t.toBytes() };
+}
+
+/** A new tensor holding a raw tensor's bytes, on `device` (default CPU). */
+export function rawToTensor(
+  raw: RawTensor,
+  device: Device | string = "cpu",
+  name = "tensor",
+): Tensor {
+  const dtype = FROM_SAFE[raw.dtype];
+  if (dtype === undefined) {
+    throw new SafetensorsError(name, `dtype ${raw.dtype} has no libtorch equivalent here`);
+  }
+  return fromBytes(raw.data, raw.shape, dtype, { device });
+}
+
+/** Anything with named tensors: a Module (stateDict()) or a plain record. */
+export type StateDictSource = Record<string, Tensor> | { stateDict(): Record<string, Tensor> };
+
+/**
+ * Writes a state dict as safetensors, atomically (temp file + rename). Keys
+ * are PyTorch's dotted names, so the file loads with torch's load_state_dict.
+ */
+export async function saveStateDict(
+  path: string,
+  source: StateDictSource,
+  metadata?: Record<string, string>,
+): Promise<void> {
+  const dict = typeof source.stateDict === "function"
+    ? (source as { stateDict(): Record<string, Tensor> }).stateDict()
+    : source as Record<string, Tensor>;
+  const raw: Record<string, RawTensor> = {};
+  for (const [k, t] of Object.entries(dict)) raw[k] = tensorToRaw(t);
+  await writeSafetensorsFile(path, raw, metadata);
+}
+
+/** Reads a safetensors file into new tensors on `device` (default CPU). */
+export async function loadStateDictFile(
+  path: string,
+  opts: { device?: Device | string } = {},
+): Promise<Record<string, Tensor>> {
+  const { tensors } = await readSafetensorsFile(path);
+  const out: Record<string, Tensor> = {};
+  for (const [k, raw] of Object.entries(tensors)) {
+    out[k] = rawToTensor(raw, opts.device ?? "cpu", `${path}: ${k}`);
+  }
+  return out;
+}

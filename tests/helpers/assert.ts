@@ -1,0 +1,39 @@
+// Tensor assertions for tests.
+import type { Tensor } from "../../ffi/tensor.ts";
+
+/** Max |a - b| / max(|b|, floor) over all elements; shapes must match. */
+export function maxRelError(a: Tensor, b: Tensor, floor = 1e-6): number {
+  const sa = a.shape.join(",");
+  const sb = b.shape.join(",");
+  if (sa !== sb) throw new Error(`shape mismatch: [${sa}] vs [${sb}]`);
+  const x = a.toTypedArray();
+  const y = b.toTypedArray();
+  let m = 0;
+  for (let i = 0; i < x.length; i++) {
+    const d = Math.abs(Number(x[i]) - Number(y[i])) / Math.max(Math.abs(Number(y[i])), floor);
+    if (!(d <= m)) m = Number.isNaN(d) ? Infinity : d;
+  }
+  return m;
+}
+
+/** Asserts a and b agree to `tol` relative error (absolute below `floor`). */
+export function assertClose(a: Tensor, b: Tensor, tol = 1e-5, floor = 1e-6, what = ""): void {
+  const e = maxRelError(a, b, floor);
+  if (!(e <= tol)) {
+    throw new Error(`${what ? what + ": " : ""}max relative error ${e} > ${tol}`);
+  }
+}
+
+/** Asserts equal shape, dtype and identical bytes. */
+export function assertBitExact(a: Tensor, b: Tensor, what = ""): void {
+  if (a.shape.join(",") !== b.shape.join(",") || a.dtype !== b.dtype) {
+    throw new Error(
+      `${what}: [${a.shape}] ${a.dtype} vs [${b.shape}] ${b.dtype}`,
+    );
+  }
+  const x = a.toBytes();
+  const y = b.toBytes();
+  for (let i = 0; i < x.length; i++) {
+    if (x[i] !== y[i]) throw new Error(`${what}: bytes differ at ${i}`);
+  }
+}
