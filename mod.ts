@@ -47,3 +47,6 @@ export {
   torchVersion,
 } from "./ffi/runtime.ts";
 export * as F from "./ffi/functional.ts";
+export * as nn from "./src/nn/mod.ts";
+export { loadStateDictFile, saveStateDict } from "./src/io/tensors.ts";
+export { SafetensorsError } from "./src/io/safetensors.ts";

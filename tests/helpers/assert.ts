@@ -37,3 +37,27 @@ export function assertBitExact(a: Tensor, b: Tensor, what = ""): void {
     if (x[i] !== y[i]) throw new Error(`${what}: bytes differ at ${i}`);
   }
 }
+
+/** Normwise relative error: max |a - b| / max |b| (robust to near-zero elements). */
+export function normRelError(a: Tensor, b: Tensor): number {
+  if (a.shape.join(",") !== b.shape.join(",")) {
+    throw new Error(`shape mismatch: [${a.shape}] vs [${b.shape}]`);
+  }
+  const x = a.toTypedArray();
+  const y = b.toTypedArray();
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < x.length; i++) {
+    const d = Math.abs(Number(x[i]) - Number(y[i]));
+    diff = d > diff || Number.isNaN(d) ? (Number.isNaN(d) ? Infinity : d) : diff;
+    scale = Math.max(scale, Math.abs(Number(y[i])));
+  }
+  return scale === 0 ? diff : diff / scale;
+}
+
+export function assertNormClose(a: Tensor, b: Tensor, tol: number, what = ""): void {
+  const e = normRelError(a, b);
+  if (!(e <= tol)) {
+    throw new Error(`${what ? what + ": " : ""}normwise relative error ${e} > ${tol}`);
+  }
+}

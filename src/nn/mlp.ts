@@ -1,0 +1,11 @@
+// The projector and predictor of BYOL: Linear, BatchNorm1d, ReLU, Linear.
+import { BatchNorm1d, Linear, ReLU, Sequential } from "./layers.ts";
+
+export function mlp(inDim: number, outDim: number, hiddenDim = 4096): Sequential {
+  return new Sequential(
+    new Linear(inDim, hiddenDim),
+    new BatchNorm1d(hiddenDim),
+    new ReLU(),
+    new Linear(hiddenDim, outDim),
+  );
+}

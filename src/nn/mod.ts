@@ -1,0 +1,19 @@
+// torch.nn for this toolkit: Module, layers, ResNet backbones, the BYOL MLP.
+export { Module, StateDictError } from "./module.ts";
+export {
+  AdaptiveAvgPool2d,
+  BatchNorm1d,
+  BatchNorm2d,
+  type BatchNormOptions,
+  Conv2d,
+  type Conv2dOptions,
+  Flatten,
+  Identity,
+  Linear,
+  MaxPool2d,
+  ReLU,
+  Sequential,
+} from "./layers.ts";
+export { ResNet, resnet18, resnet34, resnet50, type ResNetOptions } from "./resnet.ts";
+export { mlp } from "./mlp.ts";
+export * as init from "./init.ts";

@@ -1,0 +1,225 @@
+// Module: named parameters, buffers and children with PyTorch's dotted
+// state_dict names, train()/eval(), stateDict()/loadStateDict(). Modules are
+// written over functional ops (ffi/functional.ts), as TorchSharp's are.
+import type { Tensor } from "../../ffi/tensor.ts";
+import type { Device } from "../../ffi/device.ts";
+import type { DTypeName } from "../../ffi/dtype.ts";
+import { keep } from "../../ffi/memory.ts";
+import { noGrad } from "../../ffi/runtime.ts";
+
+/** Raised by loadStateDict with every missing, unexpected and mis-shaped key. */
+export class StateDictError extends Error {
+  constructor(
+    message: string,
+    readonly missing: string[],
+    readonly unexpected: string[],
+    readonly mismatched: string[],
+  ) {
+    super(message);
+    this.name = "StateDictError";
+  }
+}
+
+export abstract class Module {
+  /** True in training mode (BatchNorm uses batch statistics and updates its running ones). */
+  training = true;
+  #params = new Map<string, Tensor | null>();
+  #buffers = new Map<string, Tensor | null>();
+  #children = new Map<string, Module>();
+
+  abstract forward(x: Tensor): Tensor;
+
+  /** Registers a trainable tensor under `name`; it is kept alive past tidy scopes. */
+  protected registerParameter(name: string, t: Tensor | null): Tensor {
+    if (t !== null) {
+      keep(t);
+      if (!t.requiresGrad) t.requiresGrad_(true);
+    }
+    this.#params.set(name, t);
+    return t!;
+  }
+
+  /** Registers a non-trainable state tensor (running statistics). */
+  protected registerBuffer(name: string, t: Tensor | null): Tensor {
+    if (t !== null) keep(t);
+    this.#buffers.set(name, t);
+    return t!;
+  }
+
+  protected registerModule<M extends Module>(name: string, m: M): M {
+    this.#children.set(name, m);
+    return m;
+  }
+
+  /** The parameter registered as `name` on this module (not its children). */
+  protected param(name: string): Tensor | null {
+    return this.#params.get(name) ?? null;
+  }
+
+  protected buffer(name: string): Tensor | null {
+    return this.#buffers.get(name) ?? null;
+  }
+
+  namedChildren(): [string, Module][] {
+    return [...this.#children.entries()];
+  }
+
+  children(): Module[] {
+    return [...this.#children.values()];
+  }
+
+  /** This module and every descendant, with dotted names ("" for this one). */
+  namedModules(prefix = ""): [string, Module][] {
+    const out: [string, Module][] = [[prefix, this]];
+    for (const [n, c] of this.#children) out.push(...c.namedModules(join(prefix, n)));
+    return out;
+  }
+
+  namedParameters(prefix = ""): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    for (const [n, t] of this.#params) if (t !== null) out.push([join(prefix, n), t]);
+    for (const [n, c] of this.#children) out.push(...c.namedParameters(join(prefix, n)));
+    return out;
+  }
+
+  parameters(): Tensor[] {
+    return this.namedParameters().map(([, t]) => t);
+  }
+
+  namedBuffers(prefix = ""): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    for (const [n, t] of this.#buffers) if (t !== null) out.push([join(prefix, n), t]);
+    for (const [n, c] of this.#children) out.push(...c.namedBuffers(join(prefix, n)));
+    return out;
+  }
+
+  buffers(): Tensor[] {
+    return this.namedBuffers().map(([, t]) => t);
+  }
+
+  /** Number of trainable scalars. */
+  numParameters(): number {
+    let n = 0;
+    for (const t of this.parameters()) n += t.numel;
+    return n;
+  }
+
+  train(mode = true): this {
+    for (const [, m] of this.namedModules()) m.training = mode;
+    return this;
+  }
+
+  eval(): this {
+    return this.train(false);
+  }
+
+  /**
+   * Parameters and buffers by PyTorch's dotted names, in PyTorch's order (each
+   * module's parameters, then its buffers, then its children). The tensors are
+   * the module's own: read them, copy them, do not dispose them.
+   */
+  stateDict(prefix = ""): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    for (const [n, t] of this.#params) if (t !== null) out[join(prefix, n)] = t;
+    for (const [n, t] of this.#buffers) if (t !== null) out[join(prefix, n)] = t;
+    for (const [n, c] of this.#children) Object.assign(out, c.stateDict(join(prefix, n)));
+    return out;
+  }
+
+  /**
+   * Copies values from `dict` into this module's tensors (handles never
+   * change, so optimizers built over the parameters stay valid). With `strict`
+   * (default) every key must match in name and shape; otherwise only the
+   * matching keys load. Values are converted to each tensor's dtype and device.
+   */
+  loadStateDict(
+    dict: Record<string, Tensor>,
+    opts: { strict?: boolean } = {},
+  ): { missing: string[]; unexpected: string[] } {
+    const strict = opts.strict ?? true;
+    const own = this.stateDict();
+    const missing = Object.keys(own).filter((k) => !(k in dict));
+    const unexpected = Object.keys(dict).filter((k) => !(k in own));
+    const mismatched: string[] = [];
+    for (const [k, t] of Object.entries(own)) {
+      const src = dict[k];
+      if (src === undefined) continue;
+      const a = t.shape.join(", ");
+      const b = src.shape.join(", ");
+      if (a !== b) mismatched.push(`${k}: expected [${a}], got [${b}]`);
+    }
+    if (mismatched.length > 0 || (strict && (missing.length > 0 || unexpected.length > 0))) {
+      const parts: string[] = [];
+      if (missing.length) parts.push(`missing keys: ${list(missing)}`);
+      if (unexpected.length) parts.push(`unexpected keys: ${list(unexpected)}`);
+      if (mismatched.length) parts.push(`shape mismatch: ${list(mismatched)}`);
+      throw new StateDictError(
+        `loadStateDict into ${this.constructor.name} (${this.numParameters()} parameters): ` +
+          parts.join("; ") +
+          (strict && !mismatched.length
+            ? ". Pass { strict: false } to load the matching keys"
+            : ""),
+        missing,
+        unexpected,
+        mismatched,
+      );
+    }
+    noGrad(() => {
+      for (const [k, t] of Object.entries(own)) {
+        const src = dict[k];
+        if (src !== undefined) t.copy_(src);
+      }
+    });
+    return { missing, unexpected };
+  }
+
+  /**
+   * Moves (and optionally casts) every parameter and buffer. Tensors are
+   * replaced, so build optimizers after calling it.
+   */
+  to(device: Device | string, dtype?: DTypeName): this {
+    const move = (t: Tensor, isParam: boolean): Tensor => {
+      const floating = t.dtype === "float32" || t.dtype === "float64" ||
+        t.dtype === "float16" || t.dtype === "bfloat16";
+      const moved = noGrad(() =>
+        t.to({ device, dtype: dtype !== undefined && floating ? dtype : undefined })
+      );
+      if (moved.handle === t.handle) return t;
+      t.dispose();
+      const out = keep(moved.detach());
+      moved.dispose();
+      if (isParam) out.requiresGrad_(true);
+      return out;
+    };
+    for (const [, m] of this.namedModules()) m.#apply(move);
+    return this;
+  }
+
+  #apply(fn: (t: Tensor, isParam: boolean) => Tensor): void {
+    for (const [n, t] of this.#params) if (t !== null) this.#params.set(n, fn(t, true));
+    for (const [n, t] of this.#buffers) if (t !== null) this.#buffers.set(n, fn(t, false));
+    this._onTensorsReplaced();
+  }
+
+  /** Subclasses that cache parameter references refresh them here (after to()). */
+  protected _onTensorsReplaced(): void {}
+
+  /** Frees every parameter and buffer of this module and its children. */
+  dispose(): void {
+    for (const [, m] of this.namedModules()) {
+      for (const t of m.#params.values()) if (t && !t.isDisposed) t.dispose();
+      for (const t of m.#buffers.values()) if (t && !t.isDisposed) t.dispose();
+      m.#params.clear();
+      m.#buffers.clear();
+    }
+  }
+}
+
+function join(prefix: string, name: string): string {
+  return prefix ? `${prefix}.${name}` : name;
+}
+
+function list(keys: string[]): string {
+  const shown = keys.slice(0, 8).join(", ");
+  return keys.length > 8 ? `${shown} and ${keys.length - 8} more` : shown;
+}

@@ -1,0 +1,169 @@
+// Each layer's forward and backward equal PyTorch's on the same weights and
+// inputs; Module bookkeeping (names, modes, loadStateDict errors).
+import { assert, assertEquals, assertThrows } from "../helpers/asserts.ts";
+import { manualSeed, nn, noGrad, randn, setNumThreads, type Tensor, tidy } from "../../mod.ts";
+import { reference } from "../helpers/reference.ts";
+import { assertNormClose } from "../helpers/assert.ts";
+
+setNumThreads(navigator.hardwareConcurrency || 2);
+
+interface Case {
+  make: () => nn.Module;
+  input: number[];
+  torch: string; // Python expression building the same module
+}
+
+const CASES: Record<string, Case> = {
+  linear: { make: () => new nn.Linear(5, 3), input: [4, 5], torch: "nn.Linear(5, 3)" },
+  linear_nobias: {
+    make: () => new nn.Linear(5, 3, { bias: false }),
+    input: [4, 5],
+    torch: "nn.Linear(5, 3, bias=False)",
+  },
+  conv: {
+    make: () => new nn.Conv2d(3, 4, 3, { stride: 2, padding: 1 }),
+    input: [2, 3, 7, 7],
+    torch: "nn.Conv2d(3, 4, 3, stride=2, padding=1)",
+  },
+  conv_groups: {
+    make: () => new nn.Conv2d(4, 6, [3, 1], { groups: 2, dilation: 2, bias: false }),
+    input: [2, 4, 9, 5],
+    torch: "nn.Conv2d(4, 6, (3, 1), groups=2, dilation=2, bias=False)",
+  },
+  bn1d: { make: () => new nn.BatchNorm1d(5), input: [6, 5], torch: "nn.BatchNorm1d(5)" },
+  bn2d: {
+    make: () => new nn.BatchNorm2d(3, { momentum: 0.3, eps: 1e-3 }),
+    input: [4, 3, 5, 5],
+    torch: "nn.BatchNorm2d(3, momentum=0.3, eps=1e-3)",
+  },
+  maxpool: {
+    make: () => new nn.MaxPool2d(3, { stride: 2, padding: 1 }),
+    input: [2, 3, 8, 8],
+    torch: "nn.MaxPool2d(3, 2, 1)",
+  },
+  avgpool: {
+    make: () => new nn.AdaptiveAvgPool2d(1),
+    input: [2, 3, 5, 5],
+    torch: "nn.AdaptiveAvgPool2d(1)",
+  },
+  flatten: { make: () => new nn.Flatten(), input: [2, 3, 2, 2], torch: "nn.Flatten()" },
+  relu: { make: () => new nn.ReLU(), input: [3, 4], torch: "nn.ReLU()" },
+  identity: { make: () => new nn.Identity(), input: [3, 4], torch: "nn.Identity()" },
+  mlp: {
+    make: () => nn.mlp(6, 4, 16),
+    input: [5, 6],
+    torch: "nn.Sequential(nn.Linear(6, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 4))",
+  },
+};
+
+for (const [name, c] of Object.entries(CASES)) {
+  Deno.test(`${name}: forward (train and eval), input and weight gradients, running stats equal PyTorch`, async () => {
+    manualSeed(11);
+    const m = c.make();
+    // Non-trivial BN affine parameters, so their gradients are tested too.
+    noGrad(() => {
+      for (const [k, t] of m.namedParameters()) {
+        if (k.endsWith("weight") && t.ndim === 1) t.copy_(randn(t.shape));
+      }
+    });
+    const x = randn(c.input).requiresGrad_();
+    const inputs: Record<string, Tensor> = { x: x.detach() };
+    for (const [k, t] of Object.entries(m.stateDict())) inputs[`w.${k}`] = t.detach().clone();
+    const y = m.train().forward(x);
+    const loss = tidy(() => y.mul(y.sin()).sum());
+    loss.backward();
+    const yEval = tidy(() => m.eval().forward(x.detach()));
+    const ref = await reference(
+      `
+import torch.nn as nn
+m = ${c.torch}
+m.load_state_dict({k[2:]: v for k, v in inp.items() if k.startswith("w.")})
+x = inp["x"].clone().requires_grad_(True)
+y = m.train()(x)
+(y * y.sin()).sum().backward()
+out["y"] = y
+out["x.grad"] = x.grad
+for k, p in m.named_parameters(): out["grad." + k] = p.grad
+for k, b in m.named_buffers(): out["buf." + k] = b
+with torch.no_grad(): out["y_eval"] = m.eval()(inp["x"])
+`,
+      inputs,
+    );
+    assertNormClose(y, ref.y, 1e-5, "train forward");
+    assertNormClose(yEval, ref.y_eval, 1e-5, "eval forward");
+    assertNormClose(x.grad!, ref["x.grad"], 1e-5, "input gradient");
+    for (const [k, t] of m.namedParameters()) {
+      assertNormClose(t.grad!, ref[`grad.${k}`], 1e-5, `grad of ${k}`);
+    }
+    for (const [k, t] of m.namedBuffers()) {
+      assertNormClose(
+        t.to({ dtype: "float64" }),
+        ref[`buf.${k}`].to({ dtype: "float64" }),
+        1e-6,
+        k,
+      );
+    }
+  });
+}
+
+Deno.test("Linear and Conv2d default init is U(-1/sqrt(fan_in), 1/sqrt(fan_in)) as in PyTorch", () => {
+  manualSeed(5);
+  const lin = new nn.Linear(400, 300);
+  const bound = 1 / Math.sqrt(400);
+  const w = lin.weight;
+  assert(w.max().item() <= bound && w.min().item() >= -bound);
+  // Uniform(-b, b) has std b / sqrt(3).
+  assert(Math.abs(w.std().item() / (bound / Math.sqrt(3)) - 1) < 0.01);
+  const conv = new nn.Conv2d(16, 32, 3);
+  const cb = 1 / Math.sqrt(16 * 9);
+  assert(conv.weight.abs().max().item() <= cb && conv.weight.abs().max().item() > 0.95 * cb);
+  assert(conv.bias!.abs().max().item() <= cb);
+});
+
+Deno.test("names, modes, parameter counts and loadStateDict errors name the key", () => {
+  const m = nn.mlp(8, 4, 16);
+  assertEquals(m.namedParameters().map(([k]) => k), [
+    "0.weight",
+    "0.bias",
+    "1.weight",
+    "1.bias",
+    "3.weight",
+    "3.bias",
+  ]);
+  assertEquals(Object.keys(m.stateDict()).filter((k) => k.startsWith("1.")), [
+    "1.weight",
+    "1.bias",
+    "1.running_mean",
+    "1.running_var",
+    "1.num_batches_tracked",
+  ]);
+  assertEquals(m.numParameters(), 8 * 16 + 16 + 16 + 16 + 16 * 4 + 4);
+  m.eval();
+  assert(m.namedModules().every(([, c]) => !c.training));
+  const sd = { ...m.stateDict() };
+  const bad = { ...sd, "0.weight": randn([3, 3]) };
+  assertThrows(
+    () => m.loadStateDict(bad),
+    nn.StateDictError,
+    "0.weight: expected [16, 8], got [3, 3]",
+  );
+  const missing = { ...sd };
+  delete missing["3.bias"];
+  assertThrows(() => m.loadStateDict(missing), nn.StateDictError, "missing keys: 3.bias");
+  assertThrows(
+    () => m.loadStateDict({ ...sd, "extra.weight": randn([1]) }),
+    nn.StateDictError,
+    "unexpected keys: extra.weight",
+  );
+  const r = m.loadStateDict(missing, { strict: false });
+  assertEquals(r.missing, ["3.bias"]);
+});
+
+Deno.test("loadStateDict copies values and keeps the parameter handles", () => {
+  const a = new nn.Linear(3, 2);
+  const b = new nn.Linear(3, 2);
+  const before = a.weight.handle;
+  a.loadStateDict(b.stateDict());
+  assertEquals(a.weight.handle, before);
+  assertEquals(a.weight.toArray(), b.weight.toArray());
+});
