@@ -50,3 +50,4 @@ export * as F from "./ffi/functional.ts";
 export * as nn from "./src/nn/mod.ts";
 export { loadStateDictFile, saveStateDict } from "./src/io/tensors.ts";
 export { SafetensorsError } from "./src/io/safetensors.ts";
+export { BYOL, type BYOLOptions, byolLoss, type Encoder, tauAt } from "./src/byol/mod.ts";

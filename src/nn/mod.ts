@@ -1,5 +1,5 @@
 // torch.nn for this toolkit: Module, layers, ResNet backbones, the BYOL MLP.
-export { Module, StateDictError } from "./module.ts";
+export { Module, StateDictError, type TensorSlot } from "./module.ts";
 export {
   AdaptiveAvgPool2d,
   BatchNorm1d,

@@ -20,6 +20,15 @@ export class StateDictError extends Error {
   }
 }
 
+/** A re-pointable parameter or buffer of a module (see Module.tensorSlots). */
+export interface TensorSlot {
+  readonly name: string;
+  readonly kind: "parameter" | "buffer";
+  get(): Tensor;
+  /** Points the slot at `t`; returns the tensor it held. */
+  set(t: Tensor): Tensor;
+}
+
 export abstract class Module {
   /** True in training mode (BatchNorm uses batch statistics and updates its running ones). */
   training = true;
@@ -199,6 +208,38 @@ export abstract class Module {
     for (const [n, t] of this.#params) if (t !== null) this.#params.set(n, fn(t, true));
     for (const [n, t] of this.#buffers) if (t !== null) this.#buffers.set(n, fn(t, false));
     this._onTensorsReplaced();
+  }
+
+  /**
+   * Every parameter and buffer as a slot that can be re-pointed at another
+   * tensor of the same shape without copying. BYOL's target network runs the
+   * online modules over its own tensors this way (a functional call, as
+   * torch.func.functional_call), so no deep copy of a user's module class is needed.
+   */
+  tensorSlots(prefix = ""): TensorSlot[] {
+    const out: TensorSlot[] = [];
+    for (const [n, t] of this.#params) {
+      if (t !== null) out.push(this.#slot(join(prefix, n), "parameter", n));
+    }
+    for (const [n, t] of this.#buffers) {
+      if (t !== null) out.push(this.#slot(join(prefix, n), "buffer", n));
+    }
+    for (const [n, c] of this.#children) out.push(...c.tensorSlots(join(prefix, n)));
+    return out;
+  }
+
+  #slot(name: string, kind: "parameter" | "buffer", local: string): TensorSlot {
+    const map = kind === "parameter" ? this.#params : this.#buffers;
+    return {
+      name,
+      kind,
+      get: () => map.get(local)!,
+      set: (t: Tensor) => {
+        const prev = map.get(local)!;
+        map.set(local, t);
+        return prev;
+      },
+    };
   }
 
   /** Subclasses that cache parameter references refresh them here (after to()). */

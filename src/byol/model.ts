@@ -1,0 +1,222 @@
+// BYOL (Grill et al. 2020): an online network (encoder, projector, predictor)
+// learns to predict a target network's projection of another view of the same
+// image; the target (encoder, projector) is an exponential moving average of
+// the online weights and gets no gradient.
+import type { Tensor } from "../../ffi/tensor.ts";
+import { cat } from "../../ffi/creation.ts";
+import { handleArray } from "../../ffi/call.ts";
+import { check } from "../../ffi/call.ts";
+import { lib } from "../../ffi/library.ts";
+import { keep } from "../../ffi/memory.ts";
+import { noGrad } from "../../ffi/runtime.ts";
+import type { Module, TensorSlot } from "../nn/module.ts";
+import { mlp } from "../nn/mlp.ts";
+import type { Sequential } from "../nn/layers.ts";
+import { byolLoss } from "./loss.ts";
+import { tauAt, type TauSchedule } from "./tau.ts";
+
+/** An encoder: any module mapping images to (N, outDim) features. */
+export interface Encoder extends Module {
+  readonly outDim: number;
+}
+
+export interface BYOLOptions {
+  /** Output width of the projector and predictor. Default 256. */
+  projectionDim?: number;
+  /** Hidden width of the projector and predictor MLPs. Default 4096. */
+  hiddenDim?: number;
+  /** tau at step 0. Default 0.996. */
+  tauBase?: number;
+  tauSchedule?: TauSchedule;
+  /**
+   * true (default): the target is an EMA of the online encoder and projector.
+   * false: the target is the online network itself under stop-gradient.
+   */
+  useMomentum?: boolean;
+}
+
+export class BYOL {
+  readonly encoder: Encoder;
+  readonly projector: Sequential;
+  readonly predictor: Sequential;
+  readonly options: Required<BYOLOptions>;
+  /** Encoder then projector slots: the modules the target network shares. */
+  readonly #slots: TensorSlot[];
+  /** The target's own tensors, one per slot (none without momentum). */
+  readonly #target: Tensor[];
+  // Pointer arrays for the fused EMA calls, built once.
+  readonly #emaDst: BigUint64Array;
+  readonly #emaSrc: BigUint64Array;
+  readonly #bufDst: BigUint64Array;
+  readonly #bufSrc: BigUint64Array;
+  readonly #nParams: number;
+  readonly #nBuffers: number;
+
+  constructor(encoder: Encoder, options: BYOLOptions = {}) {
+    if (!(encoder.outDim > 0)) {
+      throw new TypeError("BYOL needs an encoder with a positive outDim (its feature width)");
+    }
+    this.options = {
+      projectionDim: options.projectionDim ?? 256,
+      hiddenDim: options.hiddenDim ?? 4096,
+      tauBase: options.tauBase ?? 0.996,
+      tauSchedule: options.tauSchedule ?? "cosine",
+      useMomentum: options.useMomentum ?? true,
+    };
+    const { projectionDim, hiddenDim, tauBase } = this.options;
+    if (!(tauBase >= 0 && tauBase <= 1)) {
+      throw new RangeError(`tauBase must be in [0, 1], got ${tauBase}`);
+    }
+    this.encoder = encoder;
+    this.projector = mlp(encoder.outDim, projectionDim, hiddenDim);
+    this.predictor = mlp(projectionDim, projectionDim, hiddenDim);
+    this.#slots = [...encoder.tensorSlots("encoder"), ...this.projector.tensorSlots("projector")];
+    // The target starts as an exact copy, created now rather than on first forward.
+    this.#target = this.options.useMomentum
+      ? noGrad(() => this.#slots.map((s) => keep(s.get().detach().clone())))
+      : [];
+    const params = this.#slots.map((s, i) => [s, i] as const).filter(([s]) =>
+      s.kind === "parameter"
+    );
+    const buffers = this.#slots.map((s, i) => [s, i] as const).filter(([s]) => s.kind === "buffer");
+    this.#nParams = params.length;
+    this.#nBuffers = buffers.length;
+    const handles = (list: (readonly [TensorSlot, number])[], target: boolean) =>
+      handleArray(list.map(([s, i]) => (target ? this.#target[i] : s.get()).handle));
+    const momentum = this.options.useMomentum;
+    this.#emaDst = momentum ? handles(params, true) : new BigUint64Array(1);
+    this.#emaSrc = momentum ? handles(params, false) : new BigUint64Array(1);
+    this.#bufDst = momentum ? handles(buffers, true) : new BigUint64Array(1);
+    this.#bufSrc = momentum ? handles(buffers, false) : new BigUint64Array(1);
+  }
+
+  /** The online parameters the optimizer updates (encoder, projector, predictor). */
+  onlineParameters(): Tensor[] {
+    return this.namedOnlineParameters().map(([, t]) => t);
+  }
+
+  /** Online parameters with dotted names ("encoder.conv1.weight", "predictor.0.bias", ...). */
+  namedOnlineParameters(): [string, Tensor][] {
+    return [
+      ...this.encoder.namedParameters("encoder"),
+      ...this.projector.namedParameters("projector"),
+      ...this.predictor.namedParameters("predictor"),
+    ];
+  }
+
+  /** The encoder to export (its state dict has the backbone's own names). */
+  onlineEncoder(): Encoder {
+    return this.encoder;
+  }
+
+  train(mode = true): this {
+    this.encoder.train(mode);
+    this.projector.train(mode);
+    this.predictor.train(mode);
+    return this;
+  }
+
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** The target network's tensors by name (online ones without momentum). */
+  targetStateDict(): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    this.#slots.forEach((s, i) => {
+      out[s.name] = this.options.useMomentum ? this.#target[i] : s.get();
+    });
+    return out;
+  }
+
+  /** Copies saved target values in (exact resume). */
+  loadTargetStateDict(dict: Record<string, Tensor>): void {
+    if (!this.options.useMomentum) return;
+    const missing = this.#slots.filter((s) => !(s.name in dict)).map((s) => s.name);
+    if (missing.length) {
+      throw new Error(
+        `target state is missing ${missing.slice(0, 5).join(", ")}${
+          missing.length > 5 ? " ..." : ""
+        }`,
+      );
+    }
+    noGrad(() => this.#slots.forEach((s, i) => this.#target[i].copy_(dict[s.name])));
+  }
+
+  /** The online state: encoder, projector and predictor with prefixed names. */
+  stateDict(): Record<string, Tensor> {
+    return {
+      ...this.encoder.stateDict("encoder"),
+      ...this.projector.stateDict("projector"),
+      ...this.predictor.stateDict("predictor"),
+    };
+  }
+
+  #targetProjection(x: Tensor): Tensor {
+    return noGrad(() => {
+      if (!this.options.useMomentum) return this.#project(x);
+      // Run the online modules over the target's tensors, then restore.
+      const saved = this.#slots.map((s, i) => s.set(this.#target[i]));
+      try {
+        return this.#project(x);
+      } finally {
+        this.#slots.forEach((s, i) => s.set(saved[i]));
+      }
+    });
+  }
+
+  #project(x: Tensor): Tensor {
+    using h = this.encoder.forward(x);
+    return this.projector.forward(h);
+  }
+
+  /**
+   * The symmetrised BYOL loss for two batches of views (N, C, H, W): both views
+   * go through each network in one concatenated forward; the online
+   * prediction of view 1 regresses the target projection of view 2 and vice
+   * versa; the two terms are summed and averaged over the batch.
+   */
+  loss(view1: Tensor, view2: Tensor): Tensor {
+    const n = view1.size(0);
+    if (view2.size(0) !== n) {
+      throw new RangeError(`the two views differ in batch size: ${n} vs ${view2.size(0)}`);
+    }
+    using x = cat([view1, view2], 0);
+    using z = this.#project(x);
+    using p = this.predictor.forward(z);
+    using zt = this.#targetProjection(x);
+    const [p1, p2] = p.chunk(2, 0);
+    const [t1, t2] = zt.chunk(2, 0);
+    try {
+      using l1 = byolLoss(p1, t2);
+      using l2 = byolLoss(p2, t1);
+      using both = l1.add(l2);
+      return both.mean();
+    } finally {
+      for (const t of [p1, p2, t1, t2]) t.dispose();
+    }
+  }
+
+  /**
+   * The EMA update after an optimizer step: target = tau * target + (1 - tau) *
+   * online for every parameter in ONE FFI call, and the online BN buffers
+   * copied into the target in one more. Returns the tau used.
+   */
+  updateTarget(step: number, totalSteps: number): number {
+    const tau = tauAt(step, totalSteps, this.options.tauBase, this.options.tauSchedule);
+    if (!this.options.useMomentum) return tau;
+    check("tt_lerp_list", lib.tt_lerp_list(this.#emaDst, this.#emaSrc, this.#nParams, 1 - tau));
+    if (this.#nBuffers > 0) {
+      check("tt_copy_list", lib.tt_copy_list(this.#bufDst, this.#bufSrc, this.#nBuffers));
+    }
+    return tau;
+  }
+
+  /** Frees the target copy and every module's tensors. */
+  dispose(): void {
+    for (const t of this.#target) if (!t.isDisposed) t.dispose();
+    this.encoder.dispose();
+    this.projector.dispose();
+    this.predictor.dispose();
+  }
+}

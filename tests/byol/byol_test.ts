@@ -1,0 +1,127 @@
+// BYOL's loss, tau schedule and EMA update against closed forms and PyTorch.
+import { assert, assertAlmostEquals, assertEquals } from "../helpers/asserts.ts";
+import {
+  BYOL,
+  byolLoss,
+  manualSeed,
+  nn,
+  noGrad,
+  randn,
+  setNumThreads,
+  tauAt,
+  type Tensor,
+  tidy,
+} from "../../mod.ts";
+import { reference } from "../helpers/reference.ts";
+import { assertClose, assertNormClose } from "../helpers/assert.ts";
+
+setNumThreads(navigator.hardwareConcurrency || 2);
+
+/** A small encoder for fast tests: conv, BN, ReLU, pool (outDim 8). */
+export class TinyEncoder extends nn.Module {
+  readonly outDim = 8;
+  readonly body: nn.Sequential;
+  constructor(inChannels = 1) {
+    super();
+    this.body = this.registerModule(
+      "body",
+      new nn.Sequential(
+        new nn.Conv2d(inChannels, 8, 3, { padding: 1 }),
+        new nn.BatchNorm2d(8),
+        new nn.ReLU(),
+        new nn.AdaptiveAvgPool2d(1),
+        new nn.Flatten(),
+      ),
+    );
+  }
+  forward(x: Tensor): Tensor {
+    return this.body.forward(x);
+  }
+}
+
+Deno.test("byolLoss equals the notebook's loss_fn in PyTorch", async () => {
+  manualSeed(0);
+  const inp = { p: randn([6, 16]), z: randn([6, 16]).mul(3) };
+  const ours = byolLoss(inp.p, inp.z);
+  const ref = await reference(
+    `
+x = F.normalize(inp["p"], dim=-1, p=2); y = F.normalize(inp["z"], dim=-1, p=2)
+out["loss"] = 2 - 2 * (x * y).sum(dim=-1)
+`,
+    inp,
+  );
+  assertClose(ours, ref.loss, 1e-6, 1e-6);
+  // Closed forms: identical directions give 0, opposite give 4.
+  assertAlmostEquals(byolLoss(inp.p, inp.p.mul(2)).max().item(), 0, 1e-6);
+  assertAlmostEquals(byolLoss(inp.p, inp.p.neg()).min().item(), 4, 1e-6);
+});
+
+Deno.test("tau schedule: tauBase at 0, (1 + tauBase)/2 at K/2, 1 at K", () => {
+  assertAlmostEquals(tauAt(0, 1000, 0.996), 0.996, 1e-12);
+  assertAlmostEquals(tauAt(500, 1000, 0.996), 0.998, 1e-12);
+  assertAlmostEquals(tauAt(1000, 1000, 0.996), 1, 1e-12);
+  assertAlmostEquals(tauAt(123, 1000, 0.99, "constant"), 0.99, 0);
+});
+
+Deno.test("the target is an exact copy at construction, and updateTarget is an exact EMA", () => {
+  manualSeed(1);
+  const model = new BYOL(new TinyEncoder(), { hiddenDim: 32, projectionDim: 16 });
+  const target0 = Object.fromEntries(
+    Object.entries(model.targetStateDict()).map(([k, t]) => [k, t.clone()]),
+  );
+  const online = {
+    ...model.encoder.stateDict("encoder"),
+    ...model.projector.stateDict("projector"),
+  };
+  for (const [k, t] of Object.entries(target0)) assertEquals(t.toArray(), online[k].toArray(), k);
+  // Move the online weights and buffers, then update.
+  noGrad(() => {
+    for (const t of model.onlineParameters()) t.add_(randn(t.shape));
+    for (const [, b] of model.encoder.namedBuffers()) if (b.dtype === "float32") b.add_(1);
+  });
+  const tau = model.updateTarget(250, 1000);
+  assertAlmostEquals(tau, tauAt(250, 1000, 0.996), 0);
+  const after = model.targetStateDict();
+  for (const [k, t] of Object.entries(after)) {
+    const o = online[k];
+    if (k.includes("running_") || k.endsWith("num_batches_tracked")) {
+      assertEquals(t.toArray(), o.toArray(), `${k} copied`);
+    } else {
+      const expected = tidy(() => target0[k].mul(tau).add(o.mul(1 - tau)));
+      assertClose(t, expected, 1e-6, 1e-6, k);
+      assert(k.startsWith("encoder.") || k.startsWith("projector."), k);
+    }
+  }
+  assert(!Object.keys(after).some((k) => k.startsWith("predictor")), "no predictor in the target");
+});
+
+Deno.test("the loss equals PyTorch's BYOL forward with the same weights and views", async () => {
+  manualSeed(2);
+  const model = new BYOL(new TinyEncoder(), { hiddenDim: 32, projectionDim: 16 });
+  const v1 = randn([5, 1, 8, 8]);
+  const v2 = randn([5, 1, 8, 8]);
+  const inputs: Record<string, Tensor> = { v1, v2 };
+  for (const [k, t] of Object.entries(model.stateDict())) inputs[`w.${k}`] = t.clone();
+  const loss = model.loss(v1, v2);
+  const ref = await reference(
+    `
+import torch.nn as nn, copy
+def mlp(i, o, h): return nn.Sequential(nn.Linear(i, h), nn.BatchNorm1d(h), nn.ReLU(), nn.Linear(h, o))
+enc = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+proj, pred = mlp(8, 16, 32), mlp(16, 16, 32)
+w = {k[2:]: v for k, v in inp.items() if k.startswith("w.")}
+enc.load_state_dict({k[len("encoder.body."):]: v for k, v in w.items() if k.startswith("encoder.")})
+proj.load_state_dict({k[len("projector."):]: v for k, v in w.items() if k.startswith("projector.")})
+pred.load_state_dict({k[len("predictor."):]: v for k, v in w.items() if k.startswith("predictor.")})
+t_enc, t_proj = copy.deepcopy(enc), copy.deepcopy(proj)
+def loss_fn(x, y):
+    return 2 - 2 * (F.normalize(x, dim=-1) * F.normalize(y, dim=-1)).sum(dim=-1)
+x = torch.cat([inp["v1"], inp["v2"]])
+p1, p2 = pred(proj(enc(x))).chunk(2)
+with torch.no_grad(): z1, z2 = t_proj(t_enc(x)).chunk(2)
+out["loss"] = (loss_fn(p1, z2) + loss_fn(p2, z1)).mean()
+`,
+    inputs,
+  );
+  assertNormClose(loss, ref.loss, 1e-5, "loss");
+});
