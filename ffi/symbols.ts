@@ -272,6 +272,18 @@ export const symbols = {
   tt_rng_set_state: { parameters: ["i32", "pointer"], result: status }, // (int32 device, tt_tensor state)
   tt_torch_version: { parameters: [], result: "pointer" }, // const char* (void)
   tt_compiled_with_cuda: { parameters: [], result: "i32" }, // int32 (void)
+
+  // ---- generators ----
+  tt_generator_new: { parameters: ["i32", "u64", "buffer"], result: status }, // (int32 device, uint64 seed, tt_generator* out)
+  tt_generator_free: { parameters: ["pointer"], result: status }, // (tt_generator g)
+  tt_generator_get_state: { parameters: ["pointer", "buffer"], result: status }, // (tt_generator g, tt_tensor* out)
+  tt_generator_set_state: { parameters: ["pointer", "pointer"], result: status }, // (tt_generator g, tt_tensor state)
+  tt_rand_gen: {
+    // (int32 kind, tt_generator g (nullable), const int64* shape, int64 ndim, int32 dtype,
+    //  int32 device, tt_tensor* out)
+    parameters: ["i32", "pointer", "buffer", "i64", "i32", "i32", "buffer"],
+    result: status,
+  },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 export type Symbols = typeof symbols;

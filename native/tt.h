@@ -216,6 +216,18 @@ const char* tt_torch_version(void);
 /* 1 when the shim was compiled with CUDA support */
 int32_t tt_compiled_with_cuda(void);
 
+/* ---- generators ---- */
+/* an explicit random generator (a heap at::Generator), freed with tt_generator_free */
+typedef struct tt_generator_s* tt_generator;
+int32_t tt_generator_new(int32_t device, uint64_t seed, tt_generator* out);
+int32_t tt_generator_free(tt_generator g);
+/* the generator's state as a uint8 tensor, and back */
+int32_t tt_generator_get_state(tt_generator g, tt_tensor* out);
+int32_t tt_generator_set_state(tt_generator g, tt_tensor state);
+/* kind 0: uniform [0,1), 1: standard normal; g null uses the device's default generator */
+int32_t tt_rand_gen(int32_t kind, tt_generator g, const int64_t* shape, int64_t ndim,
+                    int32_t dtype, int32_t device, tt_tensor* out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -22,3 +22,4 @@ export type { CsvImagesOptions } from "./csv_images.ts";
 export type { DecodeOptions } from "./load_images.ts";
 export { cachePath, defaultCacheDir } from "./decode_cache.ts";
 export { resizePlanes } from "./resize.ts";
+export { type Batch, epochOrder, ImageLoader, type LoaderOptions, Xoshiro128 } from "./loader.ts";

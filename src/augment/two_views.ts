@@ -1,0 +1,128 @@
+/**
+ * The augmentation pipeline: uint8 (N, C, H, W) batch in, float32 normalised
+ * views out, on the batch's device with no host round trip. Order as in BYOL's
+ * torchvision pipeline: resized crop, flip, colour jitter (p), grayscale (p),
+ * blur (p), solarize (p), normalise.
+ */
+import { tidy } from "../../ffi/memory.ts";
+import { tensor } from "../../ffi/creation.ts";
+import type { Generator } from "../../ffi/generator.ts";
+import type { Tensor } from "../../ffi/tensor.ts";
+import { TorchError } from "../../ffi/error.ts";
+import {
+  type AugmentConfig,
+  type AugmentOverrides,
+  blurKernelSize,
+  sizePair,
+  type ViewConfig,
+} from "./config.ts";
+import { drawViewParams, type ViewParams } from "./params.ts";
+import { resizedCropFlip } from "./crop_flip.ts";
+import { colorJitter, randomGrayscale } from "./color.ts";
+import { randomGaussianBlur } from "./blur.ts";
+import { solarize } from "./solarize.ts";
+import { makeConfig, type PresetName } from "./presets.ts";
+
+/** (x - mean) / std per channel, as TF.normalize. */
+export function normalize(x: Tensor, mean: number[], std: number[]): Tensor {
+  return tidy(() => {
+    const c = x.size(1);
+    const opts = { device: x.device, shape: [1, c, 1, 1] };
+    return x.sub(tensor(new Float32Array(mean), opts)).div(tensor(new Float32Array(std), opts));
+  });
+}
+
+/** Applies one view's transforms with given parameters to [0, 1] floats (N, C, H, W). */
+export function applyView(x: Tensor, p: ViewParams, cfg: ViewConfig): Tensor {
+  return tidy(() => {
+    const rgb = x.size(1) === 3;
+    let y = resizedCropFlip(x, p.boxes, cfg.flipP > 0 ? p.flip : null, sizePair(cfg.size));
+    const jitterOn = cfg.jitterP > 0 &&
+      (cfg.brightness > 0 || cfg.contrast > 0 || (rgb && (cfg.saturation > 0 || cfg.hue > 0)));
+    if (jitterOn) y = colorJitter(y, p.factors, p.order, cfg.hue > 0);
+    if (rgb && cfg.grayscaleP > 0) y = randomGrayscale(y, p.grayscale);
+    if (cfg.blurP > 0) y = randomGaussianBlur(y, p.blur, p.sigma, blurKernelSize(cfg));
+    if (cfg.solarizeP > 0) y = solarize(y, p.solarize, cfg.solarizeThreshold);
+    return normalize(y, cfg.mean, cfg.std);
+  });
+}
+
+function checkBatch(batch: Tensor, cfg: ViewConfig, gen: Generator): void {
+  if (batch.ndim !== 4 || batch.dtype !== "uint8") {
+    throw new TorchError(
+      "augment",
+      `expected a uint8 (N, C, H, W) batch, got ${batch.dtype} [${batch.shape}]`,
+    );
+  }
+  const c = batch.size(1);
+  if (c !== 1 && c !== 3) {
+    throw new TorchError("augment", `images need 1 or 3 channels, got ${c} (drop alpha first)`);
+  }
+  if (cfg.mean.length !== c) {
+    throw new TorchError(
+      "augment",
+      `the normalisation has ${cfg.mean.length} channel(s) but the images have ${c}; ` +
+        "pick a preset for this data or set mean and std",
+    );
+  }
+  if (gen.device !== batch.device) {
+    throw new TorchError(
+      "augment",
+      `the generator is on ${gen.device} but the batch is on ${batch.device}`,
+    );
+  }
+}
+
+/** One augmented view of a uint8 batch: float32 (N, C, size, size), normalised. */
+export function augmentView(batch: Tensor, cfg: ViewConfig, gen: Generator): Tensor {
+  checkBatch(batch, cfg, gen);
+  return tidy(() => {
+    const [n, , h, w] = batch.shape;
+    const p = drawViewParams(n, h, w, cfg, gen);
+    return applyView(batch.float().div(255), p, cfg);
+  });
+}
+
+/** A two-view augmentation built from a configuration. */
+export class Augment {
+  readonly config: AugmentConfig;
+
+  constructor(config: AugmentConfig) {
+    this.config = config;
+  }
+
+  /** Both views of `batch`: view 1 is drawn first, then view 2, from `gen`. */
+  twoViews(batch: Tensor, gen: Generator): [Tensor, Tensor] {
+    return tidy(() => {
+      const v1 = augmentView(batch, this.config.view1, gen);
+      const v2 = augmentView(batch, this.config.view2, gen);
+      return [v1, v2] as [Tensor, Tensor];
+    });
+  }
+
+  view(batch: Tensor, which: 1 | 2, gen: Generator): Tensor {
+    return augmentView(batch, which === 1 ? this.config.view1 : this.config.view2, gen);
+  }
+}
+
+/** A pipeline from a preset (default "paper") with overrides merged over it. */
+export function makeAugment(
+  base: PresetName | AugmentConfig = "paper",
+  overrides: AugmentOverrides = {},
+): Augment {
+  return new Augment(makeConfig(base, overrides));
+}
+
+/** `[view1, view2]` of a uint8 batch with a pipeline, a configuration or a preset name. */
+export function twoViews(
+  batch: Tensor,
+  pipeline: Augment | AugmentConfig | PresetName,
+  gen: Generator,
+): [Tensor, Tensor] {
+  const p = pipeline instanceof Augment
+    ? pipeline
+    : typeof pipeline === "string"
+    ? makeAugment(pipeline)
+    : new Augment(pipeline);
+  return p.twoViews(batch, gen);
+}
