@@ -1,0 +1,23 @@
+// Run reporting: training plots drawn from a run folder's metrics.jsonl.
+export {
+  type ChartOptions,
+  DEFAULT_FONT_PATHS,
+  formatTick,
+  linearTicks,
+  lineChartSvg,
+  logTicks,
+  type MetricsRecord,
+  movingAverage,
+  type PanelOptions,
+  parseMetrics,
+  type PngOptions,
+  type Point,
+  runCharts,
+  type Series,
+  smoothingWindow,
+  stackedChartsSvg,
+  type StackedOptions,
+  svgToPng,
+  type Ticks,
+  writeRunPlots,
+} from "./plots.ts";
