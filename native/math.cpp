@@ -58,12 +58,15 @@ static at::Tensor binary(int32_t op, const at::Tensor& a, const at::Tensor& b, d
   }
 }
 
+// Integer tensors keep integer results for integral scalars, as in PyTorch.
+static at::Scalar scalar_for(const at::Tensor& a, double s) {
+  if (std::floor(s) == s && !at::isFloatingType(a.scalar_type()) && std::abs(s) < 9.0e15)
+    return at::Scalar(static_cast<int64_t>(s));
+  return at::Scalar(s);
+}
+
 static at::Tensor binary_scalar(int32_t op, const at::Tensor& a, double s) {
-  // Integer tensors keep integer results for integral scalars, as in PyTorch.
-  at::Scalar sc = (std::floor(s) == s && !at::isFloatingType(a.scalar_type()) &&
-                   std::abs(s) < 9.0e15)
-                      ? at::Scalar(static_cast<int64_t>(s))
-                      : at::Scalar(s);
+  at::Scalar sc = scalar_for(a, s);
   switch (op) {
     case TT_ADD: return a.add(sc);
     case TT_SUB: return a.sub(sc);
@@ -112,8 +115,9 @@ int32_t tt_inplace(int32_t op, tt_tensor a, tt_tensor b, double s) {
     if (b != nullptr) {
       auto& y = T(b);
       switch (op) {
-        case TT_ADD_: x.add_(y, s); break;
-        case TT_SUB_: x.sub_(y, s); break;
+        // alpha 1 passes no alpha: integer tensors refuse a floating alpha.
+        case TT_ADD_: if (s == 1.0) x.add_(y); else x.add_(y, s); break;
+        case TT_SUB_: if (s == 1.0) x.sub_(y); else x.sub_(y, s); break;
         case TT_MUL_: x.mul_(y); break;
         case TT_DIV_: x.div_(y); break;
         case TT_COPY_: x.copy_(y); break;
@@ -122,12 +126,13 @@ int32_t tt_inplace(int32_t op, tt_tensor a, tt_tensor b, double s) {
                                              " takes no tensor argument");
       }
     } else {
+      at::Scalar sc = scalar_for(x, s);
       switch (op) {
-        case TT_ADD_: x.add_(s); break;
-        case TT_SUB_: x.sub_(s); break;
-        case TT_MUL_: x.mul_(s); break;
-        case TT_DIV_: x.div_(s); break;
-        case TT_FILL_: x.fill_(s); break;
+        case TT_ADD_: x.add_(sc); break;
+        case TT_SUB_: x.sub_(sc); break;
+        case TT_MUL_: x.mul_(sc); break;
+        case TT_DIV_: x.div_(sc); break;
+        case TT_FILL_: x.fill_(sc); break;
         case TT_ZERO_: x.zero_(); break;
         case TT_CLAMP_MIN_: x.clamp_min_(s); break;
         case TT_CLAMP_MAX_: x.clamp_max_(s); break;

@@ -103,7 +103,8 @@ int32_t tt_adamw_step(const tt_tensor* params, const tt_tensor* exp_avg,
       v.mul_(beta2).addcmul_(g, g, 1.0 - beta2);
       double bc1 = 1.0 - std::pow(beta1, static_cast<double>(step));
       double bc2 = 1.0 - std::pow(beta2, static_cast<double>(step));
-      auto denom = (v.sqrt() / std::sqrt(bc2)).add_(eps);
+      // In place after the sqrt: one full-size temporary instead of two, same values.
+      auto denom = v.sqrt().div_(std::sqrt(bc2)).add_(eps);
       p.addcdiv_(m, denom, -lr / bc1);
     }
   })
@@ -122,13 +123,16 @@ int32_t tt_lars_step(const tt_tensor* params, const tt_tensor* bufs, const uint8
       if (!exclude[i]) {
         // BYOL's LARS: decay, then scale by eta * ||p|| / ||u|| (1 where either
         // norm is 0), computed on the device with no host sync.
-        if (weight_decay != 0.0) u = u.add(p, weight_decay);
+        const bool decayed = weight_decay != 0.0;
+        if (decayed) u = u.add(p, weight_decay);
         auto pn = p.norm();
         auto un = u.norm();
         auto one = at::ones_like(pn);
         auto ratio = at::where(pn.gt(0), at::where(un.gt(0), pn.mul(trust_coefficient).div(un), one),
                                one);
-        u = u.mul(ratio);
+        // u is our own temporary when decayed: scale it in place (one full-size
+        // allocation per parameter, not two); never write into the grad.
+        u = decayed ? u.mul_(ratio) : u.mul(ratio);
       }
       auto& buf = T(bufs[i]);
       buf.mul_(momentum).add_(u);

@@ -42,3 +42,12 @@ Deno.test("CUDA tensors fail cleanly where CUDA is absent", { ignore: false }, a
   assertThrows(() => ones([2], { device: "cuda" }), TorchError);
   assertEquals(ones([1]).item(), 1);
 });
+
+Deno.test("in-place arithmetic on integer tensors keeps them integer", () => {
+  const t = tensor([1, 2, 3], { dtype: "int64" });
+  t.add_(tensor([1, 1, 1], { dtype: "int64" }));
+  t.add_(2);
+  t.mul_(3);
+  assertEquals(t.toArray(), [12, 15, 18]);
+  assertEquals(t.dtype, "int64");
+});

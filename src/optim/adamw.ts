@@ -1,0 +1,82 @@
+// torch.optim.AdamW (decoupled weight decay), as PyTorch 1.13 computes it.
+import { check } from "../../ffi/call.ts";
+import { lib } from "../../ffi/library.ts";
+import {
+  type BaseOptions,
+  checkNonNegative,
+  flatValues,
+  loadFlatValues,
+  Optimizer,
+  type OptimizerMeta,
+  type Params,
+} from "./optimizer.ts";
+
+export interface AdamWOptions extends BaseOptions {
+  beta1: number;
+  beta2: number;
+  eps: number;
+}
+
+/** Options as given: `betas: [b1, b2]` as in PyTorch, or beta1 / beta2. */
+export type AdamWInit = Partial<AdamWOptions> & { lr?: number; betas?: [number, number] };
+
+/** AdamW with torch.optim.AdamW's defaults (lr 1e-3, betas 0.9/0.999, eps 1e-8, wd 1e-2). */
+export class AdamW extends Optimizer<AdamWOptions> {
+  readonly #expAvg: BigUint64Array[];
+  readonly #expAvgSq: BigUint64Array[];
+  /** Per group: each parameter's step count (the shim increments it). */
+  readonly #steps: BigInt64Array[];
+
+  constructor(params: Params<AdamWOptions>, opts: AdamWInit = {}) {
+    super("AdamW", params, {
+      lr: opts.lr ?? 1e-3,
+      weightDecay: opts.weightDecay ?? 1e-2,
+      beta1: opts.beta1 ?? opts.betas?.[0] ?? 0.9,
+      beta2: opts.beta2 ?? opts.betas?.[1] ?? 0.999,
+      eps: opts.eps ?? 1e-8,
+    });
+    for (const g of this.paramGroups) {
+      checkNonNegative("AdamW", "eps", g.eps);
+      for (const b of [g.beta1, g.beta2]) {
+        if (!(b >= 0 && b < 1)) throw new RangeError(`AdamW: betas must be in [0, 1), got ${b}`);
+      }
+    }
+    this.#expAvg = this.createState("exp_avg");
+    this.#expAvgSq = this.createState("exp_avg_sq");
+    this.#steps = this.paramGroups.map((g) => new BigInt64Array(Math.max(g.params.length, 1)));
+  }
+
+  step(): void {
+    this.assertUsable();
+    this.paramGroups.forEach((g, i) => {
+      if (g.params.length === 0) return;
+      check(
+        "tt_adamw_step",
+        lib.tt_adamw_step(
+          this.paramPtrs[i],
+          this.#expAvg[i],
+          this.#expAvgSq[i],
+          this.#steps[i],
+          g.params.length,
+          g.lr,
+          g.beta1,
+          g.beta2,
+          g.eps,
+          g.weightDecay,
+        ),
+      );
+    });
+  }
+
+  protected override metaState(): Record<string, unknown> {
+    return { steps: flatValues(this.#trimmed()) };
+  }
+
+  protected override loadMetaState(meta: OptimizerMeta): void {
+    loadFlatValues("AdamW", "steps", meta.steps, this.#trimmed());
+  }
+
+  #trimmed(): BigInt64Array[] {
+    return this.#steps.map((a, i) => a.subarray(0, this.paramGroups[i].params.length));
+  }
+}

@@ -1,0 +1,299 @@
+// The shared machinery of the optimizers: parameter groups (PyTorch style, a
+// group's options override the defaults), the per-group pointer arrays built
+// once so a step is one FFI call per group, zeroGrad, learning-rate control,
+// state dicts and disposal.
+import type { Tensor } from "../../ffi/tensor.ts";
+import { zerosLike } from "../../ffi/creation.ts";
+import { keep, releaseMany } from "../../ffi/memory.ts";
+import { noGrad } from "../../ffi/runtime.ts";
+import { check, handleArray } from "../../ffi/call.ts";
+import { lib } from "../../ffi/library.ts";
+
+/** A parameter group: its tensors plus options that override the optimizer's defaults. */
+export type ParamGroup<O> = Partial<O> & {
+  params: Tensor[];
+  /** Parameter names (same order as params), for LARS' `exclude` and for messages. */
+  names?: string[];
+  /** `setLr(lr)` gives this group `lr * lrScale` (default 1). */
+  lrScale?: number;
+};
+
+/** What an optimizer takes: plain tensors (one group) or parameter groups. */
+export type Params<O> = Tensor[] | ParamGroup<O>[];
+
+/** A group as the optimizer holds it: every option resolved. Options may be edited between steps. */
+export type ResolvedGroup<O> = O & {
+  readonly params: readonly Tensor[];
+  readonly names: readonly string[];
+  lrScale: number;
+};
+
+/** The options every optimizer has. */
+export interface BaseOptions {
+  lr: number;
+  weightDecay: number;
+}
+
+/** JSON-able side of a state dict: hyperparameters per group and scalar state. */
+export interface OptimizerMeta {
+  type: string;
+  groups: Array<Record<string, number | boolean>>;
+  [key: string]: unknown;
+}
+
+/** An optimizer's state: tensors keyed `<param index>.<name>` (PyTorch's numbering) and meta. */
+export interface OptimizerStateDict {
+  tensors: Record<string, Tensor>;
+  meta: OptimizerMeta;
+}
+
+export abstract class Optimizer<O extends BaseOptions> {
+  /** The groups, in order; `lr`, `weightDecay` etc. may be changed between steps. */
+  readonly paramGroups: ResolvedGroup<O>[];
+  /** Pointer arrays of each group's parameter handles, built once. */
+  protected readonly paramPtrs: BigUint64Array[];
+  readonly #kind: string;
+  readonly #all: Tensor[];
+  readonly #allPtrs: BigUint64Array;
+  /** Per-param state tensors by name (e.g. "momentum_buffer"), indexed globally. */
+  readonly #state = new Map<string, Tensor[]>();
+  #baseLr: number;
+  #disposed = false;
+
+  protected constructor(kind: string, params: Params<O>, defaults: O) {
+    this.#kind = kind;
+    checkNonNegative(kind, "lr", defaults.lr);
+    this.#baseLr = defaults.lr;
+    const groups: ParamGroup<O>[] = params.length > 0 && !isGroup(params[0])
+      ? [{ params: params as Tensor[] } as ParamGroup<O>]
+      : params as ParamGroup<O>[];
+    const seen = new Set<number | bigint>();
+    let index = 0;
+    this.paramGroups = groups.map((g, gi) => {
+      if (!isGroup(g)) throw new TypeError(`${kind}: mix of tensors and parameter groups`);
+      const { params: ps, names, lrScale = 1, ...overrides } = g;
+      if (names !== undefined && names.length !== ps.length) {
+        throw new TypeError(
+          `${kind}: group ${gi} has ${ps.length} params but ${names.length} names`,
+        );
+      }
+      for (const p of ps) {
+        const h = Deno.UnsafePointer.value(p.handle);
+        if (seen.has(h)) throw new TypeError(`${kind}: a parameter appears in more than one group`);
+        seen.add(h);
+      }
+      const opts = { ...defaults } as O;
+      // Only options the group actually sets override (undefined keeps the default).
+      for (const [k, v] of Object.entries(overrides)) {
+        if (v !== undefined) (opts as Record<string, unknown>)[k] = v;
+      }
+      if (!("lr" in overrides) || overrides.lr === undefined) opts.lr = defaults.lr * lrScale;
+      checkNonNegative(kind, "lr", opts.lr);
+      checkNonNegative(kind, "weightDecay", opts.weightDecay);
+      const first = index;
+      index += ps.length;
+      return {
+        ...opts,
+        params: ps.slice(),
+        names: names?.slice() ?? ps.map((_, i) => String(first + i)),
+        lrScale,
+      };
+    });
+    if (index === 0) throw new TypeError(`${kind}: got an empty parameter list`);
+    this.#all = this.paramGroups.flatMap((g) => g.params);
+    this.#allPtrs = handleArray(this.#all.map((p) => p.handle));
+    this.paramPtrs = this.paramGroups.map((g) => handleArray(g.params.map((p) => p.handle)));
+  }
+
+  /** Updates every parameter that has a gradient: one FFI call per group. */
+  abstract step(): void;
+
+  /** Drops the gradients (setToNone, the default) or zeroes them, in one FFI call. */
+  zeroGrad({ setToNone = true }: { setToNone?: boolean } = {}): void {
+    this.assertUsable();
+    check(
+      "tt_zero_grad_list",
+      lib.tt_zero_grad_list(this.#allPtrs, this.#all.length, setToNone ? 1 : 0),
+    );
+  }
+
+  /** The base learning rate: the last value given to setLr (the default lr until then). */
+  get lr(): number {
+    return this.#baseLr;
+  }
+
+  set lr(lr: number) {
+    this.setLr(lr);
+  }
+
+  /** Sets every group's lr to `lr * lrScale` (for schedules). */
+  setLr(lr: number): void {
+    checkNonNegative(this.#kind, "lr", lr);
+    this.#baseLr = lr;
+    for (const g of this.paramGroups) g.lr = lr * g.lrScale;
+  }
+
+  /**
+   * The state for an exact resume. The tensors are the optimizer's own (not
+   * copies): save or copy them, do not dispose them.
+   */
+  stateDict(): OptimizerStateDict {
+    this.assertUsable();
+    const tensors: Record<string, Tensor> = {};
+    for (const [name, ts] of this.#state) {
+      ts.forEach((t, i) => tensors[`${i}.${name}`] = t);
+    }
+    const groups = this.paramGroups.map((g) => {
+      const h: Record<string, number | boolean> = { size: g.params.length, lrScale: g.lrScale };
+      for (const [k, v] of Object.entries(g)) {
+        if (typeof v === "number" || typeof v === "boolean") h[k] = v;
+      }
+      return h;
+    });
+    return {
+      tensors,
+      meta: { type: this.#kind, baseLr: this.#baseLr, groups, ...this.metaState() },
+    };
+  }
+
+  /**
+   * Restores a state dict from an optimizer of the same kind over parameters of
+   * the same shapes: values are copied into the existing state tensors (their
+   * handles never change), hyperparameters and scalar state are restored.
+   */
+  loadStateDict(sd: OptimizerStateDict): void {
+    this.assertUsable();
+    const { tensors, meta } = sd;
+    if (meta.type !== this.#kind) {
+      throw new TypeError(`${this.#kind}.loadStateDict: the state dict is from ${meta.type}`);
+    }
+    const sizes = this.paramGroups.map((g) => g.params.length).join(",");
+    const theirs = meta.groups.map((g) => g.size).join(",");
+    if (sizes !== theirs) {
+      throw new TypeError(
+        `${this.#kind}.loadStateDict: group sizes [${theirs}] do not match [${sizes}]`,
+      );
+    }
+    // Check everything before copying anything, so a bad dict changes nothing.
+    for (const [name, ts] of this.#state) {
+      ts.forEach((t, i) => {
+        const src = tensors[`${i}.${name}`];
+        if (src === undefined) {
+          throw new TypeError(`${this.#kind}.loadStateDict: missing tensor ${i}.${name}`);
+        }
+        if (src.shape.join(",") !== t.shape.join(",")) {
+          throw new TypeError(
+            `${this.#kind}.loadStateDict: ${i}.${name} has shape [${src.shape}], expected [${t.shape}]`,
+          );
+        }
+      });
+    }
+    this.loadMetaState(meta); // validates before it writes
+    noGrad(() => {
+      for (const [name, ts] of this.#state) {
+        ts.forEach((t, i) => t.copy_(tensors[`${i}.${name}`]));
+      }
+    });
+    const fixed = this.fixedOptions();
+    this.paramGroups.forEach((group, gi) => {
+      const g = group as unknown as Record<string, unknown>;
+      const saved = meta.groups[gi];
+      for (const k of Object.keys(saved)) {
+        const mine = g[k];
+        if (k === "size" || fixed.includes(k) || typeof saved[k] !== typeof mine) continue;
+        g[k] = saved[k];
+      }
+    });
+    if (typeof meta.baseLr === "number") this.#baseLr = meta.baseLr;
+  }
+
+  /** Frees the state tensors. The optimizer cannot be used afterwards; parameters are untouched. */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    releaseMany([...this.#state.values()].flat());
+    this.#state.clear();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  /** Scalar state (steps, flags) for the state dict's meta. */
+  protected metaState(): Record<string, unknown> {
+    return {};
+  }
+
+  protected loadMetaState(_meta: OptimizerMeta): void {}
+
+  /** Group options fixed at construction, which loadStateDict leaves alone. */
+  protected fixedOptions(): readonly string[] {
+    return [];
+  }
+
+  /**
+   * Creates one zero state tensor per parameter of every group (kept: they
+   * outlive tidy scopes) under `name`; returns each group's pointer array.
+   */
+  protected createState(name: string): BigUint64Array[] {
+    const ts = noGrad(() => this.#all.map((p) => keep(zerosLike(p))));
+    this.#state.set(name, ts);
+    let at = 0;
+    return this.paramGroups.map((g) => {
+      const mine = ts.slice(at, at += g.params.length);
+      return handleArray(mine.map((t) => t.handle));
+    });
+  }
+
+  /**
+   * Throws unless the optimizer and its parameters are alive: the pointer
+   * arrays hold raw handles, so a disposed parameter must never reach the shim.
+   */
+  protected assertUsable(): void {
+    if (this.#disposed) throw new TypeError(`${this.#kind}: the optimizer was disposed`);
+    for (let i = 0; i < this.#all.length; i++) {
+      if (this.#all[i].isDisposed) {
+        throw new TypeError(
+          `${this.#kind}: parameter ${i} was disposed; parameters must outlive their optimizer (keep() them)`,
+        );
+      }
+    }
+  }
+}
+
+function isGroup(x: unknown): x is ParamGroup<unknown> {
+  return typeof x === "object" && x !== null && "params" in x &&
+    Array.isArray((x as { params: unknown }).params);
+}
+
+export function checkNonNegative(kind: string, name: string, v: number): void {
+  if (!(Number.isFinite(v) && v >= 0)) {
+    throw new RangeError(`${kind}: ${name} must be a finite number >= 0, got ${v}`);
+  }
+}
+
+/** Concatenates per-group counters / flags into one JSON-able array. */
+export function flatValues(arrays: readonly (Uint8Array | BigInt64Array)[]): number[] {
+  return arrays.flatMap((a) => Array.from(a as ArrayLike<number | bigint>, Number));
+}
+
+/** Writes a flat array back into per-group counters / flags (lengths must match). */
+export function loadFlatValues(
+  kind: string,
+  what: string,
+  values: unknown,
+  arrays: readonly (Uint8Array | BigInt64Array)[],
+): void {
+  const total = arrays.reduce((n, a) => n + a.length, 0);
+  if (!Array.isArray(values) || values.length !== total || !values.every(Number.isInteger)) {
+    throw new TypeError(`${kind}.loadStateDict: meta.${what} must be ${total} integers`);
+  }
+  let at = 0;
+  for (const a of arrays) {
+    for (let i = 0; i < a.length; i++) {
+      const v = values[at++] as number;
+      if (a instanceof BigInt64Array) a[i] = BigInt(v);
+      else a[i] = v;
+    }
+  }
+}

@@ -1,0 +1,83 @@
+// torch.optim.SGD: momentum, dampening, Nesterov, L2 weight decay.
+import { check } from "../../ffi/call.ts";
+import { lib } from "../../ffi/library.ts";
+import {
+  type BaseOptions,
+  checkNonNegative,
+  flatValues,
+  loadFlatValues,
+  Optimizer,
+  type OptimizerMeta,
+  type Params,
+} from "./optimizer.ts";
+
+export interface SGDOptions extends BaseOptions {
+  momentum: number;
+  dampening: number;
+  nesterov: boolean;
+}
+
+/** Stochastic gradient descent with torch.optim.SGD's semantics and state. */
+export class SGD extends Optimizer<SGDOptions> {
+  readonly #bufs: BigUint64Array[];
+  readonly #hasBufs: boolean;
+  /** Per group: 1 once a parameter's momentum buffer holds a value (the shim sets it). */
+  readonly #inited: Uint8Array[];
+
+  constructor(params: Params<SGDOptions>, opts: Partial<SGDOptions> & { lr: number }) {
+    super("SGD", params, {
+      lr: opts.lr,
+      weightDecay: opts.weightDecay ?? 0,
+      momentum: opts.momentum ?? 0,
+      dampening: opts.dampening ?? 0,
+      nesterov: opts.nesterov ?? false,
+    });
+    for (const g of this.paramGroups) {
+      checkNonNegative("SGD", "momentum", g.momentum);
+      if (g.nesterov && (g.momentum <= 0 || g.dampening !== 0)) {
+        throw new RangeError("SGD: Nesterov momentum requires a momentum and zero dampening");
+      }
+    }
+    // Without momentum anywhere there is no state: the shim never reads bufs
+    // then, so the params' own array stands in (step() guards a later change).
+    this.#hasBufs = this.paramGroups.some((g) => g.momentum !== 0);
+    this.#bufs = this.#hasBufs ? this.createState("momentum_buffer") : this.paramPtrs;
+    this.#inited = this.paramGroups.map((g) => new Uint8Array(Math.max(g.params.length, 1)));
+  }
+
+  step(): void {
+    this.assertUsable();
+    this.paramGroups.forEach((g, i) => {
+      if (g.params.length === 0) return;
+      if (g.momentum !== 0 && !this.#hasBufs) {
+        throw new TypeError("SGD: momentum was set after construction without momentum buffers");
+      }
+      check(
+        "tt_sgd_step",
+        lib.tt_sgd_step(
+          this.paramPtrs[i],
+          this.#bufs[i],
+          this.#inited[i],
+          g.params.length,
+          g.lr,
+          g.momentum,
+          g.dampening,
+          g.weightDecay,
+          g.nesterov ? 1 : 0,
+        ),
+      );
+    });
+  }
+
+  protected override metaState(): Record<string, unknown> {
+    return { inited: flatValues(this.#trimmed()) };
+  }
+
+  protected override loadMetaState(meta: OptimizerMeta): void {
+    loadFlatValues("SGD", "inited", meta.inited, this.#trimmed());
+  }
+
+  #trimmed(): Uint8Array[] {
+    return this.#inited.map((a, i) => a.subarray(0, this.paramGroups[i].params.length));
+  }
+}
