@@ -30,6 +30,7 @@ export {
 } from "./ffi/creation.ts";
 export type { TensorOptions } from "./ffi/creation.ts";
 export { TorchError } from "./ffi/error.ts";
+export { Generator } from "./ffi/generator.ts";
 export { DType, type DTypeName } from "./ffi/dtype.ts";
 export type { Device } from "./ffi/device.ts";
 export { finalizedTensorCount, keep, liveTensorCount, tidy } from "./ffi/memory.ts";
@@ -50,4 +51,8 @@ export * as F from "./ffi/functional.ts";
 export * as nn from "./src/nn/mod.ts";
 export { loadStateDictFile, saveStateDict } from "./src/io/tensors.ts";
 export { SafetensorsError } from "./src/io/safetensors.ts";
-export { BYOL, type BYOLOptions, byolLoss, type Encoder, tauAt } from "./src/byol/mod.ts";
+export { BYOL, byolLoss, type BYOLOptions, type Encoder, tauAt } from "./src/byol/mod.ts";
+export * as data from "./src/data/mod.ts";
+export * as augment from "./src/augment/mod.ts";
+export * as optim from "./src/optim/mod.ts";
+export * as evaluation from "./src/eval/mod.ts";

@@ -16,4 +16,5 @@ export {
 } from "./layers.ts";
 export { ResNet, resnet18, resnet34, resnet50, type ResNetOptions } from "./resnet.ts";
 export { mlp } from "./mlp.ts";
+export { ConvNet, convNet, type ConvNetOptions } from "./convnet.ts";
 export * as init from "./init.ts";

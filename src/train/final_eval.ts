@@ -1,0 +1,46 @@
+// The end of a run: kNN and linear-probe accuracy of the trained encoder next
+// to a random-init encoder of the same architecture and seed (the floor BYOL
+// has to beat), printed as a table and written to eval.json.
+import { join } from "node:path";
+import { manualSeed } from "../../ffi/runtime.ts";
+import { buildEncoder } from "./encoders.ts";
+import { type EncoderEval, evaluateEncoder } from "./monitor.ts";
+import type { Trainer } from "./trainer.ts";
+
+export interface FinalEvaluation {
+  trained: EncoderEval;
+  randomInit: EncoderEval;
+  seconds: number;
+}
+
+export async function finalEvaluation(t: Trainer): Promise<FinalEvaluation> {
+  const t0 = performance.now();
+  const test = t.data.test!;
+  const norm = t.augment.config.view1;
+  const trained = evaluateEncoder(t.model.encoder, t.data.train, test, t.device, norm);
+  manualSeed(t.cfg.seed); // the same initial weights the run started from
+  const random = buildEncoder(t.cfg, t.data.train.channels);
+  if (t.device !== "cpu") random.to(t.device);
+  const randomInit = evaluateEncoder(random, t.data.train, test, t.device, norm);
+  random.dispose();
+  const result = { trained, randomInit, seconds: (performance.now() - t0) / 1000 };
+  await Deno.writeTextFile(join(t.runDir, "eval.json"), JSON.stringify(result, null, 2) + "\n");
+  return result;
+}
+
+export function printEvaluation(ev: FinalEvaluation): void {
+  const row = (name: string, e: EncoderEval) =>
+    `| ${name.padEnd(16)} | ${e.knn20.toFixed(2).padStart(6)} | ${
+      e.knn200.toFixed(2).padStart(7)
+    } | ` +
+    `${e.probeTop1.toFixed(2).padStart(11)} | ${e.probeTop5.toFixed(2).padStart(11)} |`;
+  console.log("\n| encoder          | kNN-20 | kNN-200 | probe top-1 | probe top-5 |");
+  console.log("| ---------------- | ------ | ------- | ----------- | ----------- |");
+  console.log(row("BYOL (this run)", ev.trained));
+  console.log(row("random init", ev.randomInit));
+  const p = ev.trained.probe;
+  console.log(
+    `(accuracy in %, test split; kNN cosine T=0.1 over the training split; probe: ${p.optimizer} ` +
+      `${p.epochs} epochs on standardised frozen features)`,
+  );
+}
