@@ -10,6 +10,8 @@ export interface Tracked {
   _handle: Deno.PointerObject | null;
   /** Survives every scope (parameters, buffers, optimizer state). */
   _kept: boolean;
+  /** Registered with the FinalizationRegistry (only tensors no scope will free are). */
+  _registered: boolean;
 }
 
 let live = 0;
@@ -23,11 +25,21 @@ const registry = new FinalizationRegistry<Deno.PointerObject>((handle) => {
   finalized++;
 });
 
+// Registration costs about as much as a small op, so tensors made inside a
+// scope skip it: the scope frees them. Those that leave the last scope (or are
+// kept) are registered then.
+function register(t: Tracked): void {
+  if (!t._registered && t._handle !== null) {
+    registry.register(t, t._handle, t);
+    t._registered = true;
+  }
+}
+
 export function track(t: Tracked): void {
   live++;
-  registry.register(t, t._handle!, t);
   const top = scopes.length > 0 ? scopes[scopes.length - 1] : undefined;
   if (top !== undefined && !t._kept) top.push(t);
+  else register(t);
 }
 
 /** Frees one tensor's handle. Returns false when it was already freed. */
@@ -35,7 +47,7 @@ export function release(t: Tracked): boolean {
   const h = t._handle;
   if (h === null) return false;
   t._handle = null;
-  registry.unregister(t);
+  if (t._registered) registry.unregister(t);
   lib.tt_free(h);
   live--;
   return true;
@@ -50,7 +62,7 @@ export function releaseMany(ts: Iterable<Tracked>): void {
     const h = t._handle;
     if (h === null) continue;
     t._handle = null;
-    registry.unregister(t);
+    if (t._registered) registry.unregister(t);
     FREE_BATCH[n++] = BigInt(Deno.UnsafePointer.value(h));
     live--;
     if (n === FREE_BATCH.length) {
@@ -110,8 +122,13 @@ export function tidy<T>(fn: () => T): T {
     if (ok) collect(result, survivors);
     releaseMany(scope.filter((t) => !t._kept && !survivors.has(t)));
     const parent = scopes.length > 0 ? scopes[scopes.length - 1] : undefined;
-    if (parent !== undefined) {
-      for (const t of scope) if (survivors.has(t) && t._handle !== null) parent.push(t);
+    for (const t of scope) {
+      if (t._handle === null) continue;
+      if (t._kept) register(t);
+      else if (survivors.has(t)) {
+        if (parent !== undefined) parent.push(t);
+        else register(t);
+      }
     }
   }
 }
@@ -119,5 +136,6 @@ export function tidy<T>(fn: () => T): T {
 /** Marks a tensor to survive every enclosing and future scope; returns it. */
 export function keep<T extends Tracked>(t: T): T {
   t._kept = true;
+  register(t);
   return t;
 }

@@ -46,6 +46,7 @@ export type NestedArray = number | boolean | NestedArray[];
 export class Tensor implements Tracked, Disposable {
   _handle: Deno.PointerObject | null;
   _kept = false;
+  _registered = false;
   #shape: number[] | null = null;
   #dtype: DTypeName | null = null;
   #device: Device | null = null;
