@@ -35,6 +35,7 @@ export { DType, type DTypeName } from "./ffi/dtype.ts";
 export type { Device } from "./ffi/device.ts";
 export { finalizedTensorCount, keep, liveTensorCount, tidy } from "./ffi/memory.ts";
 export {
+  autocast,
   compiledWithCuda,
   cuda,
   enableGrad,

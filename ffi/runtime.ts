@@ -52,6 +52,26 @@ export function enableGrad<T>(fn: () => T): T {
   return withGradMode(true, fn);
 }
 
+/**
+ * Runs `fn` under CUDA autocast (torch.autocast("cuda", dtype)): matmuls and
+ * convolutions on CUDA tensors run in `dtype` (bfloat16 by default), the rest
+ * in float32. No effect on CPU tensors.
+ */
+export function autocast<T>(fn: () => T, opts: { dtype?: "bfloat16" | "float16" } = {}): T {
+  check(
+    "tt_autocast",
+    lib.tt_autocast(1, opts.dtype === "float16" ? 5 : 15, OUT_I32),
+  );
+  const prev = OUT_I32[0];
+  try {
+    const r = fn();
+    if (r instanceof Promise) throw new TypeError("autocast() takes a synchronous function");
+    return r;
+  } finally {
+    check("tt_autocast", lib.tt_autocast(prev, 15, OUT_I32));
+  }
+}
+
 /** libtorch's version string, e.g. "1.13.0". */
 export const torchVersion: string = Deno.UnsafePointerView.getCString(lib.tt_torch_version()!);
 

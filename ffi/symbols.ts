@@ -270,6 +270,7 @@ export const symbols = {
   tt_set_cudnn_benchmark: { parameters: ["i32"], result: status }, // (int32 flag)
   tt_rng_get_state: { parameters: ["i32", "buffer"], result: status }, // (int32 device, tt_tensor* out)
   tt_rng_set_state: { parameters: ["i32", "pointer"], result: status }, // (int32 device, tt_tensor state)
+  tt_autocast: { parameters: ["i32", "i32", "buffer"], result: status }, // (int32 enabled (-1 query), int32 dtype, int32* prev)
   tt_torch_version: { parameters: [], result: "pointer" }, // const char* (void)
   tt_compiled_with_cuda: { parameters: [], result: "i32" }, // int32 (void)
 

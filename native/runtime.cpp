@@ -2,6 +2,7 @@
 #include "common.h"
 
 #include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
 #include <torch/cuda.h>
 #include <torch/version.h>
 
@@ -52,6 +53,28 @@ int32_t tt_rng_set_state(int32_t device, tt_tensor state) {
     auto gen = generator_of(device);
     std::lock_guard<std::mutex> lock(gen.mutex());
     gen.set_state(T(state));
+  })
+}
+
+int32_t tt_autocast(int32_t enabled, int32_t dtype, int32_t* prev) {
+  PROTECT({
+    // CUDA autocast is thread-local; the shim runs tensor ops on one thread.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    if (prev) *prev = at::autocast::is_autocast_enabled(at::kCUDA);
+    if (enabled >= 0) {
+      if (enabled) at::autocast::set_autocast_dtype(at::kCUDA, dtype_of(dtype));
+      at::autocast::set_autocast_enabled(at::kCUDA, enabled != 0);
+    }
+#else
+    if (prev) *prev = at::autocast::is_enabled();
+    if (enabled >= 0) {
+      if (enabled) at::autocast::set_autocast_gpu_dtype(dtype_of(dtype));
+      at::autocast::set_enabled(enabled != 0);
+    }
+#endif
+    // Leaving the outermost autocast region drops the cast-weight cache, as
+    // torch.autocast's __exit__ does.
+    if (enabled == 0) at::autocast::clear_cache();
   })
 }
 

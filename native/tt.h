@@ -212,6 +212,8 @@ int32_t tt_set_cudnn_benchmark(int32_t flag);
 /* the default generator's state of a device, as a uint8 tensor, and back */
 int32_t tt_rng_get_state(int32_t device, tt_tensor* out);
 int32_t tt_rng_set_state(int32_t device, tt_tensor state);
+/* CUDA autocast: enabled 1 on (to dtype), 0 off, -1 only queries; prev receives the state */
+int32_t tt_autocast(int32_t enabled, int32_t dtype, int32_t* prev);
 const char* tt_torch_version(void);
 /* 1 when the shim was compiled with CUDA support */
 int32_t tt_compiled_with_cuda(void);

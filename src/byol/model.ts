@@ -8,6 +8,7 @@ import { handleArray } from "../../ffi/call.ts";
 import { check } from "../../ffi/call.ts";
 import { lib } from "../../ffi/library.ts";
 import { keep } from "../../ffi/memory.ts";
+import { deviceCode } from "../../ffi/device.ts";
 import { noGrad } from "../../ffi/runtime.ts";
 import type { Module, TensorSlot } from "../nn/module.ts";
 import { mlp } from "../nn/mlp.ts";
@@ -33,6 +34,12 @@ export interface BYOLOptions {
    * false: the target is the online network itself under stop-gradient.
    */
   useMomentum?: boolean;
+  /**
+   * Device of the projector and predictor (and so of the target copy). Move
+   * the encoder there first: the EMA target is copied at construction.
+   * Default: the encoder's device.
+   */
+  device?: string;
 }
 
 export class BYOL {
@@ -62,6 +69,7 @@ export class BYOL {
       tauBase: options.tauBase ?? 0.996,
       tauSchedule: options.tauSchedule ?? "cosine",
       useMomentum: options.useMomentum ?? true,
+      device: options.device ?? encoder.parameters()[0]?.device ?? "cpu",
     };
     const { projectionDim, hiddenDim, tauBase } = this.options;
     if (!(tauBase >= 0 && tauBase <= 1)) {
@@ -70,6 +78,18 @@ export class BYOL {
     this.encoder = encoder;
     this.projector = mlp(encoder.outDim, projectionDim, hiddenDim);
     this.predictor = mlp(projectionDim, projectionDim, hiddenDim);
+    if (this.options.device !== "cpu") {
+      this.projector.to(this.options.device);
+      this.predictor.to(this.options.device);
+    }
+    const want = deviceCode(this.options.device);
+    const stray = encoder.parameters().find((p) => deviceCode(p.device) !== want);
+    if (stray !== undefined) {
+      throw new TypeError(
+        `the encoder has parameters on ${stray.device} but BYOL's device is ${this.options.device}; ` +
+          "move the encoder first (encoder.to(device)), then build BYOL",
+      );
+    }
     this.#slots = [...encoder.tensorSlots("encoder"), ...this.projector.tensorSlots("projector")];
     // The target starts as an exact copy, created now rather than on first forward.
     this.#target = this.options.useMomentum

@@ -204,6 +204,25 @@ export abstract class Module {
     return this;
   }
 
+  /**
+   * Stores every 4-D parameter and buffer channels-last (NHWC in memory), the
+   * layout cuDNN and oneDNN convolutions run fastest in. Like to(), it
+   * replaces tensors: call it before building optimizers.
+   */
+  channelsLast(): this {
+    const convert = (t: Tensor, isParam: boolean): Tensor => {
+      if (t.ndim !== 4) return t;
+      const c = noGrad(() => t.contiguous("channelsLast"));
+      t.dispose();
+      const out = keep(c.detach());
+      c.dispose();
+      if (isParam) out.requiresGrad_(true);
+      return out;
+    };
+    for (const [, m] of this.namedModules()) m.#apply(convert);
+    return this;
+  }
+
   #apply(fn: (t: Tensor, isParam: boolean) => Tensor): void {
     for (const [n, t] of this.#params) if (t !== null) this.#params.set(n, fn(t, true));
     for (const [n, t] of this.#buffers) if (t !== null) this.#buffers.set(n, fn(t, false));

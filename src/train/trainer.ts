@@ -7,6 +7,7 @@ import type { Tensor } from "../../ffi/tensor.ts";
 import { Generator } from "../../ffi/generator.ts";
 import { tidy } from "../../ffi/memory.ts";
 import {
+  autocast,
   cuda,
   getNumThreads,
   getRngState,
@@ -121,16 +122,17 @@ export class Trainer {
       device: this.device,
     });
     const encoder = buildEncoder(cfg, data.train.channels);
-    if (this.device !== "cpu") encoder.to(this.device);
+    if (this.device !== "cpu") {
+      // On CUDA: weights and views channels-last for cuDNN (set before the
+      // optimizer and the EMA target take their handles).
+      encoder.to(this.device).channelsLast();
+    }
     this.model = new BYOL(encoder, {
       projectionDim: cfg.projectionDim,
       hiddenDim: cfg.hiddenDim,
       tauBase: cfg.tauBase,
+      device: this.device,
     });
-    if (this.device !== "cpu") {
-      this.model.projector.to(this.device);
-      this.model.predictor.to(this.device);
-    }
     this.optimizer = buildOptimizer(cfg, this.model);
     const base = augmentPresets[cfg.augment as PresetName];
     this.augment = makeAugment(cfg.augment as PresetName, { size: cfg.imageSize });
@@ -153,9 +155,14 @@ export class Trainer {
       totalSteps: allSteps,
     });
     this.#allSteps = allSteps;
+    this.#cuda = this.device.startsWith("cuda");
+    this.#amp = cfg.amp && this.#cuda;
   }
 
   readonly #allSteps: number;
+  readonly #cuda: boolean = false;
+  /** bf16 autocast: only where asked for and on CUDA (on the CPU it would only slow down). */
+  readonly #amp: boolean = false;
 
   /** Loads the data and builds the run (fresh, or from `resumeFrom`). */
   static async create(cfg: TrainConfig, opts: { resumeFrom?: Checkpoint } = {}): Promise<Trainer> {
@@ -255,6 +262,9 @@ export class Trainer {
         `images, ${this.stepsPerEpoch} steps/epoch, ${this.totalSteps} steps, ` +
         `device ${this.device}, ${getNumThreads()} threads`,
     );
+    if (cfg.amp && !this.#amp) {
+      say("note: --amp (bf16 autocast) applies on CUDA only; ignored on the CPU");
+    }
     this.model.train();
     let lastLoss = NaN;
     let windowStart = performance.now();
@@ -268,8 +278,14 @@ export class Trainer {
         const log = (this.step + 1) % cfg.logEvery === 0 || this.step + 1 === this.totalSteps;
         const { loss, tau } = tidy(() => {
           const batch = this.loader.batch(epoch, inEpoch);
-          const [v1, v2] = this.augment.twoViews(batch.images, this.generator);
-          const l = this.model.loss(v1, v2);
+          let [v1, v2] = this.augment.twoViews(batch.images, this.generator);
+          if (this.#cuda) {
+            v1 = v1.contiguous("channelsLast");
+            v2 = v2.contiguous("channelsLast");
+          }
+          const l = this.#amp
+            ? autocast(() => this.model.loss(v1, v2), { dtype: "bfloat16" })
+            : this.model.loss(v1, v2);
           this.optimizer.zeroGrad();
           l.backward();
           this.optimizer.step();

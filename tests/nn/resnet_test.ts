@@ -96,3 +96,20 @@ Deno.test("initialisation follows torchvision: kaiming fan-out convs, BN 1/0, ze
   assertEquals(sd["layer1.0.bn2.weight"].abs().sum().item(), 0);
   assertEquals(sd["layer1.0.bn1.weight"].sum().item(), 64);
 });
+
+Deno.test("channelsLast keeps names, values and outputs; autocast is a no-op for CPU tensors", async () => {
+  const { autocast } = await import("../../mod.ts");
+  manualSeed(8);
+  const model = nn.resnet18({ stem: "cifar" }).eval();
+  const x = randn([2, 3, 16, 16]);
+  const before = tidy(() => model.forward(x));
+  const keys = Object.keys(model.stateDict());
+  model.channelsLast();
+  assertEquals(Object.keys(model.stateDict()), keys);
+  assert(!model.stateDict()["conv1.weight"].isContiguous, "conv weights are NHWC now");
+  assert(model.stateDict()["conv1.weight"].requiresGrad);
+  const after = tidy(() => model.forward(x.contiguous("channelsLast")));
+  assertNormClose(after, before, 1e-5, "channels-last forward");
+  const amp = tidy(() => autocast(() => model.forward(x)));
+  assertEquals(amp.dtype, "float32");
+});
