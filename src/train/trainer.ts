@@ -135,7 +135,11 @@ export class Trainer {
     });
     this.optimizer = buildOptimizer(cfg, this.model);
     const base = augmentPresets[cfg.augment as PresetName];
-    this.augment = makeAugment(cfg.augment as PresetName, { size: cfg.imageSize });
+    // A preset's fixed blur kernel fits its own size; other sizes get 10% of the side.
+    this.augment = makeAugment(cfg.augment as PresetName, {
+      size: cfg.imageSize,
+      ...(cfg.imageSize !== base.view1.size ? { blurKernel: 0 } : {}),
+    });
     if (base.view1.mean.length !== data.train.channels) {
       throw new Error(
         `--augment ${cfg.augment} is for ${base.view1.mean.length}-channel images, but ` +

@@ -250,3 +250,62 @@ Deno.test("a damaged checkpoint is refused with a clear message; the previous on
   assert(r.code !== 0 && /unusable/.test(r.stderr), r.stderr);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("training works on a folder of images (mixed sizes) and on a CSV; bad data stops with one line", async () => {
+  const { rgbaImage, writePng } = await import("../data/_helpers.ts");
+  const root = await Deno.makeTempDir({ prefix: "byol-folder-" });
+  for (const cls of ["cats", "dogs"]) {
+    await Deno.mkdir(join(root, "imgs", cls), { recursive: true });
+    for (let i = 0; i < 8; i++) {
+      const size = 20 + i; // odd sizes are resized
+      const img = rgbaImage(
+        size,
+        size + 3,
+        (x, y) => [(x * 9 + i * 20) % 256, (y * 7) % 256, cls === "cats" ? 40 : 200, 255],
+      );
+      await writePng(join(root, "imgs", cls, `${i}.png`), img);
+    }
+  }
+  const csv = ["path,label", ...[0, 1, 2, 3, 4, 5, 6, 7].map((i) => `imgs/cats/${i}.png,${i % 2}`)];
+  await Deno.writeTextFile(join(root, "list.csv"), csv.join("\n") + "\n");
+  const common = [
+    "--image-size",
+    "16",
+    "--augment",
+    "paper",
+    "--batch-size",
+    "8",
+    "--width",
+    "4",
+    "--hidden-dim",
+    "16",
+    "--projection-dim",
+    "8",
+    "--epochs",
+    "1",
+    "--knn-every",
+    "0",
+    "--no-evaluate",
+    "--log-every",
+    "1",
+  ];
+  const folder = await cli([...common, "--data", join(root, "imgs"), "--out", join(root, "run1")]);
+  assertEquals(folder.code, 0, folder.stderr);
+  assertEquals(losses(join(root, "run1")).size, 2);
+  const list = await cli([
+    ...common,
+    "--data",
+    join(root, "list.csv"),
+    "--out",
+    join(root, "run2"),
+  ]);
+  assertEquals(list.code, 0, list.stderr);
+  assertEquals(losses(join(root, "run2")).size, 1);
+  // A corrupt image in the folder: one line naming the file.
+  await Deno.writeTextFile(join(root, "imgs", "dogs", "broken.png"), "not a png");
+  const bad = await cli([...common, "--data", join(root, "imgs"), "--out", join(root, "run3")]);
+  assert(bad.code !== 0, "a corrupt image must fail the run");
+  assert(/broken\.png/.test(bad.stderr), bad.stderr);
+  assert(!/^\s+at /m.test(bad.stderr), bad.stderr);
+  await Deno.remove(root, { recursive: true });
+});
