@@ -41,6 +41,7 @@ export {
   enableGrad,
   getNumThreads,
   getRngState,
+  inferenceMode,
   isGradEnabled,
   manualSeed,
   noGrad,

@@ -226,6 +226,7 @@ export const symbols = {
   tt_grad: { parameters: ["pointer", "buffer"], result: status }, // (tt_tensor a, tt_tensor* out (null when none))
   tt_set_grad: { parameters: ["pointer", "pointer"], result: status }, // (tt_tensor a, tt_tensor g (nullable))
   tt_grad_mode: { parameters: ["i32", "buffer"], result: status }, // (int32 enabled (-1 query), int32* prev)
+  tt_inference_mode: { parameters: ["i32"], result: status }, // (int32 enter)
 
   // ---- optimizers ----
   tt_sgd_step: {

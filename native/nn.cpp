@@ -1,7 +1,11 @@
 // nn functional ops and autograd.
 #include "common.h"
 
+#include <c10/core/InferenceMode.h>
+
+#include <memory>
 #include <stdexcept>
+#include <vector>
 
 using namespace tt;
 
@@ -129,6 +133,21 @@ int32_t tt_grad(tt_tensor a, tt_tensor* out) {
 
 int32_t tt_set_grad(tt_tensor a, tt_tensor g) {
   PROTECT(T(a).mutable_grad() = g ? T(g) : at::Tensor())
+}
+
+// InferenceMode guards live on a thread-local stack: enter pushes one, exit
+// pops it, so scopes nest as the RAII guards do in C++.
+static thread_local std::vector<std::unique_ptr<c10::InferenceMode>> inference_guards;
+
+int32_t tt_inference_mode(int32_t enter) {
+  PROTECT({
+    if (enter) {
+      inference_guards.push_back(std::make_unique<c10::InferenceMode>(true));
+    } else {
+      if (inference_guards.empty()) throw std::logic_error("inference mode exit without enter");
+      inference_guards.pop_back();
+    }
+  })
 }
 
 int32_t tt_grad_mode(int32_t enabled, int32_t* prev) {

@@ -186,6 +186,8 @@ int32_t tt_grad(tt_tensor a, tt_tensor* out);
 int32_t tt_set_grad(tt_tensor a, tt_tensor g);
 /* enabled -1 only queries; prev receives the state before the call */
 int32_t tt_grad_mode(int32_t enabled, int32_t* prev);
+/* enter 1 pushes a c10::InferenceMode guard, 0 pops the innermost one */
+int32_t tt_inference_mode(int32_t enter);
 
 /* ---- optimizers: one call steps every parameter; see src/optim ---- */
 /* inited[i] 0 means the momentum buffer is fresh (PyTorch's "None"); set to 1 by the step */

@@ -9,7 +9,7 @@ import { check } from "../../ffi/call.ts";
 import { lib } from "../../ffi/library.ts";
 import { keep } from "../../ffi/memory.ts";
 import { deviceCode } from "../../ffi/device.ts";
-import { noGrad } from "../../ffi/runtime.ts";
+import { inferenceMode, noGrad } from "../../ffi/runtime.ts";
 import type { Module, TensorSlot } from "../nn/module.ts";
 import { mlp } from "../nn/mlp.ts";
 import type { Sequential } from "../nn/layers.ts";
@@ -173,7 +173,9 @@ export class BYOL {
   }
 
   #targetProjection(x: Tensor): Tensor {
-    return noGrad(() => {
+    // Inference mode: no autograd bookkeeping at all for the target forward
+    // (cheaper than noGrad). Its output is cloned out so the loss may save it.
+    using z = inferenceMode(() => {
       if (!this.options.useMomentum) return this.#project(x);
       // Run the online modules over the target's tensors, then restore.
       const saved = this.#slots.map((s, i) => s.set(this.#target[i]));
@@ -183,6 +185,7 @@ export class BYOL {
         this.#slots.forEach((s, i) => s.set(saved[i]));
       }
     });
+    return z.clone();
   }
 
   #project(x: Tensor): Tensor {

@@ -141,7 +141,18 @@ export class ImageLoader implements Disposable {
 
   /** The dataset indices of batch `step` of epoch `epoch`. */
   batchIndices(epoch: number, step: number): Int32Array {
-    return this.#indices(epochOrder(this.set.length, this.seed, epoch, this.shuffle), step);
+    return this.#indices(this.#order(epoch), step);
+  }
+
+  // The order of the epoch last asked for: a step-by-step caller (the
+  // trainer) shuffles once per epoch, not once per batch.
+  #cached: { epoch: number; order: Int32Array } | null = null;
+
+  #order(epoch: number): Int32Array {
+    if (this.#cached?.epoch !== epoch) {
+      this.#cached = { epoch, order: epochOrder(this.set.length, this.seed, epoch, this.shuffle) };
+    }
+    return this.#cached.order;
   }
 
   #indices(order: Int32Array, step: number): Int32Array {
