@@ -1,26 +1,7 @@
-// Small assertion set for tests/data (jsr:@std/assert is not reachable here).
-import { deepStrictEqual } from "node:assert";
+// Assertions for tests/data: the shared set plus byte and instance checks.
+import { AssertionError } from "../helpers/asserts.ts";
+export { assert, assertEquals, AssertionError } from "../helpers/asserts.ts";
 
-export class AssertionError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "AssertionError";
-  }
-}
-
-export function assert(cond: unknown, message = "assertion failed"): asserts cond {
-  if (!cond) throw new AssertionError(message);
-}
-
-export function assertEquals<T>(actual: T, expected: T, message?: string): void {
-  try {
-    deepStrictEqual(actual, expected);
-  } catch (err) {
-    throw new AssertionError(`${message ? message + ": " : ""}${(err as Error).message}`);
-  }
-}
-
-/** Compares byte arrays, reporting the first difference instead of dumping both. */
 export function assertBytes(
   actual: ArrayLike<number>,
   expected: ArrayLike<number>,
