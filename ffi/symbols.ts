@@ -261,6 +261,19 @@ export const symbols = {
     result: status,
   },
 
+  // ---- augmentation ----
+  tt_color_jitter_cpu: {
+    // (tt_tensor x, tt_tensor factors, tt_tensor order, tt_tensor gray (nullable), tt_tensor* out)
+    parameters: ["pointer", "pointer", "pointer", "pointer", "buffer"],
+    result: status,
+  },
+  tt_resized_crop_cpu: {
+    // (tt_tensor x, tt_tensor boxes, tt_tensor flip (nullable), int64 out_h, int64 out_w,
+    //  tt_tensor* out)
+    parameters: ["pointer", "pointer", "pointer", "i64", "i64", "buffer"],
+    result: status,
+  },
+
   // ---- runtime ----
   tt_manual_seed: { parameters: ["u64"], result: status }, // (uint64 seed)
   tt_set_num_threads: { parameters: ["i32"], result: status }, // (int32 n)

@@ -203,6 +203,16 @@ int32_t tt_lars_step(const tt_tensor* params, const tt_tensor* bufs, const uint8
                      int64_t n, double lr, double momentum, double weight_decay,
                      double trust_coefficient, int32_t nesterov);
 
+/* ---- augmentation (CPU kernels; the CUDA path composes tensor ops) ---- */
+/* x float32 (N, C, H, W), C 1 or 3; factors (N, 4) brightness, contrast, saturation, hue;
+ * order (N, 4) op codes 0 b, 1 c, 2 s, 3 h (others skip); gray (N,) bool or null */
+int32_t tt_color_jitter_cpu(tt_tensor x, tt_tensor factors, tt_tensor order, tt_tensor gray,
+                            tt_tensor* out);
+/* TF.resized_crop (bilinear, antialias off) + hflip per image: x uint8 (read as x / 255) or
+ * float32 (N, C, H, W); boxes (N, 4) top, left, height, width; flip (N,) bool or null */
+int32_t tt_resized_crop_cpu(tt_tensor x, tt_tensor boxes, tt_tensor flip, int64_t out_h,
+                            int64_t out_w, tt_tensor* out);
+
 /* ---- runtime ---- */
 int32_t tt_manual_seed(uint64_t seed);
 int32_t tt_set_num_threads(int32_t n);

@@ -19,6 +19,7 @@ import {
 import { drawViewParams, type ViewParams } from "./params.ts";
 import { resizedCropFlip } from "./crop_flip.ts";
 import { colorJitter, randomGrayscale } from "./color.ts";
+import { colorJitterCpu, resizedCropCpu } from "../../ffi/kernels.ts";
 import { randomGaussianBlur } from "./blur.ts";
 import { solarize } from "./solarize.ts";
 import { makeConfig, type PresetName } from "./presets.ts";
@@ -34,13 +35,33 @@ export function normalize(x: Tensor, mean: number[], std: number[]): Tensor {
 
 /** Applies one view's transforms with given parameters to [0, 1] floats (N, C, H, W). */
 export function applyView(x: Tensor, p: ViewParams, cfg: ViewConfig): Tensor {
+  return tidy(() => afterCrop(cropFlip(x, p, cfg), p, cfg));
+}
+
+/** Crop and flip: one fused kernel on the CPU (uint8 or float input), grid_sample elsewhere. */
+function cropFlip(x: Tensor, p: ViewParams, cfg: ViewConfig): Tensor {
+  const flip = cfg.flipP > 0 ? p.flip : null;
+  if (x.device === "cpu") return resizedCropCpu(x, p.boxes, flip, sizePair(cfg.size));
+  return tidy(() =>
+    resizedCropFlip(x.dtype === "uint8" ? x.float().div(255) : x, p.boxes, flip, sizePair(cfg.size))
+  );
+}
+
+/** Jitter, grayscale, blur, solarize and normalise a cropped float view. */
+function afterCrop(y: Tensor, p: ViewParams, cfg: ViewConfig): Tensor {
   return tidy(() => {
-    const rgb = x.size(1) === 3;
-    let y = resizedCropFlip(x, p.boxes, cfg.flipP > 0 ? p.flip : null, sizePair(cfg.size));
+    const rgb = y.size(1) === 3;
     const jitterOn = cfg.jitterP > 0 &&
       (cfg.brightness > 0 || cfg.contrast > 0 || (rgb && (cfg.saturation > 0 || cfg.hue > 0)));
-    if (jitterOn) y = colorJitter(y, p.factors, p.order, cfg.hue > 0);
-    if (rgb && cfg.grayscaleP > 0) y = randomGrayscale(y, p.grayscale);
+    const grayOn = rgb && cfg.grayscaleP > 0;
+    if (y.device === "cpu" && (jitterOn || grayOn)) {
+      // One fused pass per image on the CPU (native/augment.cpp); identity
+      // factors skip their op, so a view without jitter passes them through.
+      y = colorJitterCpu(y, p.factors, p.order, grayOn ? p.grayscale : null);
+    } else {
+      if (jitterOn) y = colorJitter(y, p.factors, p.order, cfg.hue > 0);
+      if (grayOn) y = randomGrayscale(y, p.grayscale);
+    }
     if (cfg.blurP > 0) y = randomGaussianBlur(y, p.blur, p.sigma, blurKernelSize(cfg));
     if (cfg.solarizeP > 0) y = solarize(y, p.solarize, cfg.solarizeThreshold);
     return normalize(y, cfg.mean, cfg.std);
@@ -79,7 +100,8 @@ export function augmentView(batch: Tensor, cfg: ViewConfig, gen: Generator): Ten
   return tidy(() => {
     const [n, , h, w] = batch.shape;
     const p = drawViewParams(n, h, w, cfg, gen);
-    return applyView(batch.float().div(255), p, cfg);
+    // The crop reads the uint8 pixels itself (as x / 255).
+    return afterCrop(cropFlip(batch, p, cfg), p, cfg);
   });
 }
 

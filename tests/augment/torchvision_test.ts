@@ -6,6 +6,7 @@ import { reference } from "../helpers/reference.ts";
 import { cat, randint, tensor } from "../../ffi/creation.ts";
 import { manualSeed } from "../../ffi/runtime.ts";
 import type { Tensor } from "../../ffi/tensor.ts";
+import { colorJitterCpu, resizedCropCpu } from "../../ffi/kernels.ts";
 import {
   adjustBrightness,
   adjustContrast,
@@ -59,8 +60,12 @@ Deno.test("augment transforms match torchvision.transforms.functional per image"
   const mean = [0.4914, 0.4822, 0.4465];
   const std = [0.247, 0.2435, 0.2616];
 
+  const u8 = randint(0, 256, [N, 3, 16, 20], { dtype: "uint8" });
   const ours: Record<string, Tensor> = {
     crop: resizedCropFlip(x, boxes, flip, OUT_SIZE),
+    // The fused CPU crop the pipeline uses: from float, and straight from uint8.
+    fusedCrop: resizedCropCpu(x, boxes, flip, OUT_SIZE),
+    fusedCropU8: resizedCropCpu(u8, boxes, flip, OUT_SIZE),
     brightness: adjustBrightness(x, b),
     contrast: adjustContrast(x, c),
     saturation: adjustSaturation(x, s),
@@ -70,6 +75,10 @@ Deno.test("augment transforms match torchvision.transforms.functional per image"
     solarize: solarize(x, m, 0.5),
     jitter: colorJitter(x, factors, order),
     jitterGray1: colorJitter(x.narrow(1, 0, 1), factors, order),
+    // The fused CPU kernel the pipeline uses on the CPU, with grayscale after the jitter.
+    fusedJitter: colorJitterCpu(x, factors, order, null),
+    fusedJitterGray: colorJitterCpu(x, factors, order, m),
+    fusedJitterGray1: colorJitterCpu(x.narrow(1, 0, 1).contiguous(), factors, order, null),
     normalize: normalize(x, mean, std),
   };
   const theirs = await reference(
@@ -95,6 +104,10 @@ Deno.test("augment transforms match torchvision.transforms.functional per image"
         return img
     each = lambda f: torch.stack([f(n) for n in range(N)])
     out["crop"] = each(crop)
+    out["fusedCrop"] = out["crop"]
+    x = inp["u8f"] / 255
+    out["fusedCropU8"] = each(crop)
+    x = inp["x"]
     out["brightness"] = each(lambda n: TF.adjust_brightness(x[n], b[n]))
     out["contrast"] = each(lambda n: TF.adjust_contrast(x[n], c[n]))
     out["saturation"] = each(lambda n: TF.adjust_saturation(x[n], s[n]))
@@ -104,16 +117,25 @@ Deno.test("augment transforms match torchvision.transforms.functional per image"
     out["solarize"] = each(lambda n: TF.solarize(x[n], 0.5) if m[n] else x[n])
     out["jitter"] = each(lambda n: jitter(x[n], n))
     out["jitterGray1"] = each(lambda n: jitter(x[n, :1], n))
+    out["fusedJitter"] = out["jitter"]
+    out["fusedJitterGray"] = each(lambda n: TF.rgb_to_grayscale(jitter(x[n], n), 3) if m[n] else jitter(x[n], n))
+    out["fusedJitterGray1"] = out["jitterGray1"]
     out["normalize"] = TF.normalize(x, ${JSON.stringify(mean)}, ${JSON.stringify(std)})
     `,
-    { x, boxes, flip: flip.float(), b, c, s, h, sigma, m: m.float(), order },
+    { x, u8f: u8.float(), boxes, flip: flip.float(), b, c, s, h, sigma, m: m.float(), order },
   );
   // Tolerances are absolute on [0, 1] pixels (floor 1 turns the relative error
   // into an absolute one). Colour ops, grayscale, solarize and normalize repeat
   // torchvision's float32 arithmetic op for op (bit-exact when measured; 1e-6
-  // leaves room for other BLAS/SIMD paths). Crop differs by the grid's float
+  // leaves room for other BLAS/SIMD paths). The fused kernel sums the contrast
+  // mean in double where torch sums in float32: 1e-6 covers that rounding. Crop differs by the grid's float
   // rounding (1.2e-6 measured), blur by the separable kernel (2.4e-7 measured).
-  const tol: Record<string, number> = { crop: 5e-6, blur: 1e-6 };
+  const tol: Record<string, number> = {
+    crop: 5e-6,
+    fusedCrop: 5e-6,
+    fusedCropU8: 5e-6,
+    blur: 1e-6,
+  };
   for (const name of Object.keys(ours)) {
     const a = ours[name];
     const r = theirs[name];
