@@ -60,6 +60,7 @@ export const InPlace = {
   clampMin_: 8,
   clampMax_: 9,
   pow_: 10,
+  relu_: 11,
 } as const;
 
 export const Reduce = {

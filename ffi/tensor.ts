@@ -715,9 +715,7 @@ export class Tensor implements Tracked, Disposable {
   }
 
   relu_(): this {
-    check("tt_unary", lib.tt_unary(Unary.relu_, this.handle, OUT));
-    lib.tt_free(outHandle());
-    return this;
+    return inplace(InPlace.relu_, this, 0, 0);
   }
 
   // ---- autograd ----

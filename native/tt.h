@@ -35,7 +35,7 @@ enum tt_binary_op {
 };
 enum tt_inplace_op {
   TT_ADD_ = 0, TT_SUB_, TT_MUL_, TT_DIV_, TT_COPY_, TT_LERP_, TT_FILL_, TT_ZERO_,
-  TT_CLAMP_MIN_, TT_CLAMP_MAX_, TT_POW_
+  TT_CLAMP_MIN_, TT_CLAMP_MAX_, TT_POW_, TT_RELU_INPLACE
 };
 enum tt_reduce_op {
   TT_SUM = 0, TT_MEAN, TT_AMAX, TT_AMIN, TT_PROD, TT_STD, TT_VAR, TT_LOGSUMEXP, TT_ALL,

@@ -26,9 +26,9 @@ class ConvBlock extends Module {
   }
   forward(x: Tensor): Tensor {
     using a = this.conv.forward(x);
-    using b = this.bn.forward(a);
-    if (!this.pool) return b.relu();
-    using c = b.relu();
+    const b = this.bn.forward(a).relu_(); // in place on BN's output, as torchvision does
+    if (!this.pool) return b;
+    using c = b;
     return F.maxPool2d(c, 2);
   }
 }

@@ -48,15 +48,14 @@ class BasicBlock extends Block {
   }
   forward(x: Tensor): Tensor {
     // `using` frees each intermediate handle as soon as it is consumed; autograd
-    // keeps its own references to what backward needs.
+    // keeps its own references to what backward needs. ReLU and the residual
+    // add run in place on BN outputs, as torchvision's blocks do (BN's backward
+    // needs its input, not its output): fewer large allocations per step.
     using a = this.conv1.forward(x);
-    using b = this.bn1.forward(a);
-    using c = b.relu();
-    using d = this.conv2.forward(c);
-    using e = this.bn2.forward(d);
+    using b = this.bn1.forward(a).relu_();
+    using d = this.conv2.forward(b);
     using idt = this.downsample ? this.downsample.forward(x) : null;
-    using s = e.add(idt ?? x);
-    return s.relu();
+    return this.bn2.forward(d).add_(idt ?? x).relu_();
   }
 }
 
@@ -85,16 +84,12 @@ class Bottleneck extends Block {
   }
   forward(x: Tensor): Tensor {
     using a = this.conv1.forward(x);
-    using b = this.bn1.forward(a);
-    using c = b.relu();
-    using d = this.conv2.forward(c);
-    using e = this.bn2.forward(d);
-    using f = e.relu();
-    using g = this.conv3.forward(f);
-    using h = this.bn3.forward(g);
+    using b = this.bn1.forward(a).relu_();
+    using d = this.conv2.forward(b);
+    using e = this.bn2.forward(d).relu_();
+    using g = this.conv3.forward(e);
     using idt = this.downsample ? this.downsample.forward(x) : null;
-    using s = h.add(idt ?? x);
-    return s.relu();
+    return this.bn3.forward(g).add_(idt ?? x).relu_();
   }
 }
 
@@ -158,8 +153,7 @@ export class ResNet extends Module {
 
   forward(x: Tensor): Tensor {
     using a = this.conv1.forward(x);
-    using b = this.bn1.forward(a);
-    let h = b.relu();
+    let h = this.bn1.forward(a).relu_();
     if (this.stem === "imagenet") {
       const p = F.maxPool2d(h, 3, { stride: 2, padding: 1 });
       h.dispose();

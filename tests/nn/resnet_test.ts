@@ -113,3 +113,27 @@ Deno.test("channelsLast keeps names, values and outputs; autocast is a no-op for
   const amp = tidy(() => autocast(() => model.forward(x)));
   assertEquals(amp.dtype, "float32");
 });
+
+Deno.test("resnet18 and resnet50 gradients equal torchvision's (in-place ReLU and residual add)", async () => {
+  for (const arch of ["resnet18", "resnet50"] as const) {
+    manualSeed(12);
+    const model = (arch === "resnet18" ? nn.resnet18 : nn.resnet50)({
+      stem: "cifar",
+      inChannels: 1,
+    });
+    const inputs: Record<string, Tensor> = { x: randn([4, 1, 8, 8]) };
+    for (const [k, t] of Object.entries(model.stateDict())) inputs[`w.${k}`] = t.clone();
+    tidy(() => model.forward(inputs.x).square().sum().backward());
+    const ref = await reference(
+      tvModel(arch, "cifar", 1) + `
+m.load_state_dict({k[2:]: v for k, v in inp.items() if k.startswith("w.")})
+m(inp["x"]).square().sum().backward()
+for k, p in m.named_parameters(): out[k] = p.grad
+`,
+      inputs,
+    );
+    for (const [k, p] of model.namedParameters()) {
+      assertNormClose(p.grad!, ref[k], 1e-4, `${arch} grad ${k}`);
+    }
+  }
+});
