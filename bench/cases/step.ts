@@ -1,0 +1,203 @@
+// The BYOL training step as src/train/trainer.ts runs it (augmentation, online
+// and target forward of both views, loss, backward, optimizer, EMA), for a
+// training preset at a batch size. Two variants: "e2e" (loader batch ->
+// two views -> model step) and "model" (pre-made views -> model step).
+// Before timing it writes the online weights and the first views to
+// `checkPath` and reports the loss on them, for the PyTorch side to check.
+import { BYOL, Generator, liveTensorCount, manualSeed, type Tensor, tidy } from "../../mod.ts";
+import { makeAugment } from "../../src/augment/two_views.ts";
+import type { PresetName } from "../../src/augment/presets.ts";
+import { ImageLoader } from "../../src/data/loader.ts";
+import { saveStateDict } from "../../src/io/tensors.ts";
+import { AdamW, decayParamGroups, LARS, SGD } from "../../src/optim/mod.ts";
+import type { Optimizer } from "../../src/optim/optimizer.ts";
+import { resolveConfig, type TrainConfig } from "../../src/train/config.ts";
+import { buildEncoder } from "../../src/train/encoders.ts";
+import { FfiCounter, median, syntheticImages } from "../lib.ts";
+import type { CaseParams } from "./params.ts";
+
+const PHASES = ["augment", "forward", "backward", "optimizer", "ema", "free"] as const;
+type Phase = typeof PHASES[number];
+
+/** What the PyTorch twin needs to build the same step. */
+export interface Recipe {
+  preset: string;
+  encoder: string;
+  stem: string;
+  width: number;
+  channels: number;
+  imageSize: number;
+  batch: number;
+  optimizer: string;
+  lr: number;
+  weightDecay: number;
+  tauBase: number;
+  hiddenDim: number;
+  projectionDim: number;
+  augment: unknown;
+}
+
+export interface VariantResult {
+  /** Median step time, ms. */
+  ms: number;
+  pairsPerSec: number;
+  all: number[];
+  /** Median time of each phase, ms. */
+  phases: Record<Phase, number>;
+}
+
+function buildOptimizer(
+  cfg: TrainConfig,
+  model: BYOL,
+): Optimizer<{ lr: number; weightDecay: number }> {
+  const groups = decayParamGroups(model.namedOnlineParameters());
+  switch (cfg.optimizer) {
+    case "lars":
+      return new LARS(groups, { lr: cfg.lr, weightDecay: cfg.weightDecay, momentum: 0.9 });
+    case "sgd":
+      return new SGD(groups, { lr: cfg.lr, weightDecay: cfg.weightDecay, momentum: 0.9 });
+    case "adamw":
+      return new AdamW(groups, { lr: cfg.lr, weightDecay: cfg.weightDecay });
+  }
+}
+
+export async function run(p: CaseParams): Promise<Record<string, unknown>> {
+  const batch = p.batch as number;
+  const cfg = resolveConfig(p.preset as string, undefined, { batchSize: batch, device: "cpu" });
+  const channels = cfg.augment === "fashion-mnist" ? 1 : 3;
+  manualSeed(0);
+  const model = new BYOL(buildEncoder(cfg, channels), {
+    projectionDim: cfg.projectionDim,
+    hiddenDim: cfg.hiddenDim,
+    tauBase: cfg.tauBase,
+  });
+  model.train();
+  const optimizer = buildOptimizer(cfg, model);
+  const augment = makeAugment(cfg.augment as PresetName, { size: cfg.imageSize });
+  const stepsPerEpoch = 8;
+  const set = syntheticImages(batch * stepsPerEpoch, channels, cfg.imageSize, cfg.imageSize);
+  const loader = new ImageLoader(set, { batchSize: batch, seed: 0 });
+  const gen = new Generator(1);
+  const totalSteps = 1000;
+
+  // Loss check: weights and first views to a file, then our loss on them.
+  const [v1, v2] = tidy(() => augment.twoViews(loader.batch(0, 0).images, gen));
+  v1.keep();
+  v2.keep();
+  await saveStateDict(p.checkPath as string, { ...model.stateDict(), view1: v1, view2: v2 });
+  const checkLoss = tidy(() => model.loss(v1, v2).item());
+
+  let k = 0;
+  /** One step; `mark(phase)` is called at the end of each phase. */
+  const step = (premade: boolean, mark: (ph: Phase) => void) => {
+    tidy(() => {
+      let a: Tensor, b: Tensor;
+      if (premade) [a, b] = [v1, v2];
+      else {
+        const e = Math.floor(k / stepsPerEpoch);
+        [a, b] = augment.twoViews(loader.batch(e, k % stepsPerEpoch).images, gen);
+      }
+      mark("augment");
+      const l = model.loss(a, b);
+      mark("forward");
+      optimizer.zeroGrad();
+      l.backward();
+      mark("backward");
+      optimizer.step();
+      mark("optimizer");
+      model.updateTarget(k, totalSteps);
+      mark("ema");
+    });
+    mark("free");
+    k++;
+  };
+
+  /** Runs one step and returns each phase's share of `measure()` (time, calls). */
+  const phased = (premade: boolean, measure: () => number): Record<Phase, number> => {
+    const ends = {} as Record<Phase, number>;
+    const t0 = measure();
+    step(premade, (ph) => ends[ph] = measure());
+    let prev = t0;
+    const out = {} as Record<Phase, number>;
+    for (const ph of PHASES) {
+      out[ph] = ends[ph] - prev;
+      prev = ends[ph];
+    }
+    return out;
+  };
+  const sum = (r: Record<Phase, number>) => PHASES.reduce((s, ph) => s + r[ph], 0);
+  const now = () => performance.now();
+
+  const variant = (premade: boolean, warmup: number): VariantResult => {
+    for (let i = 0; i < warmup; i++) phased(premade, now);
+    const all: number[] = [];
+    const phases = Object.fromEntries(PHASES.map((ph) => [ph, [] as number[]]));
+    const start = performance.now();
+    for (let i = 0; i < p.reps; i++) {
+      const t = phased(premade, now);
+      all.push(sum(t));
+      for (const ph of PHASES) phases[ph].push(t[ph]);
+      if (all.length >= 2 && performance.now() - start > p.budgetMs) break;
+    }
+    const ms = median(all);
+    return {
+      ms,
+      pairsPerSec: batch / (ms / 1e3),
+      all,
+      phases: Object.fromEntries(PHASES.map((ph) => [ph, median(phases[ph])])) as Record<
+        Phase,
+        number
+      >,
+    };
+  };
+
+  const liveBefore = liveTensorCount();
+  const model_ = variant(true, p.warmup);
+  // The model is warm by now; heavy cases skip the second warm-up.
+  const e2e = variant(false, (p.e2eWarmup as number | undefined) ?? p.warmup);
+  const liveAfter = liveTensorCount();
+
+  // FFI calls of one step of each variant, by phase (a separate, untimed pass).
+  const ffi: Record<string, unknown> = {};
+  for (const premade of [true, false]) {
+    const counter = new FfiCounter().start();
+    let calls: Record<Phase, number>;
+    try {
+      calls = phased(premade, () => counter.total);
+    } finally {
+      counter.stop();
+    }
+    ffi[premade ? "model" : "e2e"] = { calls: sum(calls), byPhase: calls, top: counter.top(6) };
+  }
+
+  const recipe: Recipe = {
+    preset: cfg.preset,
+    encoder: cfg.encoder,
+    stem: cfg.stem,
+    width: cfg.width,
+    channels,
+    imageSize: cfg.imageSize,
+    batch,
+    optimizer: cfg.optimizer,
+    lr: cfg.lr,
+    weightDecay: cfg.weightDecay,
+    tauBase: cfg.tauBase,
+    hiddenDim: cfg.hiddenDim,
+    projectionDim: cfg.projectionDim,
+    augment: augment.config,
+  };
+  v1.dispose();
+  v2.dispose();
+  model.dispose();
+  optimizer.dispose();
+  loader.dispose();
+  gen.dispose();
+  return {
+    recipe,
+    checkLoss,
+    model: model_,
+    e2e,
+    ffi,
+    liveTensorsDelta: liveAfter - liveBefore,
+  };
+}

@@ -1,0 +1,511 @@
+// `deno task bench`: our toolkit against PyTorch on the same libtorch, each
+// benchmark side by side in one run, each side in its own process (so peak
+// memory is per benchmark), the same thread count on both sides.
+//
+//   deno task bench [--only name,name] [--quick] [--threads N]
+//
+// Benchmarks: matmul (the machine's float32 peak), op, resnet18, ema, optim,
+// augment, step. Prints one table and writes bench/results/<date>.json,
+// bench/results/latest.json and bench/results/latest.md.
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import type { CaseParams } from "../bench/cases/params.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const PYTHON = Deno.env.get("BYOL_PYTHON") ?? "/usr/bin/python3";
+const ALL = ["matmul", "op", "resnet18", "ema", "optim", "augment", "step"] as const;
+type Name = typeof ALL[number];
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    only: { type: "string" },
+    quick: { type: "boolean", default: false },
+    threads: { type: "string", default: String(navigator.hardwareConcurrency || 2) },
+    // libgomp's default (active) spin-waits at every barrier: on a machine
+    // shared with other busy processes a 2-thread op then costs milliseconds.
+    // Passive waiting is set on both sides unless --omp-wait active.
+    "omp-wait": { type: "string", default: "passive" },
+  },
+});
+const threads = Number(values.threads);
+if (!(Number.isInteger(threads) && threads > 0)) {
+  throw new Error(`--threads must be a positive integer, got ${values.threads}`);
+}
+const quick = values.quick;
+const ompWait = values["omp-wait"];
+if (ompWait !== "passive" && ompWait !== "active") {
+  throw new Error(`--omp-wait must be passive or active, got ${ompWait}`);
+}
+const only = values.only?.split(",").map((s) => s.trim()).filter(Boolean) ?? [...ALL];
+for (const n of only) {
+  if (!(ALL as readonly string[]).includes(n)) {
+    throw new Error(`--only: unknown benchmark "${n}"; known: ${ALL.join(", ")}`);
+  }
+}
+const selected = new Set(only as Name[]);
+// The FLOP/s share of the step needs the matmul peak of the same run.
+if (selected.has("step")) selected.add("matmul");
+
+// ---- running one side ----
+
+interface SideOut {
+  result: Record<string, unknown>;
+  peakRssMiB: number;
+  childPeakRssMiB?: number;
+}
+
+const dec = new TextDecoder();
+
+async function runChild(
+  cmd: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<SideOut> {
+  const out = await new Deno.Command(cmd, {
+    args,
+    cwd: ROOT,
+    env: { OMP_NUM_THREADS: String(threads), OMP_WAIT_POLICY: ompWait.toUpperCase(), ...env },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stdout = dec.decode(out.stdout);
+  if (!out.success) {
+    throw new Error(`${cmd} ${args[0]} failed:\n${dec.decode(out.stderr)}\n${stdout}`);
+  }
+  const last = stdout.trim().split("\n").pop()!;
+  return JSON.parse(last) as SideOut;
+}
+
+function ours(name: string, p: CaseParams): Promise<SideOut> {
+  return runChild(Deno.execPath(), ["run", "-A", "bench/ours.ts", name, JSON.stringify(p)], {});
+}
+
+function torch(name: string, p: Record<string, unknown>): Promise<SideOut> {
+  return runChild(PYTHON, [`bench/py/${name}.py`, JSON.stringify(p)], {
+    PYTHONPATH: `${join(ROOT, "bench/py")}:${join(ROOT, "tests/py")}`,
+  });
+}
+
+// ---- the machine ----
+
+async function sh(cmd: string, args: string[]): Promise<string> {
+  try {
+    return dec.decode((await new Deno.Command(cmd, { args, stdout: "piped" }).output()).stdout);
+  } catch {
+    return "";
+  }
+}
+const loadavg = () => Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
+const lscpu = await sh("lscpu", []);
+const field = (k: string) => new RegExp(`^${k}:\\s*(.+)$`, "m").exec(lscpu)?.[1]?.trim() ?? "?";
+const machine = {
+  cpu: field("Model name"),
+  cores: navigator.hardwareConcurrency,
+  threads,
+  ompWaitPolicy: ompWait,
+  deno: Deno.version.deno,
+  date: new Date().toISOString(),
+  loadAtStart: loadavg(),
+  quick,
+};
+
+// ---- rows ----
+
+type Better = "higher" | "lower";
+interface Row {
+  benchmark: string;
+  unit: string;
+  ours: number;
+  torch: number;
+  better: Better;
+  /** Speed-up: how many times faster ours is (>1: ours faster). */
+  speedup: number;
+  goal: number | null;
+  goalText: string;
+  met: boolean | null;
+  load: string;
+  note?: string;
+}
+const rows: Row[] = [];
+const details: Record<string, unknown> = {};
+
+function addRow(
+  benchmark: string,
+  unit: string,
+  o: number,
+  t: number,
+  better: Better,
+  goal: number | null,
+  goalText: string,
+  note?: string,
+): void {
+  const speedup = better === "higher" ? o / t : t / o;
+  rows.push({
+    benchmark,
+    unit,
+    ours: o,
+    torch: t,
+    better,
+    speedup,
+    goal,
+    goalText,
+    met: goal === null ? null : speedup >= goal,
+    load: loadavg(),
+    note,
+  });
+}
+
+const base = quick
+  ? { threads, warmup: 1, reps: 3, budgetMs: 4_000 }
+  : { threads, warmup: 2, reps: 7, budgetMs: 15_000 };
+const log = (s: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${s}`);
+const num = (x: unknown) => x as number;
+
+// Each pair runs ours, then PyTorch.
+async function pair(name: string, p: Record<string, unknown>): Promise<[SideOut, SideOut]> {
+  const shown = Object.entries(p).filter(([k]) => k !== "config").map(([k, v]) => `${k}=${v}`);
+  log(`${name} ${shown.join(" ")} (load ${loadavg()})`);
+  const o = await ours(name, { ...base, ...p } as CaseParams);
+  const t = await torch(name, { ...base, ...p });
+  return [o, t];
+}
+
+let peakGflops = NaN;
+if (selected.has("matmul")) {
+  const [o, t] = await pair("matmul", {});
+  peakGflops = Math.max(num(o.result.gflops), num(t.result.gflops));
+  details.matmul = { ours: o, torch: t };
+  addRow(
+    "matmul 512x512x4096 f32",
+    "GFLOP/s",
+    num(o.result.gflops),
+    num(t.result.gflops),
+    "higher",
+    null,
+    "-",
+  );
+}
+
+if (selected.has("op")) {
+  const n = quick ? 20_000 : 200_000;
+  const [o, t] = await pair("op", { n });
+  details.op = { ours: o, torch: t };
+  const goalText = ">= 1.25 (time <= 0.8x)";
+  addRow(
+    `op a.add(b), dispose (N=${n})`,
+    "ns/op",
+    num(o.result.nsDispose),
+    num(t.result.nsPerOp),
+    "lower",
+    1.25,
+    goalText,
+  );
+  addRow(
+    `op a.add(b), in tidy (N=${n})`,
+    "ns/op",
+    num(o.result.nsTidy),
+    num(t.result.nsPerOp),
+    "lower",
+    1.25,
+    goalText,
+  );
+}
+
+if (selected.has("resnet18")) {
+  const batch = quick ? 16 : 128;
+  const [o, t] = await pair("resnet18", { batch, warmup: 1, reps: quick ? 2 : 3 });
+  details.resnet18 = { ours: o, torch: t };
+  addRow(
+    `resnet18 cifar fwd+bwd b${batch}`,
+    "img/s",
+    num(o.result.imagesPerSec),
+    num(t.result.imagesPerSec),
+    "higher",
+    1.0,
+    ">= 1.0",
+  );
+}
+
+if (selected.has("ema")) {
+  const [o, t] = await pair("ema", { reps: quick ? 5 : 15 });
+  details.ema = { ours: o, torch: t };
+  addRow(
+    "ema resnet18+projector (vs per-param loop)",
+    "ms",
+    num(o.result.ms),
+    num(t.result.ms),
+    "lower",
+    3,
+    ">= 3",
+    `torch._foreach: ${num(t.result.foreachMs).toFixed(2)} ms`,
+  );
+}
+
+if (selected.has("optim")) {
+  const [o, t] = await pair("optim", { reps: quick ? 5 : 11 });
+  details.optim = { ours: o, torch: t };
+  const om = o.result.ms as Record<string, number>;
+  const tm = t.result.ms as Record<string, number>;
+  for (const k of ["LARS", "AdamW", "SGD"]) {
+    const f = tm[`${k} foreach`];
+    addRow(
+      `optim ${k} step resnet18+projector`,
+      "ms",
+      om[k],
+      tm[k],
+      "lower",
+      null,
+      "-",
+      f === undefined ? "LARS hand-written in PyTorch" : `foreach=True: ${f.toFixed(2)} ms`,
+    );
+  }
+}
+
+if (selected.has("augment")) {
+  const { presets } = await import("../src/augment/presets.ts");
+  const batch = quick ? 64 : 256;
+  const p = { batch, shape: [3, 32, 32], preset: "cifar", config: presets.cifar };
+  const [o, t] = await pair("augment", { ...p, reps: quick ? 3 : 7 });
+  details.augment = { ours: o, torch: t };
+  addRow(
+    `augment cifar two views b${batch}`,
+    "ms/batch",
+    num(o.result.ms),
+    num(t.result.ms),
+    "lower",
+    5,
+    ">= 5",
+    "PyTorch: DataLoader, 2 workers",
+  );
+}
+
+interface StepCase {
+  label: string;
+  preset: string;
+  batch: number;
+}
+const stepCases: StepCase[] = quick
+  ? [
+    { label: "resnet18 32x32x3 cifar", preset: "cifar10-resnet18", batch: 32 },
+    { label: "convnet 28x28x1 default", preset: "fashion-mnist", batch: 32 },
+  ]
+  : [256, 32].flatMap((batch) => [
+    { label: "resnet18 32x32x3 cifar", preset: "cifar10-resnet18", batch },
+    { label: "resnet18 28x28x1 fmnist", preset: "fashion-mnist-resnet18", batch },
+    { label: "convnet 28x28x1 default", preset: "fashion-mnist", batch },
+  ]);
+
+interface Variant {
+  ms: number;
+  pairsPerSec: number;
+  all: number[];
+  phases: Record<string, number>;
+}
+const stepDetails: Record<string, unknown>[] = [];
+if (selected.has("step")) {
+  const tmp = await Deno.makeTempDir({ prefix: "byol-bench-" });
+  for (const c of stepCases) {
+    const heavy = c.preset !== "fashion-mnist" && c.batch >= 128;
+    const reps = quick
+      ? { warmup: 1, reps: 2 }
+      : heavy
+      ? { warmup: 1, reps: 3 }
+      : { warmup: 1, reps: 5 };
+    const checkPath = join(tmp, `check-${c.preset}-${c.batch}.safetensors`);
+    log(`step ${c.label} b${c.batch} (load ${loadavg()})`);
+    const o = await ours("step", { ...base, ...reps, preset: c.preset, batch: c.batch, checkPath });
+    const t = await torch("step", { ...base, ...reps, recipe: o.result.recipe, checkPath });
+    const om = o.result.model as Variant, oe = o.result.e2e as Variant;
+    const tm = t.result.model as Variant, te = t.result.e2e as Variant;
+    const lossOurs = num(o.result.checkLoss), lossTorch = num(t.result.checkLoss);
+    const lossOk = Math.abs(lossOurs - lossTorch) <= 1e-4 * Math.max(1, Math.abs(lossTorch));
+    const flops = num(t.result.stepFlops);
+    const share = (v: Variant) => flops / (v.ms / 1e3) / 1e9 / peakGflops;
+    const r = o.result.recipe as { optimizer: string };
+    const name = `step ${c.label} b${c.batch} ${r.optimizer}`;
+    const lossNote = lossOk ? "loss check ok" : `LOSS MISMATCH ${lossOurs} vs ${lossTorch}`;
+    addRow(
+      `${name} end-to-end`,
+      "pairs/s",
+      oe.pairsPerSec,
+      te.pairsPerSec,
+      "higher",
+      null,
+      "-",
+      lossNote,
+    );
+    addRow(
+      `${name} model-only`,
+      "pairs/s",
+      om.pairsPerSec,
+      tm.pairsPerSec,
+      "higher",
+      null,
+      "-",
+      lossNote,
+    );
+    stepDetails.push({
+      case: name,
+      batch: c.batch,
+      recipe: o.result.recipe,
+      lossCheck: { ours: lossOurs, torch: lossTorch, ok: lossOk },
+      stepGflop: flops / 1e9,
+      flopShareOfPeak: {
+        oursModel: share(om),
+        torchModel: share(tm),
+        oursE2e: share(oe),
+        torchE2e: share(te),
+      },
+      peakRssMiB: {
+        ours: o.peakRssMiB,
+        torch: t.peakRssMiB,
+        torchWorkerMax: t.childPeakRssMiB,
+      },
+      ffiCallsPerStep: o.result.ffi,
+      liveTensorsDelta: o.result.liveTensorsDelta,
+      ours: { model: om, e2e: oe },
+      torch: { model: tm, e2e: te },
+      load: loadavg(),
+    });
+  }
+  await Deno.remove(tmp, { recursive: true });
+  details.step = stepDetails;
+}
+
+// ---- output ----
+
+const f = (x: number) =>
+  !Number.isFinite(x)
+    ? "-"
+    : Math.abs(x) >= 100
+    ? x.toFixed(0)
+    : Math.abs(x) >= 10
+    ? x.toFixed(1)
+    : x.toFixed(2);
+
+const header = ["benchmark", "unit", "ours", "PyTorch", "speed-up", "goal", "met?", "load"];
+const table = rows.map((r) => [
+  r.benchmark,
+  r.unit,
+  f(r.ours),
+  f(r.torch),
+  `${r.speedup.toFixed(2)}x`,
+  r.goalText,
+  r.met === null ? "-" : r.met ? "yes" : "NO",
+  r.load.split(" ")[0],
+]);
+
+function textTable(head: string[], body: string[][]): string {
+  const w = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
+  const line = (r: string[]) =>
+    r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join("  ");
+  return [line(head), w.map((n) => "-".repeat(n)).join("  "), ...body.map(line)].join("\n");
+}
+
+function mdTable(head: string[], body: string[][]): string {
+  return [
+    `| ${head.join(" | ")} |`,
+    `|${head.map((_, i) => (i === 0 ? " --- " : " ---: ")).join("|")}|`,
+    ...body.map((r) => `| ${r.join(" | ")} |`),
+  ].join("\n");
+}
+
+const phaseNames = ["augment", "forward", "backward", "optimizer", "ema", "free"];
+const stepHead = [
+  "step case",
+  "variant",
+  ...phaseNames,
+  "total ms",
+  "FFI calls",
+  "% of peak",
+  "RSS MiB",
+];
+const stepBody: string[][] = [];
+for (
+  const d of stepDetails as {
+    case: string;
+    ours: Record<string, Variant>;
+    torch: Record<string, Variant>;
+    ffiCallsPerStep: Record<string, { calls: number }>;
+    flopShareOfPeak: Record<string, number>;
+    peakRssMiB: { ours: number; torch: number; torchWorkerMax: number };
+  }[]
+) {
+  for (const v of ["e2e", "model"]) {
+    const ov = d.ours[v], tv = d.torch[v];
+    const share = d.flopShareOfPeak;
+    stepBody.push([
+      d.case,
+      `ours ${v}`,
+      ...phaseNames.map((ph) => f(ov.phases[ph])),
+      f(ov.ms),
+      String(d.ffiCallsPerStep[v].calls),
+      `${(100 * share[v === "e2e" ? "oursE2e" : "oursModel"]).toFixed(0)}%`,
+      f(d.peakRssMiB.ours),
+    ]);
+    stepBody.push([
+      "",
+      `torch ${v}`,
+      ...phaseNames.map((ph) => (tv.phases[ph] === undefined ? "-" : f(tv.phases[ph]))),
+      f(tv.ms),
+      "-",
+      `${(100 * share[v === "e2e" ? "torchE2e" : "torchModel"]).toFixed(0)}%`,
+      v === "e2e"
+        ? `${f(d.peakRssMiB.torch)} (worker ${f(d.peakRssMiB.torchWorkerMax)})`
+        : f(d.peakRssMiB.torch),
+    ]);
+  }
+}
+
+const loadAtEnd = loadavg();
+const intro = [
+  `machine: ${machine.cpu}, ${machine.cores} cores; ${threads} threads on both sides ` +
+  `(setNumThreads / torch.set_num_threads, OMP_NUM_THREADS=${threads}, ` +
+  `OMP_WAIT_POLICY=${ompWait})`,
+  `date: ${machine.date}; load average at start ${machine.loadAtStart}, at end ${loadAtEnd}` +
+  (quick ? "; --quick" : ""),
+  `times: median of repetitions after warm-up; speed-up = how many times faster ours is`,
+];
+console.log(intro.join("\n") + "\n");
+console.log(textTable(header, table));
+for (const r of rows.filter((r) => r.note)) console.log(`  ${r.benchmark}: ${r.note}`);
+if (stepBody.length) {
+  console.log(
+    "\nstep time split (ms, medians), FFI calls per step, model FLOP/s as % of the matmul peak, peak RSS",
+  );
+  console.log(textTable(stepHead, stepBody));
+}
+
+const stamp = machine.date.replace(/[:]/g, "").replace(/\..*/, "");
+const dir = join(ROOT, "bench/results");
+await Deno.mkdir(dir, { recursive: true });
+const json = JSON.stringify({ machine: { ...machine, loadAtEnd }, rows, details }, null, 2) + "\n";
+await Deno.writeTextFile(join(dir, `${stamp}.json`), json);
+await Deno.writeTextFile(join(dir, "latest.json"), json);
+const md = [
+  intro.map((l) => `${l}  `).join("\n"),
+  "",
+  mdTable(header, table),
+  "",
+  ...rows.filter((r) => r.note).map((r) => `- ${r.benchmark}: ${r.note}`),
+  ...(stepBody.length
+    ? [
+      "",
+      "Step time split (ms, medians), FFI calls per step, model FLOP/s as % of the matmul peak, peak RSS:",
+      "",
+      mdTable(stepHead, stepBody),
+    ]
+    : []),
+  "",
+].join("\n");
+await Deno.writeTextFile(join(dir, "latest.md"), md);
+// Written files pass `deno fmt --check` like the rest of the repository.
+await new Deno.Command(Deno.execPath(), {
+  args: [
+    "fmt",
+    "--quiet",
+    ...[`${stamp}.json`, "latest.json", "latest.md"].map((n) => join(dir, n)),
+  ],
+}).output();
+log(`wrote bench/results/${stamp}.json, latest.json, latest.md`);
