@@ -2,6 +2,8 @@
 // so a training step costs a handful of crossings whatever the model size.
 #include "common.h"
 
+#include <ATen/Parallel.h>
+
 #include <cmath>
 #include <stdexcept>
 
@@ -9,10 +11,28 @@ using namespace tt;
 
 extern "C" {
 
+// dst += w (src - dst) in one pass over contiguous float32 CPU memory. The
+// loop is written for the compiler to vectorise; ATen's lerp_ kernel in
+// libtorch 1.13 branches per element and runs at about half the bandwidth.
+__attribute__((optimize("O3"))) static void lerp_f32(float* d, const float* s, int64_t len,
+                                                     float w) {
+  at::parallel_for(0, len, 1 << 16, [=](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; i++) d[i] += w * (s[i] - d[i]);
+  });
+}
+
 int32_t tt_lerp_list(const tt_tensor* dst, const tt_tensor* src, int64_t n, double weight) {
   PROTECT({
     c10::NoGradGuard no_grad;
-    for (int64_t i = 0; i < n; i++) T(dst[i]).lerp_(T(src[i]), weight);
+    for (int64_t i = 0; i < n; i++) {
+      auto& d = T(dst[i]);
+      const auto& s = T(src[i]);
+      const bool fast = d.device().is_cpu() && s.device().is_cpu() &&
+                        d.scalar_type() == at::kFloat && s.scalar_type() == at::kFloat &&
+                        d.is_contiguous() && s.is_contiguous() && d.sizes() == s.sizes();
+      if (fast) lerp_f32(d.data_ptr<float>(), s.data_ptr<float>(), d.numel(), static_cast<float>(weight));
+      else d.lerp_(s, weight);
+    }
   })
 }
 
