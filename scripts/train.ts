@@ -2,7 +2,7 @@
 // Run with --help for the flags; docs/TRAINING.md explains the recipes.
 import { Command, Option } from "@commander-js/extra-typings";
 import { parse as parseYaml } from "yaml";
-import { dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import {
   ConfigError,
   DEFAULTS,
@@ -193,10 +193,7 @@ async function main(): Promise<number> {
     Deno.removeSignalListener("SIGINT", onSigint);
     progress.stop();
   }
-  const rel = (p: string) => {
-    const r = resolve(p).replace(Deno.cwd() + "/", "");
-    return r;
-  };
+  const rel = (p: string) => resolve(p).replace(Deno.cwd() + "/", "");
   if (result.interrupted) {
     console.error(
       `interrupted at step ${result.steps}/${trainer.totalSteps}; checkpoint written.\n` +
@@ -237,5 +234,3 @@ if (import.meta.main) {
     fail(e, Deno.args.includes("--debug"));
   }
 }
-
-export { dirname };

@@ -203,48 +203,33 @@ export class Trainer {
     this.#stop = true;
   }
 
-  #stateTensors(): Record<string, Tensor> {
-    const out: Record<string, Tensor> = {};
-    for (const [k, t] of Object.entries(this.model.stateDict())) out[`online.${k}`] = t;
-    for (const [k, t] of Object.entries(this.model.targetStateDict())) out[`target.${k}`] = t;
-    for (const [k, t] of Object.entries(this.optimizer.stateDict().tensors)) out[`optim.${k}`] = t;
-    return out;
-  }
-
+  /** Writes a checkpoint of everything a resume needs; returns its folder. */
   async checkpoint(): Promise<string> {
     const epoch = Math.floor(this.step / this.stepsPerEpoch);
     using cpuRng = getRngState("cpu");
     using augRng = this.generator.getState();
-    const tensors = { ...this.#stateTensors(), "rng.cpu": cpuRng, "rng.augment": augRng };
+    const optim = this.optimizer.stateDict();
+    const tensors: Record<string, Tensor> = { "rng.cpu": cpuRng, "rng.augment": augRng };
+    for (const [k, t] of Object.entries(this.model.stateDict())) tensors[`online.${k}`] = t;
+    for (const [k, t] of Object.entries(this.model.targetStateDict())) tensors[`target.${k}`] = t;
+    for (const [k, t] of Object.entries(optim.tensors)) tensors[`optim.${k}`] = t;
     return await saveCheckpoint(this.runDir, tensors, {
       step: this.step,
       epoch,
       stepInEpoch: this.step - epoch * this.stepsPerEpoch,
-      optimizer: this.optimizer.stateDict().meta,
+      optimizer: optim.meta,
     });
   }
 
   #restore(ck: Checkpoint): void {
     const t = ck.tensors;
-    const pick = (prefix: string) =>
-      Object.fromEntries(
-        Object.entries(t).filter(([k]) => k.startsWith(prefix)).map((
-          [k, v],
-        ) => [k.slice(prefix.length), v]),
-      );
-    const online = pick("online.");
-    const strip = (p: string) =>
-      Object.fromEntries(
-        Object.entries(online).filter(([k]) => k.startsWith(p)).map((
-          [k, v],
-        ) => [k.slice(p.length), v]),
-      );
-    this.model.encoder.loadStateDict(strip("encoder."));
-    this.model.projector.loadStateDict(strip("projector."));
-    this.model.predictor.loadStateDict(strip("predictor."));
-    this.model.loadTargetStateDict(pick("target."));
+    const online = withPrefix(t, "online.");
+    this.model.encoder.loadStateDict(withPrefix(online, "encoder."));
+    this.model.projector.loadStateDict(withPrefix(online, "projector."));
+    this.model.predictor.loadStateDict(withPrefix(online, "predictor."));
+    this.model.loadTargetStateDict(withPrefix(t, "target."));
     this.optimizer.loadStateDict({
-      tensors: pick("optim."),
+      tensors: withPrefix(t, "optim."),
       meta: ck.meta.optimizer as ReturnType<
         Optimizer<{ lr: number; weightDecay: number }>["stateDict"]
       >["meta"],
@@ -369,6 +354,15 @@ export class Trainer {
     this.#testSet?.images.dispose();
     this.#testSet?.labels.dispose();
   }
+}
+
+/** The entries of `dict` whose keys start with `prefix`, with the prefix removed. */
+function withPrefix(dict: Record<string, Tensor>, prefix: string): Record<string, Tensor> {
+  const out: Record<string, Tensor> = {};
+  for (const [k, v] of Object.entries(dict)) {
+    if (k.startsWith(prefix)) out[k.slice(prefix.length)] = v;
+  }
+  return out;
 }
 
 function stamp(): string {
