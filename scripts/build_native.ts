@@ -36,7 +36,7 @@ export class BuildError extends Error {
   }
 }
 
-function exists(path: string): boolean {
+export function exists(path: string): boolean {
   try {
     Deno.statSync(path);
     return true;

@@ -5,7 +5,7 @@
 // builds the shim when it is stale.
 // Usage: deno run -A scripts/setup.ts --for=build|train|test
 // BYOL_SKIP_SETUP=1 skips the package checks (the shim is still built).
-import { BuildError, buildNative, findLibtorch } from "./build_native.ts";
+import { BuildError, buildNative, exists, findLibtorch } from "./build_native.ts";
 
 type Purpose = "build" | "train" | "test";
 
@@ -14,15 +14,6 @@ interface Need {
   why: string;
   packages: string[];
   present: () => boolean | Promise<boolean>;
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function succeeds(cmd: string, args: string[]): Promise<boolean> {

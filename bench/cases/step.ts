@@ -9,9 +9,8 @@ import { makeAugment } from "../../src/augment/two_views.ts";
 import type { PresetName } from "../../src/augment/presets.ts";
 import { ImageLoader } from "../../src/data/loader.ts";
 import { saveStateDict } from "../../src/io/tensors.ts";
-import { AdamW, decayParamGroups, LARS, SGD } from "../../src/optim/mod.ts";
-import type { Optimizer } from "../../src/optim/optimizer.ts";
-import { resolveConfig, type TrainConfig } from "../../src/train/config.ts";
+import { resolveConfig } from "../../src/train/config.ts";
+import { buildOptimizer } from "../../src/train/trainer.ts";
 import { buildEncoder } from "../../src/train/encoders.ts";
 import { FfiCounter, median, syntheticImages } from "../lib.ts";
 import type { CaseParams } from "./params.ts";
@@ -44,21 +43,6 @@ export interface VariantResult {
   all: number[];
   /** Median time of each phase, ms. */
   phases: Record<Phase, number>;
-}
-
-function buildOptimizer(
-  cfg: TrainConfig,
-  model: BYOL,
-): Optimizer<{ lr: number; weightDecay: number }> {
-  const groups = decayParamGroups(model.namedOnlineParameters());
-  switch (cfg.optimizer) {
-    case "lars":
-      return new LARS(groups, { lr: cfg.lr, weightDecay: cfg.weightDecay, momentum: 0.9 });
-    case "sgd":
-      return new SGD(groups, { lr: cfg.lr, weightDecay: cfg.weightDecay, momentum: 0.9 });
-    case "adamw":
-      return new AdamW(groups, { lr: cfg.lr, weightDecay: cfg.weightDecay });
-  }
 }
 
 export async function run(p: CaseParams): Promise<Record<string, unknown>> {

@@ -74,7 +74,8 @@ export function resolveDevice(device: string): string {
   return device;
 }
 
-function buildOptimizer(
+/** The optimizer a config names, over BYOL's online parameters (biases and norms excluded from decay). */
+export function buildOptimizer(
   cfg: TrainConfig,
   model: BYOL,
 ): Optimizer<{ lr: number; weightDecay: number }> {
