@@ -1,9 +1,21 @@
 // The notebook's exercise as a script: a plain BYOL training loop written only
 // against mod.ts, for users who want their own loop. Run: deno run -A scripts/custom_loop.ts [steps]
-import { augment, BYOL, data, evaluation, Generator, manualSeed, nn, optim, tidy } from "../mod.ts";
+import {
+  augment,
+  BYOL,
+  data,
+  evaluation,
+  Generator,
+  manualSeed,
+  nn,
+  optim,
+  setNumThreads,
+  tidy,
+} from "../mod.ts";
 
 const steps = Number(Deno.args[0] ?? 100);
 manualSeed(0);
+setNumThreads(navigator.hardwareConcurrency || 1);
 // The dataset: Fashion-MNIST as uint8 images on the device, batches of 128.
 const train = data.subset(await data.fashionMnist({ split: "train" }), 4096);
 const loader = new data.ImageLoader(train, { batchSize: 128, seed: 0 });
