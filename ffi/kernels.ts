@@ -37,3 +37,28 @@ export function resizedCropCpu(
     lib.tt_resized_crop_cpu(x.handle, boxes.handle, flip?.handle ?? null, size[0], size[1], OUT),
   );
 }
+
+/**
+ * TF.solarize (where `mask[n]`; null: no image) then TF.normalize with one
+ * mean and std per channel, in one pass (CPU, float32 (N, C, H, W)).
+ */
+export function solarizeNormalizeCpu(
+  x: Tensor,
+  mask: Tensor | null,
+  threshold: number,
+  mean: number[],
+  std: number[],
+): Tensor {
+  return wrap(
+    "tt_solarize_normalize_cpu",
+    lib.tt_solarize_normalize_cpu(
+      x.handle,
+      mask?.handle ?? null,
+      threshold,
+      new Float64Array(mean),
+      new Float64Array(std),
+      mean.length,
+      OUT,
+    ),
+  );
+}

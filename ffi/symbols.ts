@@ -273,6 +273,12 @@ export const symbols = {
     parameters: ["pointer", "pointer", "pointer", "i64", "i64", "buffer"],
     result: status,
   },
+  tt_solarize_normalize_cpu: {
+    // (tt_tensor x, tt_tensor mask (nullable), double threshold, const double* mean,
+    //  const double* std, int64 nchan, tt_tensor* out)
+    parameters: ["pointer", "pointer", "f64", "buffer", "buffer", "i64", "buffer"],
+    result: status,
+  },
 
   // ---- runtime ----
   tt_manual_seed: { parameters: ["u64"], result: status }, // (uint64 seed)

@@ -276,4 +276,44 @@ int32_t tt_color_jitter_cpu(tt_tensor x, tt_tensor factors, tt_tensor order, tt_
   })
 }
 
+int32_t tt_solarize_normalize_cpu(tt_tensor x, tt_tensor mask, double threshold,
+                                  const double* mean, const double* std_, int64_t nchan,
+                                  tt_tensor* out) {
+  PROTECT({
+    auto in = T(x).contiguous();
+    if (!in.device().is_cpu() || in.scalar_type() != at::kFloat || in.dim() != 4)
+      throw std::invalid_argument("solarize_normalize_cpu expects a float32 (N, C, H, W) CPU tensor");
+    const int64_t n = in.size(0), c = in.size(1), hw = in.size(2) * in.size(3);
+    if (nchan != c) throw std::invalid_argument("solarize_normalize_cpu: one mean and std per channel");
+    at::Tensor m;
+    if (mask != nullptr) {
+      m = T(mask).to(at::kBool).contiguous();
+      if (m.numel() != n) throw std::invalid_argument("solarize_normalize_cpu: mask must be (N,)");
+    }
+    auto y = at::empty_like(in);
+    const float* ip = in.data_ptr<float>();
+    float* yp = y.data_ptr<float>();
+    const bool* mp = m.defined() ? m.data_ptr<bool>() : nullptr;
+    const float thr = static_cast<float>(threshold);
+    at::parallel_for(0, n, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t k = begin; k < end; k++) {
+        const bool sol = mp != nullptr && mp[k];
+        for (int64_t ch = 0; ch < c; ch++) {
+          // TF.solarize: where(x >= t, 1 - x, x); TF.normalize: (x - mean) / std, in float32.
+          const float mu = static_cast<float>(mean[ch]);
+          const float sd = static_cast<float>(std_[ch]);
+          const float* src = ip + (k * c + ch) * hw;
+          float* dst = yp + (k * c + ch) * hw;
+          for (int64_t i = 0; i < hw; i++) {
+            float v = src[i];
+            if (sol && v >= thr) v = 1.f - v;
+            dst[i] = (v - mu) / sd;
+          }
+        }
+      }
+    });
+    put(out, y);
+  })
+}
+
 }  // extern "C"

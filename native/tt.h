@@ -212,6 +212,11 @@ int32_t tt_color_jitter_cpu(tt_tensor x, tt_tensor factors, tt_tensor order, tt_
  * float32 (N, C, H, W); boxes (N, 4) top, left, height, width; flip (N,) bool or null */
 int32_t tt_resized_crop_cpu(tt_tensor x, tt_tensor boxes, tt_tensor flip, int64_t out_h,
                             int64_t out_w, tt_tensor* out);
+/* TF.solarize where mask[n] (threshold on [0, 1] floats; mask null: none), then TF.normalize
+ * with nchan means and stds; x float32 (N, C, H, W) */
+int32_t tt_solarize_normalize_cpu(tt_tensor x, tt_tensor mask, double threshold,
+                                  const double* mean, const double* std_, int64_t nchan,
+                                  tt_tensor* out);
 
 /* ---- runtime ---- */
 int32_t tt_manual_seed(uint64_t seed);

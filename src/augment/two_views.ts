@@ -19,7 +19,7 @@ import {
 import { drawViewParams, type ViewParams } from "./params.ts";
 import { resizedCropFlip } from "./crop_flip.ts";
 import { colorJitter, randomGrayscale } from "./color.ts";
-import { colorJitterCpu, resizedCropCpu } from "../../ffi/kernels.ts";
+import { colorJitterCpu, resizedCropCpu, solarizeNormalizeCpu } from "../../ffi/kernels.ts";
 import { randomGaussianBlur } from "./blur.ts";
 import { solarize } from "./solarize.ts";
 import { makeConfig, type PresetName } from "./presets.ts";
@@ -63,6 +63,11 @@ function afterCrop(y: Tensor, p: ViewParams, cfg: ViewConfig): Tensor {
       if (grayOn) y = randomGrayscale(y, p.grayscale);
     }
     if (cfg.blurP > 0) y = randomGaussianBlur(y, p.blur, p.sigma, blurKernelSize(cfg));
+    if (y.device === "cpu") {
+      // One fused pass for solarize and the normalisation on the CPU.
+      const mask = cfg.solarizeP > 0 ? p.solarize : null;
+      return solarizeNormalizeCpu(y, mask, cfg.solarizeThreshold, cfg.mean, cfg.std);
+    }
     if (cfg.solarizeP > 0) y = solarize(y, p.solarize, cfg.solarizeThreshold);
     return normalize(y, cfg.mean, cfg.std);
   });

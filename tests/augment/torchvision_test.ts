@@ -6,7 +6,7 @@ import { reference } from "../helpers/reference.ts";
 import { cat, randint, tensor } from "../../ffi/creation.ts";
 import { manualSeed } from "../../ffi/runtime.ts";
 import type { Tensor } from "../../ffi/tensor.ts";
-import { colorJitterCpu, resizedCropCpu } from "../../ffi/kernels.ts";
+import { colorJitterCpu, resizedCropCpu, solarizeNormalizeCpu } from "../../ffi/kernels.ts";
 import {
   adjustBrightness,
   adjustContrast,
@@ -80,6 +80,8 @@ Deno.test("augment transforms match torchvision.transforms.functional per image"
     fusedJitterGray: colorJitterCpu(x, factors, order, m),
     fusedJitterGray1: colorJitterCpu(x.narrow(1, 0, 1).contiguous(), factors, order, null),
     normalize: normalize(x, mean, std),
+    fusedSolarizeNormalize: solarizeNormalizeCpu(x, m, 0.5, mean, std),
+    fusedNormalize: solarizeNormalizeCpu(x, null, 0.5, mean, std),
   };
   const theirs = await reference(
     `
@@ -121,6 +123,10 @@ Deno.test("augment transforms match torchvision.transforms.functional per image"
     out["fusedJitterGray"] = each(lambda n: TF.rgb_to_grayscale(jitter(x[n], n), 3) if m[n] else jitter(x[n], n))
     out["fusedJitterGray1"] = out["jitterGray1"]
     out["normalize"] = TF.normalize(x, ${JSON.stringify(mean)}, ${JSON.stringify(std)})
+    out["fusedSolarizeNormalize"] = TF.normalize(out["solarize"], ${JSON.stringify(mean)}, ${
+      JSON.stringify(std)
+    })
+    out["fusedNormalize"] = out["normalize"]
     `,
     { x, u8f: u8.float(), boxes, flip: flip.float(), b, c, s, h, sigma, m: m.float(), order },
   );
