@@ -29,16 +29,10 @@ import { type DataSource, loadDataSource } from "./data_source.ts";
 import { buildEncoder } from "./encoders.ts";
 import { type Checkpoint, saveCheckpoint } from "./checkpoint.ts";
 import { knnTop1, type LabelledImages, uploadLabelled } from "./monitor.ts";
+import type { MetricsRecord } from "../report/plots.ts";
 
-export interface StepMetrics {
-  step: number;
-  epoch: number;
-  loss: number;
-  tau: number;
-  lr: number;
-  imagesPerSec: number;
-  knnTop1?: number;
-}
+/** One metrics.jsonl line: the record the plots read back. */
+export type StepMetrics = MetricsRecord;
 
 export interface TrainEvents {
   /** Called after each logged step. */

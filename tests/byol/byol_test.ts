@@ -17,6 +17,22 @@ import { assertClose, assertNormClose } from "../helpers/assert.ts";
 
 setNumThreads(navigator.hardwareConcurrency || 2);
 
+/**
+ * PyTorch twin of a BYOL over TinyEncoder (hidden 32, projection 16): builds
+ * enc, proj, pred from the `w.`-prefixed state in `inp`, and the target copies
+ * t_enc, t_proj.
+ */
+export const TINY_BYOL_PY = `import torch.nn as nn, copy, math
+def mlp(i, o, h): return nn.Sequential(nn.Linear(i, h), nn.BatchNorm1d(h), nn.ReLU(), nn.Linear(h, o))
+enc = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+proj, pred = mlp(8, 16, 32), mlp(16, 16, 32)
+w = {k[2:]: v for k, v in inp.items() if k.startswith("w.")}
+enc.load_state_dict({k[len("encoder.body."):]: v for k, v in w.items() if k.startswith("encoder.")})
+proj.load_state_dict({k[len("projector."):]: v for k, v in w.items() if k.startswith("projector.")})
+pred.load_state_dict({k[len("predictor."):]: v for k, v in w.items() if k.startswith("predictor.")})
+t_enc, t_proj = copy.deepcopy(enc), copy.deepcopy(proj)
+`;
+
 /** A small encoder for fast tests: conv, BN, ReLU, pool (outDim 8). */
 export class TinyEncoder extends nn.Module {
   readonly outDim = 8;
@@ -105,16 +121,7 @@ Deno.test("the loss equals PyTorch's BYOL forward with the same weights and view
   const loss = model.loss(v1, v2);
   const ref = await reference(
     `
-import torch.nn as nn, copy
-def mlp(i, o, h): return nn.Sequential(nn.Linear(i, h), nn.BatchNorm1d(h), nn.ReLU(), nn.Linear(h, o))
-enc = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten())
-proj, pred = mlp(8, 16, 32), mlp(16, 16, 32)
-w = {k[2:]: v for k, v in inp.items() if k.startswith("w.")}
-enc.load_state_dict({k[len("encoder.body."):]: v for k, v in w.items() if k.startswith("encoder.")})
-proj.load_state_dict({k[len("projector."):]: v for k, v in w.items() if k.startswith("projector.")})
-pred.load_state_dict({k[len("predictor."):]: v for k, v in w.items() if k.startswith("predictor.")})
-t_enc, t_proj = copy.deepcopy(enc), copy.deepcopy(proj)
-def loss_fn(x, y):
+${TINY_BYOL_PY}def loss_fn(x, y):
     return 2 - 2 * (F.normalize(x, dim=-1) * F.normalize(y, dim=-1)).sum(dim=-1)
 x = torch.cat([inp["v1"], inp["v2"]])
 p1, p2 = pred(proj(enc(x))).chunk(2)

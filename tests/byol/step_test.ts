@@ -16,7 +16,7 @@ import {
 } from "../../mod.ts";
 import { reference } from "../helpers/reference.ts";
 import { assertNormClose } from "../helpers/assert.ts";
-import { TinyEncoder } from "./byol_test.ts";
+import { TINY_BYOL_PY, TinyEncoder } from "./byol_test.ts";
 
 setNumThreads(navigator.hardwareConcurrency || 2);
 
@@ -46,16 +46,7 @@ Deno.test("a whole BYOL step with LARS and the EMA update equals PyTorch's", asy
   }
   const ref = await reference(
     `
-import torch.nn as nn, copy, math
-def mlp(i, o, h): return nn.Sequential(nn.Linear(i, h), nn.BatchNorm1d(h), nn.ReLU(), nn.Linear(h, o))
-enc = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten())
-proj, pred = mlp(8, 16, 32), mlp(16, 16, 32)
-w = {k[2:]: v for k, v in inp.items() if k.startswith("w.")}
-enc.load_state_dict({k[len("encoder.body."):]: v for k, v in w.items() if k.startswith("encoder.")})
-proj.load_state_dict({k[len("projector."):]: v for k, v in w.items() if k.startswith("projector.")})
-pred.load_state_dict({k[len("predictor."):]: v for k, v in w.items() if k.startswith("predictor.")})
-t_enc, t_proj = copy.deepcopy(enc), copy.deepcopy(proj)
-online = [("encoder.body." + k, p) for k, p in enc.named_parameters()] + \\
+${TINY_BYOL_PY}online = [("encoder.body." + k, p) for k, p in enc.named_parameters()] + \\
     [("projector." + k, p) for k, p in proj.named_parameters()] + [("predictor." + k, p) for k, p in pred.named_parameters()]
 bufs = {k: torch.zeros_like(p) for k, p in online}
 def loss_fn(x, y): return 2 - 2 * (F.normalize(x, dim=-1) * F.normalize(y, dim=-1)).sum(dim=-1)
