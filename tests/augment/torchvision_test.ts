@@ -150,3 +150,53 @@ Deno.test("augment transforms match torchvision.transforms.functional per image"
     assertClose(a, r, tol[name] ?? 1e-6, 1, name);
   }
 });
+
+Deno.test("fused hue equals TF.adjust_hue bit for bit: every sector, gray pixels, factors +-0.5", async () => {
+  // 64 images of 7x7 (49 pixels: the kernel's last group of four is partial):
+  // random colours, plus the pure hues of all six sectors, their boundaries,
+  // black, white and grays (max == min) in image 0.
+  manualSeed(11);
+  const n = 64;
+  const x = randint(0, 256, [n, 3, 7, 7], { dtype: "uint8" }).float().div(255);
+  const special = [
+    [1, 0, 0],
+    [1, 1, 0],
+    [0, 1, 0],
+    [0, 1, 1],
+    [0, 0, 1],
+    [1, 0, 1], // sector boundaries
+    [1, 0.5, 0],
+    [0.5, 1, 0],
+    [0, 1, 0.5],
+    [0, 0.5, 1],
+    [0.5, 0, 1],
+    [1, 0, 0.5], // mid-sectors
+    [0, 0, 0],
+    [1, 1, 1],
+    [0.5, 0.5, 0.5],
+    [1, 0.9999999, 0],
+    [0.2, 0.2, 0.2000001],
+  ];
+  const first = new Float32Array(3 * 49);
+  for (let i = 0; i < 49; i++) {
+    const [r, g, b] = special[i % special.length];
+    first[i] = r;
+    first[49 + i] = g;
+    first[98 + i] = b;
+  }
+  const imgs = cat([tensor(first).reshape(1, 3, 7, 7), x.narrow(0, 1, n - 1)], 0);
+  // Factors over the whole range, both ends included; only hue is active.
+  const hs = Array.from({ length: n }, (_, i) => -0.5 + i / (n - 1));
+  const factors = tensor(new Float32Array(hs.flatMap((h) => [1, 1, 1, h])), { shape: [n, 4] });
+  const order = tensor(Array.from({ length: n }, () => [3, 0, 1, 2]), { dtype: "int64" });
+  const ours = colorJitterCpu(imgs, factors, order, null);
+  const theirs = await reference(
+    `
+    import torchvision.transforms.functional as TF
+    x, h = inp["x"], inp["h"].tolist()
+    out["hue"] = torch.stack([TF.adjust_hue(x[i], h[i]) for i in range(x.shape[0])])
+    `,
+    { x: imgs, h: tensor(new Float32Array(hs)) },
+  );
+  assertClose(ours, theirs.hue, 0, 1, "hue");
+});
