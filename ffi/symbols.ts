@@ -54,6 +54,7 @@ export const symbols = {
   // ---- conversion ----
   tt_to: { parameters: ["pointer", "i32", "i32", "i32", "buffer"], result: status }, // (tt_tensor a, int32 dtype, int32 device, int32 copy, tt_tensor* out)
   tt_contiguous: { parameters: ["pointer", "i32", "buffer"], result: status }, // (tt_tensor a, int32 memory_format, tt_tensor* out)
+  tt_memory_format: { parameters: ["pointer", "buffer"], result: status }, // (tt_tensor a, int32* out)
   tt_clone: { parameters: ["pointer", "buffer"], result: status }, // (tt_tensor a, tt_tensor* out)
   tt_detach: { parameters: ["pointer", "buffer"], result: status }, // (tt_tensor a, tt_tensor* out)
   tt_copy_to_buffer: { parameters: ["pointer", "buffer", "i64"], result: status }, // (tt_tensor a, void* buf, int64 nbytes)

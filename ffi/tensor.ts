@@ -10,6 +10,7 @@ import {
   OUT,
   OUT2,
   OUT_F64,
+  OUT_I32,
   outHandle,
   outHandle2,
   outHandleOrNull,
@@ -233,6 +234,16 @@ export class Tensor implements Tracked, Disposable {
 
   cpu(): Tensor {
     return this.to({ device: "cpu" });
+  }
+
+  /**
+   * The layout ATen's kernels pick for this tensor from its strides
+   * (`suggest_memory_format()`): "channelsLast" after `contiguous("channelsLast")`
+   * or `Module.channelsLast()`, else "contiguous".
+   */
+  get memoryFormat(): "contiguous" | "channelsLast" {
+    check("tt_memory_format", lib.tt_memory_format(this.handle, OUT_I32));
+    return OUT_I32[0] === 1 ? "channelsLast" : "contiguous";
   }
 
   contiguous(memoryFormat: "contiguous" | "channelsLast" = "contiguous"): Tensor {

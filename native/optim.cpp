@@ -11,7 +11,7 @@ using namespace tt;
 
 extern "C" {
 
-// dst += w (src - dst) in one pass over contiguous float32 CPU memory. The
+// dst += w (src - dst) in one pass over dense float32 CPU memory. The
 // loop is written for the compiler to vectorise; ATen's lerp_ kernel in
 // libtorch 1.13 branches per element and runs at about half the bandwidth.
 __attribute__((optimize("O3"))) static void lerp_f32(float* d, const float* s, int64_t len,
@@ -27,9 +27,12 @@ int32_t tt_lerp_list(const tt_tensor* dst, const tt_tensor* src, int64_t n, doub
     for (int64_t i = 0; i < n; i++) {
       auto& d = T(dst[i]);
       const auto& s = T(src[i]);
+      // Any dense layout works (channels-last weights too) when both sides
+      // share it: the elements then pair up one to one in memory order.
       const bool fast = d.device().is_cpu() && s.device().is_cpu() &&
                         d.scalar_type() == at::kFloat && s.scalar_type() == at::kFloat &&
-                        d.is_contiguous() && s.is_contiguous() && d.sizes() == s.sizes();
+                        d.sizes() == s.sizes() && d.strides() == s.strides() &&
+                        d.is_non_overlapping_and_dense();
       if (fast) lerp_f32(d.data_ptr<float>(), s.data_ptr<float>(), d.numel(), static_cast<float>(weight));
       else d.lerp_(s, weight);
     }

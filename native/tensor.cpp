@@ -155,8 +155,25 @@ int32_t tt_to(tt_tensor a, int32_t dtype, int32_t device, int32_t copy, tt_tenso
 }
 
 int32_t tt_contiguous(tt_tensor a, int32_t memory_format, tt_tensor* out) {
-  PROTECT(put(out, T(a).contiguous(memory_format == 1 ? at::MemoryFormat::ChannelsLast
-                                                     : at::MemoryFormat::Contiguous)))
+  PROTECT({
+    const auto& t = T(a);
+    if (memory_format != 1) {
+      put(out, t.contiguous());
+      return 0;
+    }
+    auto r = t.contiguous(at::MemoryFormat::ChannelsLast);
+    // With one channel, NCHW memory already counts as channels-last contiguous,
+    // yet its strides still make ATen (and oneDNN) pick NCHW kernels. Restride
+    // as PyTorch's .to(memory_format=torch.channels_last) does.
+    if (r.dim() == 4 && r.suggest_memory_format() != at::MemoryFormat::ChannelsLast) {
+      r = r.to(r.options(), false, true, at::MemoryFormat::ChannelsLast);
+    }
+    put(out, r);
+  })
+}
+
+int32_t tt_memory_format(tt_tensor a, int32_t* out) {
+  PROTECT(*out = T(a).suggest_memory_format() == at::MemoryFormat::ChannelsLast ? 1 : 0)
 }
 
 int32_t tt_clone(tt_tensor a, tt_tensor* out) { PROTECT(put(out, T(a).clone())) }

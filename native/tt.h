@@ -74,6 +74,8 @@ int32_t tt_info(tt_tensor a, int64_t* out, int64_t cap);
 int32_t tt_to(tt_tensor a, int32_t dtype, int32_t device, int32_t copy, tt_tensor* out);
 /* memory_format 0: contiguous, 1: channels_last */
 int32_t tt_contiguous(tt_tensor a, int32_t memory_format, tt_tensor* out);
+/* the layout ATen's kernels pick from the strides: 1 channels_last, 0 contiguous */
+int32_t tt_memory_format(tt_tensor a, int32_t* out);
 int32_t tt_clone(tt_tensor a, tt_tensor* out);
 int32_t tt_detach(tt_tensor a, tt_tensor* out);
 int32_t tt_copy_to_buffer(tt_tensor a, void* buf, int64_t nbytes);

@@ -23,7 +23,8 @@ const loader = new data.ImageLoader(train, { batchSize: 128, seed: 0 });
 const views = augment.makeAugment("fashion-mnist");
 const gen = new Generator(1);
 // Online network = encoder + projector + predictor; the target is its EMA copy.
-const model = new BYOL(nn.convNet({ inChannels: 1 }), {
+// Channels-last conv weights: oneDNN's (and cuDNN's) fastest layout.
+const model = new BYOL(nn.convNet({ inChannels: 1 }).channelsLast(), {
   hiddenDim: 512,
   projectionDim: 128,
   tauBase: 0.99,

@@ -68,6 +68,7 @@ const program = new Command()
   .option("--log-every <n>", `read the loss every N steps (default ${DEFAULTS.logEvery})`)
   .option("--config <file>", "JSON or YAML file of settings (flags override it)")
   .option("--amp", "bf16 autocast on CUDA")
+  .option("--no-channels-last", "keep conv weights and views NCHW (default: channels-last)")
   .option("--no-evaluate", "skip the final kNN / linear-probe evaluation")
   .option("--debug", "print stack traces on errors")
   .showHelpAfterError();
@@ -142,6 +143,7 @@ async function main(): Promise<number> {
   }
   if (o.amp) flags.amp = true;
   if (o.evaluate === false) flags.evaluate = false;
+  if (o.channelsLast === false) flags.channelsLast = false;
 
   let cfg: TrainConfig;
   let resumeFrom;
@@ -149,6 +151,8 @@ async function main(): Promise<number> {
     const ckDir = await resolveCheckpointDir(o.resume);
     const runDir = resolve(ckDir, "..", "..");
     const saved = JSON.parse(await Deno.readTextFile(join(runDir, "config.json")));
+    // Runs written before the setting existed kept NCHW on the CPU.
+    saved.channelsLast ??= false;
     for (const k of Object.keys(flags)) {
       if (!RESUMABLE.includes(k as keyof TrainConfig) && flags[k] !== saved[k]) {
         throw new ConfigError(

@@ -50,7 +50,11 @@ export async function run(p: CaseParams): Promise<Record<string, unknown>> {
   const cfg = resolveConfig(p.preset as string, undefined, { batchSize: batch, device: "cpu" });
   const channels = cfg.augment === "fashion-mnist" ? 1 : 3;
   manualSeed(0);
-  const model = new BYOL(buildEncoder(cfg, channels), {
+  // As the trainer: channels-last weights and views unless the preset says otherwise.
+  const channelsLast = cfg.channelsLast;
+  const encoder = buildEncoder(cfg, channels);
+  if (channelsLast) encoder.channelsLast();
+  const model = new BYOL(encoder, {
     projectionDim: cfg.projectionDim,
     hiddenDim: cfg.hiddenDim,
     tauBase: cfg.tauBase,
@@ -81,6 +85,7 @@ export async function run(p: CaseParams): Promise<Record<string, unknown>> {
         const e = Math.floor(k / stepsPerEpoch);
         [a, b] = augment.twoViews(loader.batch(e, k % stepsPerEpoch).images, gen);
       }
+      if (channelsLast) [a, b] = [a.contiguous("channelsLast"), b.contiguous("channelsLast")];
       mark("augment");
       const l = model.loss(a, b);
       mark("forward");

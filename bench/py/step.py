@@ -32,6 +32,10 @@ online = nn.ModuleDict({
 saved = st.load(p["checkPath"])
 v1, v2 = saved.pop("view1"), saved.pop("view2")
 online.load_state_dict(saved, strict=True)
+# --torch-channels-last: the twin in channels-last too (not the common recipe).
+channels_last = bool(p.get("channelsLast"))
+if channels_last:
+    online.to(memory_format=torch.channels_last)
 online_tp = nn.Sequential(online["encoder"], online["projector"])
 target = copy.deepcopy(online_tp).requires_grad_(False)
 online.train()
@@ -46,6 +50,8 @@ def loss_fn(x, y):
 
 def byol_loss(a, b):
     x = torch.cat([a, b], 0)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
     pr = online["predictor"](online_tp(x))
     with torch.no_grad():
         zt = target(x)

@@ -117,11 +117,11 @@ export class Trainer {
       device: this.device,
     });
     const encoder = buildEncoder(cfg, data.train.channels);
-    if (this.device !== "cpu") {
-      // On CUDA: weights and views channels-last for cuDNN (set before the
-      // optimizer and the EMA target take their handles).
-      encoder.to(this.device).channelsLast();
-    }
+    if (this.device !== "cpu") encoder.to(this.device);
+    // Weights (here) and views (in the loop) channels-last, the layout oneDNN
+    // and cuDNN convolutions run fastest in; set before the optimizer and the
+    // EMA target take their handles.
+    if (cfg.channelsLast) encoder.channelsLast();
     this.model = new BYOL(encoder, {
       projectionDim: cfg.projectionDim,
       hiddenDim: cfg.hiddenDim,
@@ -263,7 +263,7 @@ export class Trainer {
         const { loss, tau } = tidy(() => {
           const batch = this.loader.batch(epoch, inEpoch);
           let [v1, v2] = this.augment.twoViews(batch.images, this.generator);
-          if (this.#cuda) {
+          if (cfg.channelsLast) {
             v1 = v1.contiguous("channelsLast");
             v2 = v2.contiguous("channelsLast");
           }
