@@ -45,6 +45,7 @@ export {
   isGradEnabled,
   manualSeed,
   noGrad,
+  setCpuMemoryCaching,
   setNumThreads,
   setRngState,
   torchVersion,

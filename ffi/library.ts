@@ -45,3 +45,16 @@ type Loose<S> = {
 
 /** The bound symbols of the shim, opened when this module is first imported. */
 export const lib: Loose<Raw> = open().symbols as unknown as Loose<Raw>;
+
+// Keep freed CPU tensor memory mapped between steps (see setCpuMemoryCaching
+// in ffi/runtime.ts); TORCH_SHIM_MALLOC=default keeps glibc's own policy.
+function envOrUndefined(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined; // no --allow-env for it: the default applies
+  }
+}
+if (envOrUndefined("TORCH_SHIM_MALLOC") !== "default") {
+  lib.tt_cpu_memory_caching(1, new Int32Array(1));
+}

@@ -14,6 +14,20 @@ export function setNumThreads(n: number): void {
   check("tt_set_num_threads", lib.tt_set_num_threads(n));
 }
 
+/**
+ * Whether freed CPU tensor memory stays in the process for the next step
+ * (glibc malloc: blocks up to 1 GiB from the heap, no trimming) or goes back
+ * to the kernel at once (glibc's defaults). On by default when the shim loads
+ * (set TORCH_SHIM_MALLOC=default to keep glibc's policy): without it every
+ * step faults its activations in again, which made the default training run
+ * 1.4x slower. The process then holds its peak memory. Returns false where
+ * the C library is not glibc (nothing changes there).
+ */
+export function setCpuMemoryCaching(on: boolean): boolean {
+  check("tt_cpu_memory_caching", lib.tt_cpu_memory_caching(on ? 1 : 0, OUT_I32));
+  return OUT_I32[0] === 1;
+}
+
 export function getNumThreads(): number {
   check("tt_get_num_threads", lib.tt_get_num_threads(OUT_I32));
   return OUT_I32[0];

@@ -285,6 +285,7 @@ export const symbols = {
   tt_manual_seed: { parameters: ["u64"], result: status }, // (uint64 seed)
   tt_set_num_threads: { parameters: ["i32"], result: status }, // (int32 n)
   tt_get_num_threads: { parameters: ["buffer"], result: status }, // (int32* out)
+  tt_cpu_memory_caching: { parameters: ["i32", "buffer"], result: status }, // (int32 on, int32* applied)
   tt_cuda_is_available: { parameters: ["buffer"], result: status }, // (int32* out)
   tt_cuda_device_count: { parameters: ["buffer"], result: status }, // (int32* out)
   tt_cuda_synchronize: { parameters: ["i32"], result: status }, // (int32 device)

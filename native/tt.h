@@ -224,6 +224,9 @@ int32_t tt_solarize_normalize_cpu(tt_tensor x, tt_tensor mask, double threshold,
 int32_t tt_manual_seed(uint64_t seed);
 int32_t tt_set_num_threads(int32_t n);
 int32_t tt_get_num_threads(int32_t* out);
+/* glibc malloc policy for CPU tensors: 1 keeps freed memory in the process,
+   0 restores glibc's initial thresholds; *applied = 0 where not glibc */
+int32_t tt_cpu_memory_caching(int32_t on, int32_t* applied);
 int32_t tt_cuda_is_available(int32_t* out);
 int32_t tt_cuda_device_count(int32_t* out);
 int32_t tt_cuda_synchronize(int32_t device);
