@@ -47,7 +47,11 @@ export interface VariantResult {
 
 export async function run(p: CaseParams): Promise<Record<string, unknown>> {
   const batch = p.batch as number;
-  const cfg = resolveConfig(p.preset as string, undefined, { batchSize: batch, device: "cpu" });
+  const cfg = resolveConfig(p.preset as string, undefined, {
+    batchSize: batch,
+    device: "cpu",
+    ...(p.oursNchw ? { channelsLast: false } : {}),
+  });
   const channels = cfg.augment === "fashion-mnist" ? 1 : 3;
   manualSeed(0);
   // As the trainer: channels-last weights and views unless the preset says otherwise.

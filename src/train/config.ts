@@ -49,7 +49,7 @@ export interface TrainConfig {
   amp: boolean;
   /**
    * Conv weights and views stored channels-last (NHWC): oneDNN's and cuDNN's
-   * fastest layout (10-20% faster steps on the CPU, see docs/BENCHMARKS.md).
+   * fastest layout (1.2-1.4x faster steps on the CPU, see docs/BENCHMARKS.md).
    */
   channelsLast: boolean;
   /** Evaluate (kNN + linear probe, trained vs random init) at the end. */
