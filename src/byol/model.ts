@@ -4,9 +4,7 @@
 // the online weights and gets no gradient.
 import type { Tensor } from "../../ffi/tensor.ts";
 import { cat } from "../../ffi/creation.ts";
-import { handleArray } from "../../ffi/call.ts";
-import { check } from "../../ffi/call.ts";
-import { lib } from "../../ffi/library.ts";
+import { copyList, lerpList, TensorList } from "../../ffi/lists.ts";
 import { keep } from "../../ffi/memory.ts";
 import { deviceCode } from "../../ffi/device.ts";
 import { inferenceMode, noGrad } from "../../ffi/runtime.ts";
@@ -52,11 +50,10 @@ export class BYOL {
   /** The target's own tensors, one per slot (none without momentum). */
   readonly #target: Tensor[];
   // Pointer arrays for the fused EMA calls, built once.
-  readonly #emaDst: BigUint64Array;
-  readonly #emaSrc: BigUint64Array;
-  readonly #bufDst: BigUint64Array;
-  readonly #bufSrc: BigUint64Array;
-  readonly #nParams: number;
+  readonly #emaDst: TensorList;
+  readonly #emaSrc: TensorList;
+  readonly #bufDst: TensorList;
+  readonly #bufSrc: TensorList;
   readonly #nBuffers: number;
 
   constructor(encoder: Encoder, options: BYOLOptions = {}) {
@@ -99,15 +96,15 @@ export class BYOL {
       s.kind === "parameter"
     );
     const buffers = this.#slots.map((s, i) => [s, i] as const).filter(([s]) => s.kind === "buffer");
-    this.#nParams = params.length;
     this.#nBuffers = buffers.length;
-    const handles = (list: (readonly [TensorSlot, number])[], target: boolean) =>
-      handleArray(list.map(([s, i]) => (target ? this.#target[i] : s.get()).handle));
-    const momentum = this.options.useMomentum;
-    this.#emaDst = momentum ? handles(params, true) : new BigUint64Array(1);
-    this.#emaSrc = momentum ? handles(params, false) : new BigUint64Array(1);
-    this.#bufDst = momentum ? handles(buffers, true) : new BigUint64Array(1);
-    this.#bufSrc = momentum ? handles(buffers, false) : new BigUint64Array(1);
+    const tensors = (list: (readonly [TensorSlot, number])[], target: boolean) =>
+      new TensorList(
+        this.options.useMomentum ? list.map(([s, i]) => target ? this.#target[i] : s.get()) : [],
+      );
+    this.#emaDst = tensors(params, true);
+    this.#emaSrc = tensors(params, false);
+    this.#bufDst = tensors(buffers, true);
+    this.#bufSrc = tensors(buffers, false);
   }
 
   /** The online parameters the optimizer updates (encoder, projector, predictor). */
@@ -228,10 +225,8 @@ export class BYOL {
   updateTarget(step: number, totalSteps: number): number {
     const tau = tauAt(step, totalSteps, this.options.tauBase, this.options.tauSchedule);
     if (!this.options.useMomentum) return tau;
-    check("tt_lerp_list", lib.tt_lerp_list(this.#emaDst, this.#emaSrc, this.#nParams, 1 - tau));
-    if (this.#nBuffers > 0) {
-      check("tt_copy_list", lib.tt_copy_list(this.#bufDst, this.#bufSrc, this.#nBuffers));
-    }
+    lerpList(this.#emaDst, this.#emaSrc, 1 - tau);
+    if (this.#nBuffers > 0) copyList(this.#bufDst, this.#bufSrc);
     return tau;
   }
 

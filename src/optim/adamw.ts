@@ -1,6 +1,5 @@
 // torch.optim.AdamW (decoupled weight decay), as PyTorch 1.13 computes it.
-import { check } from "../../ffi/call.ts";
-import { lib } from "../../ffi/library.ts";
+import { adamwStep, type TensorList } from "../../ffi/lists.ts";
 import {
   type BaseOptions,
   checkNonNegative,
@@ -22,8 +21,8 @@ export type AdamWInit = Partial<AdamWOptions> & { lr?: number; betas?: [number, 
 
 /** AdamW with torch.optim.AdamW's defaults (lr 1e-3, betas 0.9/0.999, eps 1e-8, wd 1e-2). */
 export class AdamW extends Optimizer<AdamWOptions> {
-  readonly #expAvg: BigUint64Array[];
-  readonly #expAvgSq: BigUint64Array[];
+  readonly #expAvg: TensorList[];
+  readonly #expAvgSq: TensorList[];
   /** Per group: each parameter's step count (the shim increments it). */
   readonly #steps: BigInt64Array[];
 
@@ -50,21 +49,7 @@ export class AdamW extends Optimizer<AdamWOptions> {
     this.assertUsable();
     this.paramGroups.forEach((g, i) => {
       if (g.params.length === 0) return;
-      check(
-        "tt_adamw_step",
-        lib.tt_adamw_step(
-          this.paramPtrs[i],
-          this.#expAvg[i],
-          this.#expAvgSq[i],
-          this.#steps[i],
-          g.params.length,
-          g.lr,
-          g.beta1,
-          g.beta2,
-          g.eps,
-          g.weightDecay,
-        ),
-      );
+      adamwStep(this.paramLists[i], this.#expAvg[i], this.#expAvgSq[i], this.#steps[i], g);
     });
   }
 

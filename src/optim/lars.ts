@@ -2,8 +2,7 @@
 // eta*||p||/||u||, then heavy-ball momentum. Biases and normalisation
 // parameters are excluded from both decay and adaptation.
 import type { Tensor } from "../../ffi/tensor.ts";
-import { check } from "../../ffi/call.ts";
-import { lib } from "../../ffi/library.ts";
+import { larsStep, type TensorList } from "../../ffi/lists.ts";
 import { type BaseOptions, checkNonNegative, Optimizer, type Params } from "./optimizer.ts";
 
 export interface LARSOptions extends BaseOptions {
@@ -24,7 +23,7 @@ export type LARSInit = Partial<LARSOptions> & { lr: number; exclude?: LARSExclud
 export const excludeOneDim: LARSExclude = (_name, p) => p.ndim <= 1;
 
 export class LARS extends Optimizer<LARSOptions> {
-  readonly #bufs: BigUint64Array[];
+  readonly #bufs: TensorList[];
   /** Per group: 1 = excluded from decay and adaptation. Fixed at construction. */
   readonly #exclude: Uint8Array[];
 
@@ -59,20 +58,7 @@ export class LARS extends Optimizer<LARSOptions> {
     this.assertUsable();
     this.paramGroups.forEach((g, i) => {
       if (g.params.length === 0) return;
-      check(
-        "tt_lars_step",
-        lib.tt_lars_step(
-          this.paramPtrs[i],
-          this.#bufs[i],
-          this.#exclude[i],
-          g.params.length,
-          g.lr,
-          g.momentum,
-          g.weightDecay,
-          g.trustCoefficient,
-          g.nesterov ? 1 : 0,
-        ),
-      );
+      larsStep(this.paramLists[i], this.#bufs[i], this.#exclude[i], g);
     });
   }
 

@@ -1,13 +1,12 @@
 // The shared machinery of the optimizers: parameter groups (PyTorch style, a
-// group's options override the defaults), the per-group pointer arrays built
+// group's options override the defaults), the per-group tensor lists built
 // once so a step is one FFI call per group, zeroGrad, learning-rate control,
 // state dicts and disposal.
 import type { Tensor } from "../../ffi/tensor.ts";
 import { zerosLike } from "../../ffi/creation.ts";
 import { keep, releaseMany } from "../../ffi/memory.ts";
 import { noGrad } from "../../ffi/runtime.ts";
-import { check, handleArray } from "../../ffi/call.ts";
-import { lib } from "../../ffi/library.ts";
+import { TensorList, zeroGradList } from "../../ffi/lists.ts";
 
 /** A parameter group: its tensors plus options that override the optimizer's defaults. */
 export type ParamGroup<O> = Partial<O> & {
@@ -50,11 +49,11 @@ export interface OptimizerStateDict {
 export abstract class Optimizer<O extends BaseOptions> {
   /** The groups, in order; `lr`, `weightDecay` etc. may be changed between steps. */
   readonly paramGroups: ResolvedGroup<O>[];
-  /** Pointer arrays of each group's parameter handles, built once. */
-  protected readonly paramPtrs: BigUint64Array[];
+  /** Each group's parameters as one list for the shim, built once. */
+  protected readonly paramLists: TensorList[];
   readonly #kind: string;
   readonly #all: Tensor[];
-  readonly #allPtrs: BigUint64Array;
+  readonly #allList: TensorList;
   /** Per-param state tensors by name (e.g. "momentum_buffer"), indexed globally. */
   readonly #state = new Map<string, Tensor[]>();
   #baseLr: number;
@@ -101,8 +100,8 @@ export abstract class Optimizer<O extends BaseOptions> {
     });
     if (index === 0) throw new TypeError(`${kind}: got an empty parameter list`);
     this.#all = this.paramGroups.flatMap((g) => g.params);
-    this.#allPtrs = handleArray(this.#all.map((p) => p.handle));
-    this.paramPtrs = this.paramGroups.map((g) => handleArray(g.params.map((p) => p.handle)));
+    this.#allList = new TensorList(this.#all);
+    this.paramLists = this.paramGroups.map((g) => new TensorList(g.params));
   }
 
   /** Updates every parameter that has a gradient: one FFI call per group. */
@@ -111,10 +110,7 @@ export abstract class Optimizer<O extends BaseOptions> {
   /** Drops the gradients (setToNone, the default) or zeroes them, in one FFI call. */
   zeroGrad({ setToNone = true }: { setToNone?: boolean } = {}): void {
     this.assertUsable();
-    check(
-      "tt_zero_grad_list",
-      lib.tt_zero_grad_list(this.#allPtrs, this.#all.length, setToNone ? 1 : 0),
-    );
+    zeroGradList(this.#allList, setToNone);
   }
 
   /** The base learning rate: the last value given to setLr (the default lr until then). */
@@ -233,15 +229,15 @@ export abstract class Optimizer<O extends BaseOptions> {
 
   /**
    * Creates one zero state tensor per parameter of every group (kept: they
-   * outlive tidy scopes) under `name`; returns each group's pointer array.
+   * outlive tidy scopes) under `name`; returns each group's list of them.
    */
-  protected createState(name: string): BigUint64Array[] {
+  protected createState(name: string): TensorList[] {
     const ts = noGrad(() => this.#all.map((p) => keep(zerosLike(p))));
     this.#state.set(name, ts);
     let at = 0;
     return this.paramGroups.map((g) => {
       const mine = ts.slice(at, at += g.params.length);
-      return handleArray(mine.map((t) => t.handle));
+      return new TensorList(mine);
     });
   }
 

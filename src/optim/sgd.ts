@@ -1,6 +1,5 @@
 // torch.optim.SGD: momentum, dampening, Nesterov, L2 weight decay.
-import { check } from "../../ffi/call.ts";
-import { lib } from "../../ffi/library.ts";
+import { sgdStep, type TensorList } from "../../ffi/lists.ts";
 import {
   type BaseOptions,
   checkNonNegative,
@@ -19,7 +18,7 @@ export interface SGDOptions extends BaseOptions {
 
 /** Stochastic gradient descent with torch.optim.SGD's semantics and state. */
 export class SGD extends Optimizer<SGDOptions> {
-  readonly #bufs: BigUint64Array[];
+  readonly #bufs: TensorList[];
   readonly #hasBufs: boolean;
   /** Per group: 1 once a parameter's momentum buffer holds a value (the shim sets it). */
   readonly #inited: Uint8Array[];
@@ -41,7 +40,7 @@ export class SGD extends Optimizer<SGDOptions> {
     // Without momentum anywhere there is no state: the shim never reads bufs
     // then, so the params' own array stands in (step() guards a later change).
     this.#hasBufs = this.paramGroups.some((g) => g.momentum !== 0);
-    this.#bufs = this.#hasBufs ? this.createState("momentum_buffer") : this.paramPtrs;
+    this.#bufs = this.#hasBufs ? this.createState("momentum_buffer") : this.paramLists;
     this.#inited = this.paramGroups.map((g) => new Uint8Array(Math.max(g.params.length, 1)));
   }
 
@@ -52,20 +51,7 @@ export class SGD extends Optimizer<SGDOptions> {
       if (g.momentum !== 0 && !this.#hasBufs) {
         throw new TypeError("SGD: momentum was set after construction without momentum buffers");
       }
-      check(
-        "tt_sgd_step",
-        lib.tt_sgd_step(
-          this.paramPtrs[i],
-          this.#bufs[i],
-          this.#inited[i],
-          g.params.length,
-          g.lr,
-          g.momentum,
-          g.dampening,
-          g.weightDecay,
-          g.nesterov ? 1 : 0,
-        ),
-      );
+      sgdStep(this.paramLists[i], this.#bufs[i], this.#inited[i], g);
     });
   }
 
