@@ -4,6 +4,8 @@
 //   deno run -A bench/train_reference.ts [--preset NAME] [--limit N] [--epochs N]
 import { parseArgs } from "node:util";
 import { resolveConfig } from "../src/train/config.ts";
+import { chooseDataDefaults } from "../src/train/data_defaults.ts";
+import { probeData } from "../src/train/data_source.ts";
 import { makeConfig, type PresetName } from "../src/augment/presets.ts";
 
 const { values } = parseArgs({
@@ -14,7 +16,10 @@ const flags: Record<string, unknown> = {};
 if (values.preset) flags.preset = values.preset;
 if (values.limit) flags.limit = Number(values.limit);
 if (values.epochs) flags.epochs = Number(values.epochs);
-const config = resolveConfig(undefined, undefined, flags);
+const { cfg: config } = chooseDataDefaults(
+  resolveConfig(undefined, flags),
+  await probeData(String(flags.data ?? "fashion-mnist")),
+);
 if (config.encoder !== "convnet") {
   throw new Error(`the reference script has the convnet twin only (preset uses ${config.encoder})`);
 }

@@ -8,7 +8,7 @@
 // Benchmarks: matmul (the machine's float32 peak), op, resnet18, ema, optim,
 // augment, step. Prints one table and writes bench/results/<date>.json,
 // bench/results/latest.json and bench/results/latest.md.
-import { parseArgs } from "node:util";
+import { Command, Option } from "commander";
 import { join } from "node:path";
 import type { CaseParams } from "../bench/cases/params.ts";
 
@@ -17,40 +17,55 @@ const PYTHON = Deno.env.get("BYOL_PYTHON") ?? "/usr/bin/python3";
 const ALL = ["matmul", "op", "resnet18", "ema", "optim", "augment", "step"] as const;
 type Name = typeof ALL[number];
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    only: { type: "string" },
-    quick: { type: "boolean", default: false },
-    // Our step in NCHW (as `deno task train --no-channels-last`), for an A/B of the layout.
-    "ours-nchw": { type: "boolean", default: false },
-    // The PyTorch twins with glibc malloc tuned as our shim tunes it (env tunables).
-    "torch-malloc": { type: "boolean", default: false },
-    // The PyTorch twin of the step in channels-last too (the common recipe is NCHW).
-    "torch-channels-last": { type: "boolean", default: false },
-    // Only the step cases whose label ("convnet 28x28x1 default b32") contains this.
-    "step-case": { type: "string" },
-    threads: { type: "string", default: String(navigator.hardwareConcurrency || 2) },
-    // libgomp's default (active) spin-waits at every barrier: on a machine
-    // shared with other busy processes a 2-thread op then costs milliseconds.
-    // Passive waiting is set on both sides unless --omp-wait active.
-    "omp-wait": { type: "string", default: "passive" },
-  },
-});
-const threads = Number(values.threads);
+const program = new Command()
+  .name("deno task bench")
+  .description(
+    "each benchmark side by side with its PyTorch twin on the same libtorch, in one run; " +
+      "writes bench/results/<date>.json, latest.json and latest.md",
+  )
+  .option("--only <names>", `comma-separated benchmarks: ${ALL.join(", ")} (default: all)`)
+  .option("--quick", "fewer repetitions", false)
+  // Our step in NCHW (as `deno task train --no-channels-last`), for an A/B of the layout.
+  .option("--ours-nchw", "our step in NCHW (as --no-channels-last)", false)
+  // The PyTorch twins with glibc malloc tuned as our shim tunes it (env tunables).
+  .option("--torch-malloc", "PyTorch twins with our shim's malloc policy", false)
+  // The PyTorch twin of the step in channels-last too (the common recipe is NCHW).
+  .option("--torch-channels-last", "the PyTorch step twin in channels-last too", false)
+  .option(
+    "--step-case <text>",
+    'only the step cases whose label contains this ("convnet 28x28x1 default b32")',
+  )
+  .option("--threads <n>", "threads on both sides", String(navigator.hardwareConcurrency || 2))
+  // libgomp's default (active) spin-waits at every barrier: on a machine
+  // shared with other busy processes a 2-thread op then costs milliseconds.
+  // Passive waiting is set on both sides unless --omp-wait active.
+  .addOption(
+    new Option("--omp-wait <mode>", "OMP_WAIT_POLICY on both sides").choices(["passive", "active"])
+      .default("passive"),
+  )
+  .showHelpAfterError();
+program.parse(["deno", "bench", ...Deno.args]);
+const opts = program.opts<{
+  only?: string;
+  quick: boolean;
+  oursNchw: boolean;
+  torchMalloc: boolean;
+  torchChannelsLast: boolean;
+  stepCase?: string;
+  threads: string;
+  ompWait: string;
+}>();
+const threads = Number(opts.threads);
 if (!(Number.isInteger(threads) && threads > 0)) {
-  throw new Error(`--threads must be a positive integer, got ${values.threads}`);
+  program.error(`--threads must be a positive integer, got ${opts.threads}`);
 }
-const quick = values.quick;
-const ompWait = values["omp-wait"];
-if (ompWait !== "passive" && ompWait !== "active") {
-  throw new Error(`--omp-wait must be passive or active, got ${ompWait}`);
-}
-const only = values.only?.split(",").map((s) => s.trim()).filter(Boolean) ??
-  (values["step-case"] !== undefined ? ["step"] : [...ALL]);
+const quick = opts.quick;
+const ompWait = opts.ompWait;
+const only = opts.only?.split(",").map((s) => s.trim()).filter(Boolean) ??
+  (opts.stepCase !== undefined ? ["step"] : [...ALL]);
 for (const n of only) {
   if (!(ALL as readonly string[]).includes(n)) {
-    throw new Error(`--only: unknown benchmark "${n}"; known: ${ALL.join(", ")}`);
+    program.error(`--only: unknown benchmark "${n}"; known: ${ALL.join(", ")}`);
   }
 }
 const selected = new Set(only as Name[]);
@@ -101,7 +116,7 @@ const TORCH_MALLOC_ENV = {
 function torch(name: string, p: Record<string, unknown>): Promise<SideOut> {
   return runChild(PYTHON, [`bench/py/${name}.py`, JSON.stringify(p)], {
     PYTHONPATH: `${join(ROOT, "bench/py")}:${join(ROOT, "tests/py")}`,
-    ...(values["torch-malloc"] ? TORCH_MALLOC_ENV : {}),
+    ...(opts.torchMalloc ? TORCH_MALLOC_ENV : {}),
   });
 }
 
@@ -314,7 +329,7 @@ const stepCases: StepCase[] = quick
     { label: "convnet 28x28x1 default", preset: "fashion-mnist", batch },
   ]);
 
-const stepFilter = values["step-case"];
+const stepFilter = opts.stepCase;
 if (stepFilter !== undefined) {
   const kept = stepCases.filter((c) => `${c.label} b${c.batch}`.includes(stepFilter));
   if (kept.length === 0) {
@@ -355,14 +370,14 @@ if (selected.has("step")) {
       preset: c.preset,
       batch: c.batch,
       checkPath,
-      oursNchw: values["ours-nchw"],
+      oursNchw: opts.oursNchw,
     });
     const t = await torch("step", {
       ...base,
       ...reps,
       recipe: o.result.recipe,
       checkPath,
-      channelsLast: values["torch-channels-last"],
+      channelsLast: opts.torchChannelsLast,
     });
     const om = o.result.model as Variant, oe = o.result.e2e as Variant;
     const tm = t.result.model as Variant, te = t.result.e2e as Variant;
@@ -373,12 +388,12 @@ if (selected.has("step")) {
     const r = o.result.recipe as { optimizer: string };
     // Against a tuned PyTorch twin (channels-last, malloc), or with ours in NCHW, the rows are
     // for information: no goal.
-    const torchTuned = values["torch-channels-last"] || values["torch-malloc"];
-    const oursNchw = values["ours-nchw"];
+    const torchTuned = opts.torchChannelsLast || opts.torchMalloc;
+    const oursNchw = opts.oursNchw;
     const name = `step ${c.label} b${c.batch} ${r.optimizer}` +
       (oursNchw ? " (ours NCHW)" : "") +
-      (values["torch-channels-last"] ? " (PyTorch channels-last)" : "") +
-      (values["torch-malloc"] ? " (PyTorch malloc tuned)" : "");
+      (opts.torchChannelsLast ? " (PyTorch channels-last)" : "") +
+      (opts.torchMalloc ? " (PyTorch malloc tuned)" : "");
     // The speed issue's CPU goals: end-to-end >= 1.15x; model-only >= 1.0x at
     // batch 256 and >= 1.1x at batch 32, where per-op overhead shows.
     const modelGoal = c.batch >= 256 ? 1.0 : 1.1;

@@ -3,15 +3,17 @@
 //   deno task evaluate --run runs/<name>
 //   deno task evaluate --encoder encoder.safetensors --arch resnet18 --stem cifar
 //   deno task evaluate --random-init            (the floor: an untrained encoder)
-import { Command } from "@commander-js/extra-typings";
+import { Command } from "commander";
 import { join } from "node:path";
 import { loadStateDictFile } from "../src/io/tensors.ts";
+import { writeFileAtomic } from "../src/io/atomic.ts";
 import { manualSeed, setNumThreads } from "../ffi/runtime.ts";
 import { ConfigError, resolveConfig, type TrainConfig } from "../src/train/config.ts";
-import { loadDataSource } from "../src/train/data_source.ts";
+import { disposeCheckpoint, encoderState } from "../src/train/checkpoint.ts";
+import { prepareData, resolveDevice } from "../src/train/run.ts";
+import { RunFolder } from "../src/train/run_folder.ts";
 import { buildEncoder } from "../src/train/encoders.ts";
 import { evaluateEncoder } from "../src/train/monitor.ts";
-import { resolveDevice } from "../src/train/trainer.ts";
 import { makeConfig, type PresetName } from "../src/augment/presets.ts";
 import { fail } from "./_cli.ts";
 
@@ -38,34 +40,40 @@ async function main(): Promise<void> {
   if (!o.run && !o.encoder && !o.randomInit) {
     throw new ConfigError("give --run DIR, --encoder FILE or --random-init (see --help)");
   }
-  let cfg: TrainConfig;
-  if (o.run) {
-    const saved = JSON.parse(
-      await Deno.readTextFile(join(o.run, "config.json")).catch(() => {
-        throw new ConfigError(`--run ${o.run}: no config.json there; is it a run folder?`);
-      }),
-    );
-    cfg = resolveConfig(saved.preset, saved, { ...(o.data ? { data: o.data } : {}) });
-  } else {
-    cfg = resolveConfig(undefined, undefined, {
-      ...(o.arch ? { encoder: o.arch } : {}),
-      ...(o.stem ? { stem: o.stem } : {}),
-      ...(o.data ? { data: o.data } : {}),
-    });
-  }
+  const run = o.run ? new RunFolder(o.run, { writer: false }) : null;
+  let cfg: TrainConfig = run ? await run.readConfig() : resolveConfig(undefined, {
+    ...(o.arch ? { encoder: o.arch } : {}),
+    ...(o.stem ? { stem: o.stem } : {}),
+  });
+  if (o.data) cfg = { ...cfg, data: o.data };
   setNumThreads(navigator.hardwareConcurrency || 1);
   const device = resolveDevice(o.device);
-  const data = await loadDataSource({ ...cfg, limit: 0 });
+  const { cfg: full, data } = await prepareData({ ...cfg, limit: 0 });
   if (data.test === null || data.train.labels === null) {
     throw new ConfigError(`${data.description} has no labelled test split to evaluate on`);
   }
   manualSeed(Number(o.seed));
-  const encoder = buildEncoder(cfg, data.train.channels);
-  const file = o.randomInit ? null : (o.encoder ?? join(o.run!, "encoder.safetensors"));
-  if (file) encoder.loadStateDict(await loadStateDictFile(file));
+  const encoder = buildEncoder(full, data.train.channels);
+  let source = `a random-init ${full.encoder}`;
+  if (o.encoder) {
+    encoder.loadStateDict(await loadStateDictFile(o.encoder));
+    source = o.encoder;
+  } else if (run && !o.randomInit) {
+    // The run's final encoder, or its newest checkpoint for a run that was interrupted.
+    const hasFinal = await Deno.stat(run.encoderPath).then(() => true, () => false);
+    if (hasFinal) {
+      encoder.loadStateDict(await loadStateDictFile(run.encoderPath));
+      source = run.encoderPath;
+    } else {
+      const ck = await run.loadCheckpoint();
+      encoder.loadStateDict(encoderState(ck));
+      source = `${ck.dir} (step ${ck.meta.step})`;
+      disposeCheckpoint(ck);
+    }
+  }
   if (device !== "cpu") encoder.to(device);
-  const norm = makeConfig(cfg.augment as PresetName).view1;
-  console.error(`evaluating ${file ?? `a random-init ${cfg.encoder}`} on ${data.description} ...`);
+  const norm = makeConfig(full.augment as PresetName).view1;
+  console.error(`evaluating ${source} on ${data.description} ...`);
   const r = evaluateEncoder(encoder, data.train, data.test, device, norm);
   console.log("| metric      | top-1 % | top-5 % |");
   console.log("| ----------- | ------- | ------- |");
@@ -77,9 +85,9 @@ async function main(): Promise<void> {
     } |`,
   );
   const out = o.json ??
-    (o.run ? join(o.run, o.randomInit ? "evaluate-random-init.json" : "evaluate.json") : null);
+    (run ? join(run.dir, o.randomInit ? "evaluate-random-init.json" : "evaluate.json") : null);
   if (out) {
-    await Deno.writeTextFile(out, JSON.stringify({ encoder: file, ...r }, null, 2) + "\n");
+    await writeFileAtomic(out, JSON.stringify({ encoder: source, ...r }, null, 2) + "\n");
     console.error(`wrote ${out}`);
   }
 }

@@ -2,7 +2,7 @@
 // image, columns original / view 1 / view 2 (de-normalised, upscaled).
 // Usage: deno task preview [--data fashion-mnist|cifar-folder|FOLDER] [--preset NAME]
 //        [--count 8] [--seed 0] [--out preview.png]
-import { parseArgs } from "node:util";
+import { Command, InvalidArgumentError } from "commander";
 import { Image } from "imagescript";
 import { Generator } from "../ffi/generator.ts";
 import { manualSeed } from "../ffi/runtime.ts";
@@ -16,39 +16,41 @@ import { type ImageSet, subset } from "../src/data/image_set.ts";
 import { ImageLoader } from "../src/data/loader.ts";
 import { makeAugment, PRESET_NAMES, type PresetName, sizePair } from "../src/augment/mod.ts";
 
-const USAGE = `deno task preview [options]
-  --data NAME|DIR   fashion-mnist (default) or an image folder
-  --preset NAME     ${PRESET_NAMES.join(" | ")} (default: fashion-mnist for
-                    Fashion-MNIST, paper for folders)
-  --count N         images (rows), default 8
-  --seed N          seed of the image choice and of the views, default 0
-  --out FILE        PNG to write, default preview.png`;
-
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    data: { type: "string", default: "fashion-mnist" },
-    preset: { type: "string" },
-    count: { type: "string", default: "8" },
-    seed: { type: "string", default: "0" },
-    out: { type: "string", default: "preview.png" },
-    help: { type: "boolean", short: "h" },
-  },
-});
-if (values.help) {
-  console.log(USAGE);
-  Deno.exit(0);
+function intIn(min: number, max: number) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`must be an integer in ${min}..${max}`);
+    }
+    return n;
+  };
 }
 
+const program = new Command()
+  .name("deno task preview")
+  .description(
+    "a PNG grid of augmented views (columns: original, view 1, view 2), to check a preset by eye",
+  )
+  .option("--data <name|dir>", "fashion-mnist or an image folder", "fashion-mnist")
+  .option(
+    "--preset <name>",
+    `${PRESET_NAMES.join(" | ")} (default: fashion-mnist for Fashion-MNIST, paper for folders)`,
+  )
+  .option("--count <n>", "images (rows), 1..64", intIn(1, 64), 8)
+  .option("--seed <n>", "seed of the image choice and of the views", intIn(0, 2 ** 31), 0)
+  .option("--out <file>", "PNG to write", "preview.png")
+  .showHelpAfterError();
+program.parse(["deno", "preview", ...Deno.args]);
+const values = program.opts<
+  { data: string; preset?: string; count: number; seed: number; out: string }
+>();
+
 function fail(msg: string): never {
-  console.error(`preview: ${msg}\n\n${USAGE}`);
+  console.error(`preview: ${msg}`);
   Deno.exit(2);
 }
 
-const count = Number(values.count);
-const seed = Number(values.seed);
-if (!Number.isInteger(count) || count < 1 || count > 64) fail("--count must be 1..64");
-if (!Number.isSafeInteger(seed) || seed < 0) fail("--seed must be a non-negative integer");
+const { count, seed } = values;
 const isFashion = values.data === "fashion-mnist";
 const preset = (values.preset ?? (isFashion ? "fashion-mnist" : "paper")) as PresetName;
 if (!PRESET_NAMES.includes(preset)) fail(`unknown preset "${values.preset}"`);

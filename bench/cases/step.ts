@@ -10,7 +10,9 @@ import type { PresetName } from "../../src/augment/presets.ts";
 import { ImageLoader } from "../../src/data/loader.ts";
 import { saveStateDict } from "../../src/io/tensors.ts";
 import { resolveConfig } from "../../src/train/config.ts";
-import { buildOptimizer } from "../../src/train/trainer.ts";
+import { buildOptimizer } from "../../src/train/run.ts";
+import { chooseDataDefaults } from "../../src/train/data_defaults.ts";
+import { probeData } from "../../src/train/data_source.ts";
 import { buildEncoder } from "../../src/train/encoders.ts";
 import { FfiCounter, median, syntheticImages } from "../lib.ts";
 import type { CaseParams } from "./params.ts";
@@ -47,12 +49,15 @@ export interface VariantResult {
 
 export async function run(p: CaseParams): Promise<Record<string, unknown>> {
   const batch = p.batch as number;
-  const cfg = resolveConfig(p.preset as string, undefined, {
+  const preset = resolveConfig(undefined, {
+    preset: p.preset as string,
     batchSize: batch,
     device: "cpu",
     ...(p.oursNchw ? { channelsLast: false } : {}),
   });
-  const channels = cfg.augment === "fashion-mnist" ? 1 : 3;
+  // The augmentation, view size and channels the trainer would choose for the preset's data.
+  const { cfg } = chooseDataDefaults(preset, await probeData(preset.data));
+  const channels = cfg.channels;
   manualSeed(0);
   // As the trainer: channels-last weights and views unless the preset says otherwise.
   const channelsLast = cfg.channelsLast;

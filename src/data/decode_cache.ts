@@ -12,9 +12,10 @@
  * treated as absent and gets rewritten; the cache is never trusted blindly.
  */
 import { createHash } from "node:crypto";
-import { dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { DataError, describeError } from "./errors.ts";
 import type { ImageSet } from "./image_set.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
 
 const MAGIC = "BYOLDC01";
 /** Bump when decoding or resizing changes, so old caches stop matching. */
@@ -172,26 +173,11 @@ export async function writeCache(dir: string, key: string, set: ImageSet): Promi
   new DataView(head.buffer).setUint32(8, hbytes.length, true);
   head.set(hbytes, 12);
   const path = cachePath(dir, key);
-  const tmp = join(dirname(path), `.${key}.${Deno.pid}.${crypto.randomUUID()}.tmp`);
   try {
     await Deno.mkdir(dir, { recursive: true });
-    const f = await Deno.open(tmp, { write: true, createNew: true });
-    try {
-      for (const part of [head, images, labels]) {
-        let off = 0;
-        while (off < part.length) off += await f.write(part.subarray(off));
-      }
-    } finally {
-      f.close();
-    }
-    await Deno.rename(tmp, path);
+    await writeFileAtomic(path, [head, images, labels]);
     return path;
   } catch {
-    try {
-      await Deno.remove(tmp);
-    } catch {
-      // the temp file may never have been created
-    }
     return null;
   }
 }

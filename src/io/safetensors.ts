@@ -9,7 +9,7 @@
  * @module
  */
 
-import { dirname } from "node:path";
+import { writeFileAtomic } from "./atomic.ts";
 
 /** Element types of the safetensors format that this codec reads and writes. */
 export type SafeDType =
@@ -415,31 +415,14 @@ export async function writeSafetensorsFile(
   metadata?: Record<string, string>,
 ): Promise<void> {
   const bytes = encodeSafetensors(tensors, metadata);
-  const rand = crypto.getRandomValues(new Uint32Array(2));
-  const tmp = `${path}.tmp-${Deno.pid}-${rand[0].toString(16)}${rand[1].toString(16)}`;
-  let file: Deno.FsFile | undefined;
   try {
-    file = await Deno.open(tmp, { write: true, createNew: true });
-    for (let off = 0; off < bytes.length;) off += await file.write(bytes.subarray(off));
-    await file.sync();
-    file.close();
-    file = undefined;
-    await Deno.rename(tmp, path);
+    await writeFileAtomic(path, bytes);
   } catch (e) {
-    try {
-      file?.close();
-    } catch { /* already closed */ }
-    await Deno.remove(tmp).catch(() => {});
     throw new SafetensorsError(
       path,
-      `cannot write: ${(e as Error).message}`,
-      "check that the directory exists and is writable",
+      `cannot write: ${((e as Error).cause as Error | undefined)?.message ?? (e as Error).message}`,
+      "check that the directory exists and is writable, and the free space",
       { cause: e },
     );
   }
-  // Persist the rename itself across a crash; best effort (not every OS can fsync a directory).
-  try {
-    using dir = await Deno.open(dirname(path), { read: true });
-    await dir.sync();
-  } catch { /* the file itself is complete and in place */ }
 }

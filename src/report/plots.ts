@@ -4,6 +4,8 @@
  * `plots/{loss,schedules,knn}.{svg,png}`.
  */
 import { initWasm, Resvg } from "@resvg/resvg-wasm";
+import { writeFileAtomic } from "../io/atomic.ts";
+import { type MetricsRecord, readMetrics } from "../train/metrics.ts";
 
 export type Point = [number, number];
 
@@ -518,52 +520,6 @@ export async function svgToPng(svg: string, opts: PngOptions = {}): Promise<Uint
 // ---------------------------------------------------------------------------------------------
 // Run folder
 
-export interface MetricsRecord {
-  step: number;
-  epoch: number;
-  loss: number;
-  tau: number;
-  lr: number;
-  imagesPerSec: number;
-  /** Percent; only on lines where an evaluation ran. */
-  knnTop1?: number;
-}
-
-/**
- * Parses metrics.jsonl text. Unparsable lines (a crash mid-write leaves a truncated last line)
- * and lines without a numeric step are skipped. A step logged twice (a resumed run replaying
- * from its checkpoint) keeps the later line. The result is sorted by step.
- */
-export function parseMetrics(textContent: string): MetricsRecord[] {
-  const byStep = new Map<number, MetricsRecord>();
-  for (const line of textContent.split("\n")) {
-    const t = line.trim();
-    if (!t) continue;
-    let obj: unknown;
-    try {
-      obj = JSON.parse(t);
-    } catch {
-      continue;
-    }
-    if (typeof obj !== "object" || obj === null) continue;
-    const rec = obj as Record<string, unknown>;
-    if (typeof rec.step !== "number" || !Number.isFinite(rec.step)) continue;
-    // JSON has no NaN: writers emit null for it, which becomes NaN here and is skipped in charts.
-    const num = (v: unknown) => (typeof v === "number" ? v : NaN);
-    const r: MetricsRecord = {
-      step: rec.step,
-      epoch: num(rec.epoch),
-      loss: num(rec.loss),
-      tau: num(rec.tau),
-      lr: num(rec.lr),
-      imagesPerSec: num(rec.imagesPerSec),
-    };
-    if (typeof rec.knnTop1 === "number") r.knnTop1 = rec.knnTop1;
-    byStep.set(r.step, r);
-  }
-  return [...byStep.values()].sort((a, b) => a.step - b.step);
-}
-
 /** Trailing moving average over the last `window` finite values (non-finite ones are ignored). */
 export function movingAverage(values: number[], window: number): number[] {
   const w = Math.max(1, Math.floor(window));
@@ -588,18 +544,6 @@ export function movingAverage(values: number[], window: number): number[] {
 /** ~1/20 of the run, so the trend shows without lagging far behind the raw curve. */
 export function smoothingWindow(n: number): number {
   return Math.max(1, Math.min(500, Math.round(n / 20)));
-}
-
-async function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${path}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
-  try {
-    if (typeof data === "string") await Deno.writeTextFile(tmp, data);
-    else await Deno.writeFile(tmp, data);
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
 }
 
 /** Builds the run's charts as SVG strings keyed by base name (knn only if any kNN was logged). */
@@ -682,16 +626,16 @@ export function runCharts(records: MetricsRecord[]): Map<string, string> {
  */
 export async function writeRunPlots(runDir: string): Promise<string[]> {
   const base = runDir.replace(/\/+$/, "") || "/";
-  const records = parseMetrics(await Deno.readTextFile(`${base}/metrics.jsonl`));
+  const records = await readMetrics(`${base}/metrics.jsonl`);
   const outDir = `${base}/plots`;
   await Deno.mkdir(outDir, { recursive: true });
   const written: string[] = [];
   for (const [name, svg] of runCharts(records)) {
     const svgPath = `${outDir}/${name}.svg`;
     const pngPath = `${outDir}/${name}.png`;
-    await writeAtomic(svgPath, svg);
+    await writeFileAtomic(svgPath, svg);
     written.push(svgPath);
-    await writeAtomic(pngPath, await svgToPng(svg));
+    await writeFileAtomic(pngPath, await svgToPng(svg));
     written.push(pngPath);
   }
   return written;

@@ -1,8 +1,11 @@
-// Checkpoints: every tensor (online and target networks, optimizer state, RNG
-// states) in one safetensors file plus a JSON file with the step, the
-// optimizer's numbers and the file's SHA-256, in a folder that appears by
-// rename only when complete. `latest.json` names the newest; the one before
-// it is kept, so a checkpoint damaged on disk never leaves the run without one.
+// Checkpoints: the codec of a run's training state. It owns the key layout
+// (online./target./optim. prefixes, the RNG states) and the file format:
+// every tensor in one safetensors file plus state.json with the step, the
+// optimizer's numbers and the file's SHA-256, in a step-<N> folder that
+// appears by rename only when complete. The newest complete folder is the one
+// to resume from; the one before it is kept, so a checkpoint damaged on disk
+// never leaves the run without one. Train, resume, evaluate and export all
+// read checkpoints through this module.
 import { join } from "node:path";
 import type { Tensor } from "../../ffi/tensor.ts";
 import {
@@ -12,6 +15,25 @@ import {
   SafetensorsError,
 } from "../io/safetensors.ts";
 import { rawToTensor, tensorToRaw } from "../io/tensors.ts";
+import {
+  AtomicWriteError,
+  removeStaleTemps,
+  writeDirAtomic,
+  writeFileAtomic,
+} from "../io/atomic.ts";
+
+/** Where each part of the training state lives among a checkpoint's tensors. */
+const LAYOUT = {
+  /** The online network: `online.encoder.*`, `online.projector.*`, `online.predictor.*`. */
+  online: "online.",
+  encoder: "online.encoder.",
+  /** The EMA target (encoder and projector), BatchNorm buffers included. */
+  target: "target.",
+  /** The optimizer's state tensors. */
+  optim: "optim.",
+  cpuRng: "rng.cpu",
+  augmentRng: "rng.augment",
+} as const;
 
 export interface CheckpointMeta {
   version: 1;
@@ -25,6 +47,20 @@ export interface CheckpointMeta {
   sha256: string;
   bytes: number;
   savedAt: string;
+}
+
+/** What a resume needs, by part. The tensors belong to the caller of decodeState. */
+export interface TrainingState {
+  step: number;
+  epoch: number;
+  stepInEpoch: number;
+  /** Online state dict with `encoder.`, `projector.`, `predictor.` keys. */
+  online: Record<string, Tensor>;
+  /** Target state dict (`encoder.`, `projector.` keys). */
+  target: Record<string, Tensor>;
+  optimizer: { tensors: Record<string, Tensor>; meta: unknown };
+  cpuRng: Tensor;
+  augmentRng: Tensor;
 }
 
 export interface Checkpoint {
@@ -41,61 +77,97 @@ export class CheckpointError extends Error {
 }
 
 const KEEP = 2;
+const STEP_DIR = /^step-\d+$/;
 
 async function sha256(bytes: Uint8Array): Promise<string> {
   const d = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
   return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-async function writeFileSynced(path: string, bytes: Uint8Array): Promise<void> {
-  using f = await Deno.open(path, { write: true, createNew: true });
-  for (let off = 0; off < bytes.length;) off += await f.write(bytes.subarray(off));
-  await f.sync();
+function withPrefix(dict: Record<string, Tensor>, prefix: string): Record<string, Tensor> {
+  const out: Record<string, Tensor> = {};
+  for (const [k, v] of Object.entries(dict)) {
+    if (k.startsWith(prefix)) out[k.slice(prefix.length)] = v;
+  }
+  return out;
 }
 
-/** Writes `<runDir>/checkpoints/step-<N>/` atomically and points latest.json at it. */
-export async function saveCheckpoint(
-  runDir: string,
-  tensors: Record<string, Tensor>,
-  meta: Omit<CheckpointMeta, "version" | "sha256" | "bytes" | "savedAt">,
-): Promise<string> {
+/** The training state as one flat tensor record in the checkpoint's layout. */
+export function encodeState(s: TrainingState): Record<string, Tensor> {
+  const out: Record<string, Tensor> = {
+    [LAYOUT.cpuRng]: s.cpuRng,
+    [LAYOUT.augmentRng]: s.augmentRng,
+  };
+  for (const [k, t] of Object.entries(s.online)) out[LAYOUT.online + k] = t;
+  for (const [k, t] of Object.entries(s.target)) out[LAYOUT.target + k] = t;
+  for (const [k, t] of Object.entries(s.optimizer.tensors)) out[LAYOUT.optim + k] = t;
+  return out;
+}
+
+/** A loaded checkpoint split back into its parts (the same tensors, not copies). */
+export function decodeState(ck: Checkpoint): TrainingState {
+  const t = ck.tensors;
+  const need = (k: string) => {
+    if (t[k] === undefined) throw new CheckpointError(`checkpoint ${ck.dir} has no ${k} tensor`);
+    return t[k];
+  };
+  return {
+    step: ck.meta.step,
+    epoch: ck.meta.epoch,
+    stepInEpoch: ck.meta.stepInEpoch,
+    online: withPrefix(t, LAYOUT.online),
+    target: withPrefix(t, LAYOUT.target),
+    optimizer: { tensors: withPrefix(t, LAYOUT.optim), meta: ck.meta.optimizer },
+    cpuRng: need(LAYOUT.cpuRng),
+    augmentRng: need(LAYOUT.augmentRng),
+  };
+}
+
+/** The online encoder's state dict (torchvision names) of a loaded checkpoint. */
+export function encoderState(ck: Checkpoint): Record<string, Tensor> {
+  return withPrefix(ck.tensors, LAYOUT.encoder);
+}
+
+/** Frees every tensor of a loaded checkpoint. */
+export function disposeCheckpoint(ck: Checkpoint): void {
+  for (const v of Object.values(ck.tensors)) if (!v.isDisposed) v.dispose();
+}
+
+/** Writes `<runDir>/checkpoints/step-<N>/` atomically; keeps the newest two. Returns its folder. */
+export async function saveCheckpoint(runDir: string, s: TrainingState): Promise<string> {
   const root = join(runDir, "checkpoints");
-  await Deno.mkdir(root, { recursive: true });
-  const name = `step-${String(meta.step).padStart(7, "0")}`;
+  const name = `step-${String(s.step).padStart(7, "0")}`;
   const final = join(root, name);
-  const tmp = join(root, `.${name}.tmp-${Deno.pid}`);
-  await Deno.remove(tmp, { recursive: true }).catch(() => {});
-  await Deno.mkdir(tmp);
   try {
+    await Deno.mkdir(root, { recursive: true });
+    await removeStaleTemps(root);
     const raw: Record<string, RawTensor> = {};
-    for (const [k, t] of Object.entries(tensors)) raw[k] = tensorToRaw(t);
+    for (const [k, t] of Object.entries(encodeState(s))) raw[k] = tensorToRaw(t);
     const bytes = encodeSafetensors(raw);
-    const full: CheckpointMeta = {
+    const meta: CheckpointMeta = {
       version: 1,
-      ...meta,
+      step: s.step,
+      epoch: s.epoch,
+      stepInEpoch: s.stepInEpoch,
+      optimizer: s.optimizer.meta,
       sha256: await sha256(bytes),
       bytes: bytes.length,
       savedAt: new Date().toISOString(),
     };
-    await writeFileSynced(join(tmp, "state.safetensors"), bytes);
-    await writeFileSynced(
-      join(tmp, "state.json"),
-      new TextEncoder().encode(JSON.stringify(full, null, 2) + "\n"),
-    );
-    await Deno.remove(final, { recursive: true }).catch(() => {});
-    await Deno.rename(tmp, final);
+    await writeDirAtomic(final, async (tmp) => {
+      await writeFileAtomic(join(tmp, "state.safetensors"), bytes);
+      await writeFileAtomic(join(tmp, "state.json"), JSON.stringify(meta, null, 2) + "\n");
+    });
   } catch (e) {
-    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    const why = e instanceof AtomicWriteError
+      ? (e.cause as Error)?.message ?? e.message
+      : (e as Error).message;
     throw new CheckpointError(
-      `could not write checkpoint ${final}: ${
-        (e as Error).message
-      }; check free space and permissions`,
+      `could not write checkpoint ${final}: ${why}; check free space and permissions ` +
+        "(the previous checkpoint is unchanged)",
       { cause: e },
     );
   }
-  const latestTmp = join(root, `.latest.json.tmp-${Deno.pid}`);
-  await writeFileSynced(latestTmp, new TextEncoder().encode(JSON.stringify({ dir: name }) + "\n"));
-  await Deno.rename(latestTmp, join(root, "latest.json"));
   await prune(root, name);
   return final;
 }
@@ -108,11 +180,12 @@ async function prune(root: string, newest: string): Promise<void> {
   }
 }
 
+/** The step-<N> folders under `root`, oldest first. */
 async function listCheckpoints(root: string): Promise<string[]> {
   const out: string[] = [];
   try {
     for await (const e of Deno.readDir(root)) {
-      if (e.isDirectory && /^step-\d+$/.test(e.name)) out.push(e.name);
+      if (e.isDirectory && STEP_DIR.test(e.name)) out.push(e.name);
     }
   } catch {
     return [];
@@ -121,25 +194,22 @@ async function listCheckpoints(root: string): Promise<string[]> {
 }
 
 /**
- * Resolves what `--resume PATH` names: a run folder (its latest checkpoint) or
- * a checkpoint folder itself.
+ * Resolves what `--resume PATH` names: a checkpoint folder itself, or a run
+ * folder (its newest checkpoint; folders appear whole, by rename, so the
+ * newest one listed is complete).
  */
 export async function resolveCheckpointDir(path: string): Promise<string> {
   const stat = await Deno.stat(path).catch(() => null);
   if (stat === null) throw new CheckpointError(`--resume ${path}: no such file or folder`);
   if (await Deno.stat(join(path, "state.json")).catch(() => null)) return path;
   const root = join(path, "checkpoints");
-  let latest: string | null = null;
-  try {
-    latest = JSON.parse(await Deno.readTextFile(join(root, "latest.json"))).dir;
-  } catch {
-    const dirs = await listCheckpoints(root);
-    latest = dirs.length ? dirs[dirs.length - 1] : null;
+  const dirs = await listCheckpoints(root);
+  if (dirs.length === 0) {
+    throw new CheckpointError(
+      `--resume ${path}: the run has no checkpoint to resume from; start it again without --resume`,
+    );
   }
-  if (latest === null) {
-    throw new CheckpointError(`--resume ${path}: the run has no checkpoint to resume from`);
-  }
-  return join(root, latest);
+  return join(root, dirs[dirs.length - 1]);
 }
 
 /** Loads and verifies a checkpoint folder; a damaged one is refused, naming a good fallback. */

@@ -1,12 +1,15 @@
 // Turns `--data` into a training set (and a labelled test set for the kNN
-// monitor and the final evaluation, when there is one).
-import { join } from "node:path";
+// monitor and the final evaluation, when there is one), and tells what the
+// data holds before it is decoded (probeData) so defaults can follow it.
+import { dirname, join, resolve } from "node:path";
+import { parse as parseCsv } from "csv-parse/sync";
 import { DataError } from "../data/errors.ts";
 import { cifar } from "../data/cifar.ts";
 import { csvImages } from "../data/csv_images.ts";
 import { fashionMnist } from "../data/idx.ts";
 import { imageFolder } from "../data/image_folder.ts";
 import { type ImageSet, subset } from "../data/image_set.ts";
+import { type ImageProbe, probeImageFiles, sampleImageFiles } from "../data/probe.ts";
 
 export interface DataSource {
   /** What was loaded, for logs. */
@@ -18,12 +21,15 @@ export interface DataSource {
 
 export interface DataRequest {
   data: string;
+  /** View side; folders and CSV images are resized to it. */
   imageSize: number;
-  /** 0: the data's own channel count. */
+  /** Channels folders and CSV images are converted to (1 or 3). */
   channels: number;
   /** First N training images only (0: all). */
   limit: number;
 }
+
+type Kind = "fashion-mnist" | "csv" | "cifar" | "folder";
 
 async function isDir(p: string): Promise<boolean> {
   return (await Deno.stat(p).catch(() => null))?.isDirectory ?? false;
@@ -40,31 +46,61 @@ async function isCifarDir(p: string): Promise<boolean> {
   return false;
 }
 
-export async function loadDataSource(req: DataRequest): Promise<DataSource> {
-  const { data } = req;
-  const channels = req.channels === 0 ? undefined : req.channels;
-  let src: DataSource;
-  if (data === "fashion-mnist") {
-    const train = await fashionMnist({ split: "train" });
-    const test = await fashionMnist({ split: "test" });
-    src = { description: "Fashion-MNIST (Debian dataset-fashion-mnist)", train, test };
-  } else if (!(await exists(data))) {
+async function kindOf(data: string): Promise<Kind> {
+  if (data === "fashion-mnist") return "fashion-mnist";
+  if (!(await exists(data))) {
     throw new DataError(
       `--data ${data}: no such file or folder; give "fashion-mnist", an image folder, ` +
         "a CSV of path,label rows or a CIFAR binary folder",
     );
-  } else if (data.toLowerCase().endsWith(".csv")) {
-    const size = req.imageSize;
-    src = {
-      description: `CSV ${data}`,
-      train: await csvImages(data, { size, channels: (channels ?? 3) as 1 | 3 | 4 }),
-      test: null,
-    };
-  } else if (!(await isDir(data))) {
+  }
+  if (data.toLowerCase().endsWith(".csv")) return "csv";
+  if (!(await isDir(data))) {
     throw new DataError(
       `--data ${data}: a file that is not a .csv; give a folder of images, a CSV or a CIFAR folder`,
     );
-  } else if (await isCifarDir(data)) {
+  }
+  return (await isCifarDir(data)) ? "cifar" : "folder";
+}
+
+/** What `--data` holds: channels and typical image side, from the format or a sample of headers. */
+export async function probeData(data: string): Promise<ImageProbe & { kind: Kind }> {
+  const kind = await kindOf(data);
+  if (kind === "fashion-mnist") return { kind, channels: 1, side: 28, withAlpha: 0, sampled: 0 };
+  if (kind === "cifar") return { kind, channels: 3, side: 32, withAlpha: 0, sampled: 0 };
+  let paths: string[];
+  if (kind === "csv") {
+    // The first column of the first rows, relative to the CSV's folder; a header row
+    // names no file and is skipped by the probe.
+    const rows = parseCsv(await Deno.readTextFile(data), {
+      bom: true,
+      skip_empty_lines: true,
+      relax_column_count: true,
+      to: 64,
+    }) as string[][];
+    const root = dirname(resolve(data));
+    paths = rows.map((r) => resolve(root, String(r[0] ?? "").trim()));
+  } else paths = await sampleImageFiles(data);
+  // Nothing readable: the loader's own checks will name the problem.
+  return {
+    kind,
+    ...((await probeImageFiles(paths)) ?? { channels: 3, side: 0, withAlpha: 0, sampled: 0 }),
+  };
+}
+
+/** Loads `--data` as the request says (sizes and channels already chosen). */
+export async function loadDataSource(req: DataRequest): Promise<DataSource> {
+  const { data } = req;
+  const kind = await kindOf(data);
+  const opts = { size: req.imageSize, channels: req.channels as 1 | 3 };
+  let src: DataSource;
+  if (kind === "fashion-mnist") {
+    const train = await fashionMnist({ split: "train" });
+    const test = await fashionMnist({ split: "test" });
+    src = { description: "Fashion-MNIST (Debian dataset-fashion-mnist)", train, test };
+  } else if (kind === "csv") {
+    src = { description: `CSV ${data}`, train: await csvImages(data, opts), test: null };
+  } else if (kind === "cifar") {
     src = {
       description: `CIFAR ${data}`,
       train: await cifar(data, { split: "train" }),
@@ -72,7 +108,6 @@ export async function loadDataSource(req: DataRequest): Promise<DataSource> {
     };
   } else {
     // A folder with train/ and val/ (or test/) gets both; else it is all training data.
-    const opts = { size: req.imageSize, channels: (channels ?? 3) as 1 | 3 | 4 };
     const trainDir = join(data, "train");
     const testDir = (await isDir(join(data, "val")))
       ? join(data, "val")
@@ -93,9 +128,9 @@ export async function loadDataSource(req: DataRequest): Promise<DataSource> {
       };
     }
   }
-  if (channels !== undefined && src.train.channels !== channels) {
+  if (src.train.channels !== req.channels) {
     throw new DataError(
-      `--channels ${channels}: ${src.description} has ${src.train.channels}-channel images`,
+      `--channels ${req.channels}: ${src.description} has ${src.train.channels}-channel images`,
     );
   }
   if (req.limit > 0) src.train = subset(src.train, req.limit);

@@ -1,11 +1,11 @@
 // The end of a run: kNN and linear-probe accuracy of the trained encoder next
 // to a random-init encoder of the same architecture and seed (the floor BYOL
 // has to beat), printed as a table and written to eval.json.
-import { join } from "node:path";
 import { manualSeed } from "../../ffi/runtime.ts";
 import { buildEncoder } from "./encoders.ts";
 import { type EncoderEval, evaluateEncoder } from "./monitor.ts";
-import type { Trainer } from "./trainer.ts";
+import type { Run } from "./run.ts";
+import type { RunFolder } from "./run_folder.ts";
 
 export interface FinalEvaluation {
   trained: EncoderEval;
@@ -13,18 +13,20 @@ export interface FinalEvaluation {
   seconds: number;
 }
 
-export async function finalEvaluation(t: Trainer): Promise<FinalEvaluation> {
+/** Evaluates a trained run's encoder and a random-init one; writes eval.json to the run folder. */
+export async function finalEvaluation(run: Run, folder: RunFolder): Promise<FinalEvaluation> {
   const t0 = performance.now();
-  const test = t.data.test!;
-  const norm = t.augment.config.view1;
-  const trained = evaluateEncoder(t.model.encoder, t.data.train, test, t.device, norm);
-  manualSeed(t.cfg.seed); // the same initial weights the run started from
-  const random = buildEncoder(t.cfg, t.data.train.channels);
-  if (t.device !== "cpu") random.to(t.device);
-  const randomInit = evaluateEncoder(random, t.data.train, test, t.device, norm);
+  const { data, device, cfg } = run;
+  if (data.test === null) throw new Error(`${data.description} has no labelled test split`);
+  const norm = run.augment.config.view1;
+  const trained = evaluateEncoder(run.model.encoder, data.train, data.test, device, norm);
+  manualSeed(cfg.seed); // the same initial weights the run started from
+  const random = buildEncoder(cfg, data.train.channels);
+  if (device !== "cpu") random.to(device);
+  const randomInit = evaluateEncoder(random, data.train, data.test, device, norm);
   random.dispose();
   const result = { trained, randomInit, seconds: (performance.now() - t0) / 1000 };
-  await Deno.writeTextFile(join(t.runDir, "eval.json"), JSON.stringify(result, null, 2) + "\n");
+  await folder.writeJson("eval.json", result);
   return result;
 }
 

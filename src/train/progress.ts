@@ -1,7 +1,7 @@
 // Progress: a live bar on a TTY (cli-progress), plain periodic lines on
 // stderr otherwise. Results go to stdout elsewhere.
 import cliProgress from "cli-progress";
-import type { StepMetrics } from "./trainer.ts";
+import type { MetricsRecord } from "./metrics.ts";
 
 export class Progress {
   readonly #tty = Deno.stderr.isTerminal();
@@ -24,7 +24,7 @@ export class Progress {
     }
   }
 
-  update(m: StepMetrics): void {
+  update(m: MetricsRecord): void {
     if (this.#bar) {
       this.#payload = {
         epoch: m.epoch.toFixed(2),

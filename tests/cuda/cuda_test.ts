@@ -80,7 +80,7 @@ Deno.test(
   { name: "CUDA: the trainer runs a few steps with --device cuda --amp", ignore },
   async () => {
     const dir = await Deno.makeTempDir();
-    const cfg = resolveConfig(undefined, undefined, {
+    const cfg = resolveConfig(undefined, {
       limit: 1024,
       maxSteps: 6,
       batchSize: 128,

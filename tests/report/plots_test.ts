@@ -8,7 +8,6 @@ import {
   lineChartSvg,
   logTicks,
   movingAverage,
-  parseMetrics,
   type Point,
   stackedChartsSvg,
   svgToPng,
@@ -372,25 +371,6 @@ function metricsLines(steps: number, knnEvery = 0): string[] {
   }
   return out;
 }
-
-Deno.test("parseMetrics: skips broken lines, later duplicates win, sorted by step", () => {
-  const text = [
-    `{"step": 2, "epoch": 0, "loss": 1.5, "tau": 0.99, "lr": 0.1, "imagesPerSec": 5}`,
-    `{"step": 1, "epoch": 0, "loss": null, "tau": 0.99, "lr": 0.1, "imagesPerSec": 5}`,
-    `not json`,
-    `[1, 2]`,
-    `{"epoch": 3}`,
-    ``,
-    `{"step": 2, "epoch": 0, "loss": 1.25, "tau": 0.99, "lr": 0.1, "imagesPerSec": 5, "knnTop1": 31}`,
-    `{"step": 3, "epoch": 0, "loss": 1.2, "ta`,
-  ].join("\n");
-  const recs = parseMetrics(text);
-  assertEquals(recs.map((r) => r.step), [1, 2]);
-  assert(Number.isNaN(recs[0].loss), "null loss becomes NaN");
-  assertEquals(recs[1].loss, 1.25);
-  assertEquals(recs[1].knnTop1, 31);
-  assertEquals(recs[0].knnTop1, undefined);
-});
 
 Deno.test("movingAverage: trailing window over finite values", () => {
   assertEquals(movingAverage([1, 2, 3, 4, 5], 2), [1, 1.5, 2.5, 3.5, 4.5]);

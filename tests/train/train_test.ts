@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { assert, assertEquals, assertRejects } from "../helpers/asserts.ts";
 import { loadStateDictFile, manualSeed, nn, randn, saveStateDict, tidy } from "../../mod.ts";
 import { resolveConfig, type TrainConfig } from "../../src/train/config.ts";
+import { RunFolder } from "../../src/train/run_folder.ts";
 import { Trainer } from "../../src/train/trainer.ts";
 import {
   CheckpointError,
@@ -56,7 +57,7 @@ function losses(runDir: string): Map<number, number> {
 }
 
 async function runTiny(cfg: Partial<TrainConfig>, stopAfter = 0): Promise<Trainer> {
-  const t = await Trainer.create(resolveConfig(undefined, undefined, { ...TINY, ...cfg }));
+  const t = await Trainer.create(resolveConfig(undefined, { ...TINY, ...cfg }));
   await t.run({
     onLog: (m) => {
       if (stopAfter > 0 && m.step >= stopAfter) t.requestStop();
@@ -116,7 +117,7 @@ Deno.test("a tiny run writes every output, and its encoder gives the same featur
       "config.json",
       "metrics.jsonl",
       "encoder.safetensors",
-      "checkpoints/latest.json",
+      "checkpoints/step-0000008/state.json",
       "plots/loss.png",
       "plots/loss.svg",
       "plots/schedules.png",
@@ -167,8 +168,8 @@ Deno.test("resume is exact: stop after 5 steps, resume, and the losses equal an 
   stopped.dispose();
   const ck = await loadCheckpoint(await resolveCheckpointDir(b));
   assertEquals(ck.meta.step, 5);
-  const saved = JSON.parse(await Deno.readTextFile(join(b, "config.json")));
-  const resumed = await Trainer.create(resolveConfig(saved.preset, saved, {}), { resumeFrom: ck });
+  const folder = new RunFolder(b);
+  const resumed = await Trainer.create(await folder.readConfig(), { resumeFrom: ck, folder });
   await resumed.run();
   resumed.dispose();
   const la = losses(a);
@@ -301,6 +302,23 @@ Deno.test("training works on a folder of images (mixed sizes) and on a CSV; bad 
   ]);
   assertEquals(list.code, 0, list.stderr);
   assertEquals(losses(join(root, "run2")).size, 1);
+  // Named only by its data, an RGB folder gets the settings that follow it.
+  const auto = await cli([
+    ...common.slice(4),
+    "--data",
+    join(root, "imgs"),
+    "--out",
+    join(root, "run-auto"),
+  ]);
+  assertEquals(auto.code, 0, auto.stderr);
+  assert(/from the data: augment cifar/.test(auto.stderr), auto.stderr);
+  const chosen = JSON.parse(await Deno.readTextFile(join(root, "run-auto", "config.json")));
+  // The probe samples 4 files per folder (0..3.png, shorter sides 20..23): the median is 22.
+  assertEquals([chosen.augment, chosen.imageSize, chosen.channels], ["cifar", 22, 3]);
+  // A batch larger than the data set is refused up front, with the largest that fits.
+  const big = await cli([...common, "--batch-size", "64", "--data", join(root, "imgs")]);
+  assert(big.code !== 0, "a batch larger than the data must be refused");
+  assert(/use --batch-size at most 16/.test(big.stderr), big.stderr);
   // A corrupt image in the folder: one line naming the file.
   await Deno.writeTextFile(join(root, "imgs", "dogs", "broken.png"), "not a png");
   const bad = await cli([...common, "--data", join(root, "imgs"), "--out", join(root, "run3")]);

@@ -1,0 +1,196 @@
+// The run builder: from resolved settings and loaded data to every part a
+// training step needs (loader, model, optimizer, augmentation, generator,
+// schedules), plus the two directions of the checkpoint: capture and restore.
+// Process-wide settings (threads, seed, cuDNN) are applied by
+// configureRuntime, explicitly, never as a side effect of building.
+import { Generator } from "../../ffi/generator.ts";
+import { cuda, getRngState, manualSeed, setNumThreads, setRngState } from "../../ffi/runtime.ts";
+import { makeAugment } from "../augment/two_views.ts";
+import type { Augment } from "../augment/two_views.ts";
+import { presets as augmentPresets } from "../augment/presets.ts";
+import type { PresetName } from "../augment/presets.ts";
+import { ImageLoader } from "../data/loader.ts";
+import { BYOL } from "../byol/model.ts";
+import { AdamW, decayParamGroups, LARS, SGD, warmupCosine } from "../optim/mod.ts";
+import type { Optimizer } from "../optim/optimizer.ts";
+import type { TrainingState } from "./checkpoint.ts";
+import { checkBatchFits, chooseDataDefaults } from "./data_defaults.ts";
+import { type DataSource, loadDataSource, probeData } from "./data_source.ts";
+import { buildEncoder } from "./encoders.ts";
+import type { TrainConfig } from "./settings.ts";
+
+export type RunOptimizer = Optimizer<{ lr: number; weightDecay: number }>;
+
+export interface Schedule {
+  stepsPerEpoch: number;
+  /** Steps over all configured epochs: the lr and tau schedules span these. */
+  allSteps: number;
+  /** Steps this run does (allSteps, or fewer with --max-steps). */
+  totalSteps: number;
+  lrAt(step: number): number;
+}
+
+/** Everything a training step reads or updates. */
+export interface Run {
+  cfg: TrainConfig;
+  device: string;
+  data: DataSource;
+  loader: ImageLoader;
+  model: BYOL;
+  optimizer: RunOptimizer;
+  augment: Augment;
+  /** Draws every augmentation parameter. */
+  generator: Generator;
+  schedule: Schedule;
+  /** bf16 autocast in the step (CUDA only). */
+  amp: boolean;
+}
+
+export function resolveDevice(device: string): string {
+  if (device === "auto") return cuda.isAvailable() ? "cuda" : "cpu";
+  if (device.startsWith("cuda")) {
+    const n = cuda.isAvailable() ? cuda.deviceCount() : 0;
+    const idx = device === "cuda" ? 0 : Number(device.slice(5));
+    if (idx >= n) {
+      throw new Error(
+        n === 0
+          ? `--device ${device}: CUDA is not available here (the shim was built against a ` +
+            "CPU libtorch, or no GPU is visible); use --device cpu, or rebuild with " +
+            "LIBTORCH_USE_PYTORCH=1 deno task build on a CUDA machine"
+          : `--device ${device}: only ${n} CUDA device(s) (cuda:0..cuda:${n - 1})`,
+      );
+    }
+  }
+  return device;
+}
+
+/** Threads, the global seed and cuDNN's autotuner: process-wide state a run sets once. */
+export function configureRuntime(cfg: TrainConfig, device: string): void {
+  setNumThreads(cfg.threads > 0 ? cfg.threads : Math.max(1, navigator.hardwareConcurrency || 1));
+  if (device.startsWith("cuda")) cuda.setCudnnBenchmark(true);
+  manualSeed(cfg.seed);
+}
+
+/**
+ * Loads `--data` with the settings that follow it chosen (channels, augment,
+ * view size: see data_defaults.ts). Returns the completed settings, the data
+ * and one note per choice made.
+ */
+export async function prepareData(
+  cfg: TrainConfig,
+): Promise<{ cfg: TrainConfig; data: DataSource; notes: string[] }> {
+  const probe = await probeData(cfg.data);
+  const chosen = chooseDataDefaults(cfg, probe);
+  const data = await loadDataSource(chosen.cfg);
+  checkBatchFits(chosen.cfg, data.train.length, data.description);
+  return { cfg: chosen.cfg, data, notes: chosen.notes };
+}
+
+/** The optimizer a config names, over BYOL's online parameters (biases and norms excluded from decay). */
+export function buildOptimizer(cfg: TrainConfig, model: BYOL): RunOptimizer {
+  // Biases and normalisation parameters: no weight decay and no LARS
+  // adaptation, as in the paper.
+  const groups = decayParamGroups(model.namedOnlineParameters());
+  switch (cfg.optimizer) {
+    case "lars":
+      return new LARS(groups, { lr: cfg.lr, weightDecay: cfg.weightDecay, momentum: 0.9 });
+    case "sgd":
+      return new SGD(groups, { lr: cfg.lr, weightDecay: cfg.weightDecay, momentum: 0.9 });
+    case "adamw":
+      return new AdamW(groups, { lr: cfg.lr, weightDecay: cfg.weightDecay });
+  }
+}
+
+/** The step schedule of a config over `trainImages` images. */
+export function buildSchedule(cfg: TrainConfig, stepsPerEpoch: number): Schedule {
+  const allSteps = stepsPerEpoch * cfg.epochs;
+  return {
+    stepsPerEpoch,
+    allSteps,
+    totalSteps: cfg.maxSteps > 0 ? Math.min(cfg.maxSteps, allSteps) : allSteps,
+    // The schedules span the configured epochs, so --max-steps cuts a run
+    // short without changing its first steps (and resume stays exact).
+    lrAt: warmupCosine({
+      baseLr: cfg.lr,
+      warmupSteps: Math.round(cfg.warmupEpochs * stepsPerEpoch),
+      totalSteps: allSteps,
+    }),
+  };
+}
+
+/** Builds every part of a run from completed settings (see prepareData) and its data. */
+export function buildRun(cfg: TrainConfig, data: DataSource, device: string): Run {
+  const loader = new ImageLoader(data.train, { batchSize: cfg.batchSize, seed: cfg.seed, device });
+  const encoder = buildEncoder(cfg, data.train.channels);
+  if (device !== "cpu") encoder.to(device);
+  // Weights (here) and views (in the step) channels-last, the layout oneDNN
+  // and cuDNN convolutions run fastest in.
+  if (cfg.channelsLast) encoder.channelsLast();
+  const model = new BYOL(encoder, {
+    projectionDim: cfg.projectionDim,
+    hiddenDim: cfg.hiddenDim,
+    tauBase: cfg.tauBase,
+    device,
+  });
+  const base = augmentPresets[cfg.augment as PresetName];
+  // A preset's fixed blur kernel fits its own size; other sizes get 10% of the side.
+  const augment = makeAugment(cfg.augment as PresetName, {
+    size: cfg.imageSize,
+    ...(cfg.imageSize !== base.view1.size ? { blurKernel: 0 } : {}),
+  });
+  return {
+    cfg,
+    device,
+    data,
+    loader,
+    model,
+    optimizer: buildOptimizer(cfg, model),
+    augment,
+    generator: new Generator(cfg.seed + 1, { device }),
+    schedule: buildSchedule(cfg, loader.stepsPerEpoch),
+    amp: cfg.amp && device.startsWith("cuda"),
+  };
+}
+
+/** The state of `run` after `step` steps, as the checkpoint codec stores it. Free the RNG tensors after. */
+export function captureState(run: Run, step: number): TrainingState {
+  const epoch = Math.floor(step / run.schedule.stepsPerEpoch);
+  const optimizer = run.optimizer.stateDict();
+  return {
+    step,
+    epoch,
+    stepInEpoch: step - epoch * run.schedule.stepsPerEpoch,
+    online: run.model.stateDict(),
+    target: run.model.targetStateDict(),
+    optimizer,
+    cpuRng: getRngState("cpu"),
+    augmentRng: run.generator.getState(),
+  };
+}
+
+/** Puts `state` into `run` (copies; the caller frees the state's tensors). Returns the step. */
+export function restoreState(run: Run, state: TrainingState): number {
+  const sub = (prefix: string) =>
+    Object.fromEntries(
+      Object.entries(state.online).filter(([k]) => k.startsWith(prefix)).map((
+        [k, v],
+      ) => [k.slice(prefix.length), v]),
+    );
+  run.model.encoder.loadStateDict(sub("encoder."));
+  run.model.projector.loadStateDict(sub("projector."));
+  run.model.predictor.loadStateDict(sub("predictor."));
+  run.model.loadTargetStateDict(state.target);
+  run.optimizer.loadStateDict(
+    state.optimizer as Parameters<RunOptimizer["loadStateDict"]>[0],
+  );
+  setRngState(state.cpuRng, "cpu");
+  run.generator.setState(state.augmentRng);
+  return state.step;
+}
+
+export function disposeRun(run: Run): void {
+  run.model.dispose();
+  run.optimizer.dispose();
+  run.loader.dispose();
+  run.generator.dispose();
+}

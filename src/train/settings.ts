@@ -1,0 +1,247 @@
+// The one table of training settings. Each entry gives the default, the flag's
+// help, how a value is checked (with a message naming the bad value and the
+// fix) and whether it may change on --resume. The TrainConfig type, the
+// defaults, the CLI flags, validation and the resume rules all derive from it.
+import { PRESET_NAMES as AUGMENT_PRESETS } from "../augment/presets.ts";
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+/** `batchSize` -> `batch-size`, the flag's spelling. */
+export function kebab(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
+}
+
+export interface Setting<T> {
+  default: T;
+  help: string;
+  /** The value's placeholder in --help (`<n>`); absent for on/off switches. */
+  arg?: string;
+  /** Checks and converts a value from a flag, a file or a saved run. */
+  parse(v: unknown, key: string): T;
+  /** true: may differ on --resume without changing the training (device, cadences). */
+  resumable?: boolean;
+  /** The value a run saved before this setting existed had (config migration). */
+  legacy?: T;
+}
+
+const bad = (key: string, rule: string, v: unknown) =>
+  new ConfigError(`--${kebab(key)} must be ${rule}, got ${JSON.stringify(v)}`);
+
+function toNumber(v: unknown): unknown {
+  return typeof v === "string" && v.trim() !== "" ? Number(v) : v;
+}
+
+function int(def: number, min: number, help: string, extra: Partial<Setting<number>> = {}) {
+  return {
+    default: def,
+    help,
+    arg: "<n>",
+    parse(v: unknown, key: string): number {
+      const n = toNumber(v);
+      if (typeof n !== "number" || !Number.isInteger(n) || n < min) {
+        throw bad(key, `an integer >= ${min}`, v);
+      }
+      return n;
+    },
+    ...extra,
+  } satisfies Setting<number>;
+}
+
+function real(
+  def: number,
+  ok: (n: number) => boolean,
+  rule: string,
+  help: string,
+  extra: Partial<Setting<number>> = {},
+) {
+  return {
+    default: def,
+    help,
+    arg: "<x>",
+    parse(v: unknown, key: string): number {
+      const n = toNumber(v);
+      if (typeof n !== "number" || !Number.isFinite(n) || !ok(n)) throw bad(key, rule, v);
+      return n;
+    },
+    ...extra,
+  } satisfies Setting<number>;
+}
+
+function choice<const T extends string>(
+  def: NoInfer<T>,
+  options: readonly T[],
+  help: string,
+  extra: Partial<Setting<T>> = {},
+) {
+  return {
+    default: def,
+    help: `${help}: ${options.join(" | ")}`,
+    arg: "<name>",
+    parse(v: unknown, key: string): T {
+      if (typeof v !== "string" || !options.includes(v as T)) {
+        throw new ConfigError(
+          `--${kebab(key)} must be one of ${options.join(", ")}, got ${JSON.stringify(v)}`,
+        );
+      }
+      return v as T;
+    },
+    ...extra,
+  } satisfies Setting<T>;
+}
+
+function text(def: string, help: string, arg: string, extra: Partial<Setting<string>> = {}) {
+  return {
+    default: def,
+    help,
+    arg,
+    parse(v: unknown, key: string): string {
+      if (typeof v !== "string") throw bad(key, "text", v);
+      return v;
+    },
+    ...extra,
+  } satisfies Setting<string>;
+}
+
+function flag(def: boolean, help: string, extra: Partial<Setting<boolean>> = {}) {
+  return {
+    default: def,
+    help,
+    parse(v: unknown, key: string): boolean {
+      if (typeof v === "boolean") return v;
+      if (v === "true" || v === "false") return v === "true";
+      throw bad(key, "true or false", v);
+    },
+    ...extra,
+  } satisfies Setting<boolean>;
+}
+
+export const ENCODERS = ["convnet", "resnet18", "resnet34", "resnet50"] as const;
+export type EncoderName = typeof ENCODERS[number];
+export const OPTIMIZERS = ["lars", "adamw", "sgd"] as const;
+export type OptimizerName = typeof OPTIMIZERS[number];
+/** Preset names; the recipes themselves are in presets.ts. */
+export const PRESET_NAMES = [
+  "fashion-mnist",
+  "fashion-mnist-resnet18",
+  "cifar10-resnet18",
+  "imagenet-resnet50",
+] as const;
+
+/**
+ * Every training setting. `auto` / 0 for augment, imageSize and channels mean
+ * "follow the data" (see data_defaults.ts); a run's config.json holds what was chosen.
+ */
+export const SETTINGS = {
+  data: text(
+    "fashion-mnist",
+    'training data: "fashion-mnist", an image folder, a CSV of path,label rows, or a CIFAR folder',
+    "<path>",
+  ),
+  preset: choice("fashion-mnist", PRESET_NAMES, "recipe (any flag overrides it)"),
+  encoder: choice("convnet", ENCODERS, "encoder"),
+  stem: choice("cifar", ["imagenet", "cifar"] as const, "ResNet stem"),
+  width: int(32, 1, "width of the convnet's first block"),
+  augment: choice(
+    "auto",
+    ["auto", ...AUGMENT_PRESETS] as const,
+    "augmentation preset (auto: fashion-mnist for 1 channel, cifar for small RGB, paper for large)",
+  ),
+  imageSize: int(0, 0, "view size in pixels (0: from the data; images are resized to it)", {
+    parse(v: unknown, key: string): number {
+      const n = toNumber(v);
+      if (typeof n !== "number" || !Number.isInteger(n) || (n !== 0 && n < 8)) {
+        throw bad(key, "0 (from the data) or an integer >= 8", v);
+      }
+      return n;
+    },
+  }),
+  channels: int(0, 0, "channels images are converted to: 1 or 3 (0: from the data)", {
+    parse(v: unknown, key: string): number {
+      const n = toNumber(v);
+      if (n === 4 || n === "4") {
+        throw new ConfigError(
+          "--channels 4 (RGBA) is not supported: the encoders and augmentations take 1 or 3 " +
+            "channels. RGBA images are read as RGB with the alpha channel dropped; use --channels 3",
+        );
+      }
+      if (n !== 0 && n !== 1 && n !== 3) throw bad(key, "0 (from the data), 1 or 3", v);
+      return n;
+    },
+  }),
+  epochs: int(4, 1, "epochs"),
+  batchSize: int(256, 2, "images per step"),
+  optimizer: choice("adamw", OPTIMIZERS, "optimizer"),
+  lr: real(1e-3, (n) => n > 0, "a number > 0", "peak learning rate"),
+  weightDecay: real(1e-6, (n) => n >= 0, "a number >= 0", "weight decay"),
+  warmupEpochs: real(0.5, (n) => n >= 0, "a number >= 0", "linear warm-up epochs"),
+  tauBase: real(0.99, (n) => n >= 0 && n <= 1, "in [0, 1]", "target EMA decay at step 0"),
+  projectionDim: int(128, 1, "projector/predictor output size"),
+  hiddenDim: int(1024, 1, "projector/predictor hidden width"),
+  device: text("auto", "auto | cpu | cuda | cuda:N", "<device>", {
+    resumable: true,
+    parse(v: unknown, key: string): string {
+      if (typeof v !== "string" || !/^(auto|cpu|cuda(:\d+)?)$/.test(v)) {
+        throw bad(key, "auto, cpu, cuda or cuda:N", v);
+      }
+      return v;
+    },
+  }),
+  threads: int(0, 0, "CPU threads (0: all cores)", { resumable: true }),
+  seed: int(0, 0, "random seed"),
+  limit: int(0, 0, "use only the first N training images (0: all)"),
+  maxSteps: int(0, 0, "stop after N steps; the schedules still span --epochs (0: all)", {
+    resumable: true,
+  }),
+  out: text("", "run folder (default runs/<date>-<preset>)", "<dir>"),
+  knnEvery: int(1, 0, "kNN monitor every N epochs (0: off)", { resumable: true }),
+  checkpointEvery: int(200, 0, "checkpoint every N steps (0: only at epoch ends)", {
+    resumable: true,
+  }),
+  logEvery: int(10, 1, "read the loss back every N steps", { resumable: true }),
+  amp: flag(false, "bf16 autocast (CUDA only)"),
+  channelsLast: flag(true, "conv weights and views channels-last (NHWC)", { legacy: false }),
+  evaluate: flag(true, "the final kNN / linear-probe evaluation", { resumable: true }),
+} as const;
+
+export type SettingKey = keyof typeof SETTINGS;
+export type TrainConfig = { [K in SettingKey]: (typeof SETTINGS)[K]["default"] };
+export const SETTING_KEYS = Object.keys(SETTINGS) as SettingKey[];
+
+export const DEFAULTS: Readonly<TrainConfig> = Object.freeze(
+  Object.fromEntries(SETTING_KEYS.map((k) => [k, SETTINGS[k].default])) as TrainConfig,
+);
+
+/** Checks every field of `raw` over the defaults; returns a typed copy. Unknown keys are refused. */
+export function validate(raw: Record<string, unknown>): TrainConfig {
+  for (const k of Object.keys(raw)) {
+    if (!(k in SETTINGS)) {
+      throw new ConfigError(`unknown setting "${k}"; known: ${SETTING_KEYS.join(", ")}`);
+    }
+  }
+  const out: Record<string, unknown> = {};
+  for (const k of SETTING_KEYS) {
+    const s = SETTINGS[k] as Setting<unknown>;
+    out[k] = k in raw && raw[k] !== undefined ? s.parse(raw[k], k) : s.default;
+  }
+  return out as TrainConfig;
+}
+
+/** The settings that may differ on --resume; every other one must equal the run's. */
+export const RESUMABLE: readonly SettingKey[] = SETTING_KEYS.filter((k) =>
+  (SETTINGS[k] as Setting<unknown>).resumable === true
+);
+
+/** Fills settings a saved run predates with the value such runs had. */
+export function migrateSaved(saved: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...saved };
+  for (const k of SETTING_KEYS) {
+    const legacy = (SETTINGS[k] as Setting<unknown>).legacy;
+    if (!(k in out) && legacy !== undefined) out[k] = legacy;
+  }
+  return out;
+}

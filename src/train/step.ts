@@ -1,0 +1,39 @@
+// One BYOL training step: a batch, two augmented views, the loss, backward,
+// the optimizer step and the EMA update of the target, all in one tidy scope.
+// The loss is read back to the host only when asked (the read waits for the
+// device, so the loop asks every --log-every steps).
+import { tidy } from "../../ffi/memory.ts";
+import { autocast } from "../../ffi/runtime.ts";
+import type { Run } from "./run.ts";
+
+export interface StepResult {
+  /** The loss, or NaN when it was not read back. */
+  loss: number;
+  /** The EMA decay used for the target update. */
+  tau: number;
+  lr: number;
+}
+
+/** Runs step number `step` (0-based) of `run`. */
+export function trainStep(run: Run, step: number, readLoss: boolean): StepResult {
+  const { cfg, schedule, optimizer, model } = run;
+  const epoch = Math.floor(step / schedule.stepsPerEpoch);
+  const lr = schedule.lrAt(step);
+  optimizer.setLr(lr);
+  return tidy(() => {
+    const batch = run.loader.batch(epoch, step - epoch * schedule.stepsPerEpoch);
+    let [v1, v2] = run.augment.twoViews(batch.images, run.generator);
+    if (cfg.channelsLast) {
+      v1 = v1.contiguous("channelsLast");
+      v2 = v2.contiguous("channelsLast");
+    }
+    const l = run.amp
+      ? autocast(() => model.loss(v1, v2), { dtype: "bfloat16" })
+      : model.loss(v1, v2);
+    optimizer.zeroGrad();
+    l.backward();
+    optimizer.step();
+    const tau = model.updateTarget(step, schedule.allSteps);
+    return { loss: readLoss ? l.item() : NaN, tau, lr };
+  });
+}
