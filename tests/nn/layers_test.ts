@@ -1,7 +1,17 @@
 // Each layer's forward and backward equal PyTorch's on the same weights and
 // inputs; Module bookkeeping (names, modes, loadStateDict errors).
 import { assert, assertEquals, assertThrows } from "../helpers/asserts.ts";
-import { manualSeed, nn, noGrad, randn, setNumThreads, type Tensor, tidy } from "../../mod.ts";
+import {
+  manualSeed,
+  nn,
+  noGrad,
+  optim,
+  randn,
+  setNumThreads,
+  type Tensor,
+  tensor,
+  tidy,
+} from "../../mod.ts";
 import { reference } from "../helpers/reference.ts";
 import { assertNormClose } from "../helpers/assert.ts";
 
@@ -159,11 +169,20 @@ Deno.test("names, modes, parameter counts and loadStateDict errors name the key"
   assertEquals(r.missing, ["3.bias"]);
 });
 
-Deno.test("loadStateDict copies values and keeps the parameter handles", () => {
+Deno.test("loadStateDict copies values into the same tensors; an optimizer built before follows", () => {
   const a = new nn.Linear(3, 2);
   const b = new nn.Linear(3, 2);
-  const before = a.weight.handle;
+  const w = a.weight;
+  const opt = new optim.SGD(a.parameters(), { lr: 1 });
   a.loadStateDict(b.stateDict());
-  assertEquals(a.weight.handle, before);
+  assert(a.weight === w, "the parameter is the same object");
   assertEquals(a.weight.toArray(), b.weight.toArray());
+  // d sum(x W^T + b) / dW[i][j] = sum_n x[n][j]: one SGD step with lr 1 from b's values.
+  const x = [[1, 2, 3], [0.5, -1, 2]];
+  tidy(() => a.forward(tensor(x)).sum().backward());
+  opt.step();
+  const col = [0, 1, 2].map((j) => x[0][j] + x[1][j]);
+  const bw = b.weight.toArray() as number[][];
+  assertNormClose(a.weight, tensor(bw.map((row) => row.map((v, j) => v - col[j]))), 1e-6);
+  opt.dispose();
 });
