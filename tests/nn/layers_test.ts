@@ -1,7 +1,9 @@
 // Each layer's forward and backward equal PyTorch's on the same weights and
 // inputs; Module bookkeeping (names, modes, loadStateDict errors).
 import { assert, assertEquals, assertThrows } from "../helpers/asserts.ts";
+import { TensorList } from "../../ffi/lists.ts";
 import {
+  liveTensorCount,
   manualSeed,
   nn,
   noGrad,
@@ -185,4 +187,44 @@ Deno.test("loadStateDict copies values into the same tensors; an optimizer built
   const bw = b.weight.toArray() as number[][];
   assertNormClose(a.weight, tensor(bw.map((row) => row.map((v, j) => v - col[j]))), 1e-6);
   opt.dispose();
+});
+
+Deno.test("Module.to() keeps the tensor objects: a no-op move touches nothing, a real one swaps data in place", () => {
+  manualSeed(12);
+  const m = new nn.Sequential(new nn.Conv2d(2, 3, 3), new nn.BatchNorm2d(3), new nn.Linear(4, 2));
+  const entries = Object.entries(m.stateDict());
+  const objects = entries.map(([, t]) => t);
+  const before = objects.map((t) => t.toArray());
+  const list = new TensorList(objects);
+  const live = liveTensorCount();
+  m.to("cpu");
+  m.to("cpu", "float32");
+  assertEquals(list.sync("test"), 0, "no tensor was replaced or swapped");
+  assertEquals(liveTensorCount(), live);
+  entries.forEach(([k, t], i) => {
+    assert(m.stateDict()[k] === t, `${k} is the same object`);
+    assertEquals(t.toArray(), before[i], k);
+  });
+
+  m.to("cpu", "float64");
+  const floating = entries.filter(([k]) => !k.endsWith("num_batches_tracked")).length;
+  assertEquals(list.sync("test"), floating, "every floating tensor got new data");
+  assertEquals(liveTensorCount(), live);
+  entries.forEach(([k, t], i) => {
+    assert(m.stateDict()[k] === t, `${k} is the same object`);
+    assertEquals(t.dtype, k.endsWith("num_batches_tracked") ? "int64" : "float64", k);
+    assertEquals(t.toArray(), before[i], `${k} keeps its values`);
+  });
+  for (const [k, p] of m.namedParameters()) assert(p.requiresGrad && p.isLeaf, `${k} is a leaf`);
+
+  const w = m.stateDict()["0.weight"];
+  m.channelsLast();
+  assert(m.stateDict()["0.weight"] === w);
+  assertEquals(w.memoryFormat, "channelsLast");
+  assert(w.requiresGrad && w.isLeaf);
+  assertEquals(w.toArray(), before[0]);
+  assertEquals(list.sync("test"), 1, "only the 4-D weight was restrided");
+  m.channelsLast();
+  assertEquals(list.sync("test"), 0, "a second channelsLast() leaves it alone");
+  m.dispose();
 });
