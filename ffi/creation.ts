@@ -4,7 +4,7 @@ import { check, handleArray, ints, OUT } from "./call.ts";
 import { type Device, deviceCode } from "./device.ts";
 import { dtypeCode, type DTypeName, dtypeOfArray, type TypedArray } from "./dtype.ts";
 import { Like } from "./ops.ts";
-import { newTypedArray, type Tensor, wrap } from "./tensor.ts";
+import { handleOf, newTypedArray, type Tensor, wrap } from "./tensor.ts";
 
 export interface TensorOptions {
   dtype?: DTypeName;
@@ -228,7 +228,7 @@ export function arange(
 }
 
 function like(kind: number, a: Tensor, value = 0): Tensor {
-  return wrap("tt_like", lib.tt_like(kind, a.handle, value, OUT));
+  return wrap("tt_like", lib.tt_like(kind, handleOf(a), value, OUT));
 }
 
 export const zerosLike = (a: Tensor): Tensor => like(Like.zeros, a);
@@ -241,20 +241,20 @@ export const randnLike = (a: Tensor): Tensor => like(Like.randn, a);
 export function cat(tensors: Tensor[], dim = 0): Tensor {
   return wrap(
     "tt_cat",
-    lib.tt_cat(handleArray(tensors.map((t) => t.handle)), tensors.length, dim, OUT),
+    lib.tt_cat(handleArray(tensors.map((t) => handleOf(t))), tensors.length, dim, OUT),
   );
 }
 
 export function stack(tensors: Tensor[], dim = 0): Tensor {
   return wrap(
     "tt_stack",
-    lib.tt_stack(handleArray(tensors.map((t) => t.handle)), tensors.length, dim, OUT),
+    lib.tt_stack(handleArray(tensors.map((t) => handleOf(t))), tensors.length, dim, OUT),
   );
 }
 
 /** Elementwise `cond ? a : b`. */
 export function where(cond: Tensor, a: Tensor, b: Tensor): Tensor {
-  return wrap("tt_where", lib.tt_where(cond.handle, a.handle, b.handle, OUT));
+  return wrap("tt_where", lib.tt_where(handleOf(cond), handleOf(a), handleOf(b), OUT));
 }
 
 export { check };

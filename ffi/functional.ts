@@ -1,7 +1,7 @@
 // torch.nn.functional over the shim, with PyTorch's argument names in options.
 import { lib } from "./library.ts";
 import { ints, OUT } from "./call.ts";
-import { type Tensor, wrap } from "./tensor.ts";
+import { handleOf, handleOfOpt, type Tensor, wrap } from "./tensor.ts";
 
 type Pair = number | [number, number];
 
@@ -17,7 +17,7 @@ function pair(v: Pair, into: BigInt64Array): BigInt64Array {
 }
 
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
-  return wrap("tt_linear", lib.tt_linear(x.handle, weight.handle, bias?.handle ?? null, OUT));
+  return wrap("tt_linear", lib.tt_linear(handleOf(x), handleOf(weight), handleOfOpt(bias), OUT));
 }
 
 export function conv2d(
@@ -29,9 +29,9 @@ export function conv2d(
   return wrap(
     "tt_conv2d",
     lib.tt_conv2d(
-      x.handle,
-      weight.handle,
-      bias?.handle ?? null,
+      handleOf(x),
+      handleOf(weight),
+      handleOfOpt(bias),
       pair(opts.stride ?? 1, STRIDE),
       pair(opts.padding ?? 0, PADDING),
       pair(opts.dilation ?? 1, DILATION),
@@ -57,12 +57,12 @@ export function batchNorm(x: Tensor, opts: BatchNormOptions = {}): Tensor {
   return wrap(
     "tt_batch_norm",
     lib.tt_batch_norm(
-      x.handle,
-      opts.weight?.handle ?? null,
-      opts.bias?.handle ?? null,
-      opts.runningMean?.handle ?? null,
-      opts.runningVar?.handle ?? null,
-      opts.numBatchesTracked?.handle ?? null,
+      handleOf(x),
+      handleOfOpt(opts.weight),
+      handleOfOpt(opts.bias),
+      handleOfOpt(opts.runningMean),
+      handleOfOpt(opts.runningVar),
+      handleOfOpt(opts.numBatchesTracked),
       opts.training ? 1 : 0,
       opts.momentum ?? 0.1,
       opts.eps ?? 1e-5,
@@ -80,7 +80,7 @@ export function maxPool2d(
   return wrap(
     "tt_max_pool2d",
     lib.tt_max_pool2d(
-      x.handle,
+      handleOf(x),
       k,
       pair(opts.stride ?? kernelSize, STRIDE),
       pair(opts.padding ?? 0, PADDING),
@@ -99,7 +99,7 @@ export function avgPool2d(
   return wrap(
     "tt_avg_pool2d",
     lib.tt_avg_pool2d(
-      x.handle,
+      handleOf(x),
       k,
       pair(opts.stride ?? kernelSize, STRIDE),
       pair(opts.padding ?? 0, PADDING),
@@ -110,7 +110,7 @@ export function avgPool2d(
 
 export function adaptiveAvgPool2d(x: Tensor, outputSize: Pair): Tensor {
   const [h, w] = typeof outputSize === "number" ? [outputSize, outputSize] : outputSize;
-  return wrap("tt_adaptive_avg_pool2d", lib.tt_adaptive_avg_pool2d(x.handle, h, w, OUT));
+  return wrap("tt_adaptive_avg_pool2d", lib.tt_adaptive_avg_pool2d(handleOf(x), h, w, OUT));
 }
 
 export function relu(x: Tensor): Tensor {
@@ -127,8 +127,8 @@ export function crossEntropy(
   return wrap(
     "tt_cross_entropy",
     lib.tt_cross_entropy(
-      logits.handle,
-      target.handle,
+      handleOf(logits),
+      handleOf(target),
       REDUCTION[opts.reduction ?? "mean"],
       opts.labelSmoothing ?? 0,
       OUT,
@@ -143,7 +143,7 @@ export function normalize(
 ): Tensor {
   return wrap(
     "tt_normalize",
-    lib.tt_normalize(x.handle, opts.p ?? 2, opts.dim ?? 1, opts.eps ?? 1e-12, OUT),
+    lib.tt_normalize(handleOf(x), opts.p ?? 2, opts.dim ?? 1, opts.eps ?? 1e-12, OUT),
   );
 }
 
@@ -162,7 +162,7 @@ export function affineGrid(
 ): Tensor {
   return wrap(
     "tt_affine_grid",
-    lib.tt_affine_grid(theta.handle, ints(size), size.length, opts.alignCorners ? 1 : 0, OUT),
+    lib.tt_affine_grid(handleOf(theta), ints(size), size.length, opts.alignCorners ? 1 : 0, OUT),
   );
 }
 
@@ -181,8 +181,8 @@ export function gridSample(
   return wrap(
     "tt_grid_sample",
     lib.tt_grid_sample(
-      x.handle,
-      grid.handle,
+      handleOf(x),
+      handleOf(grid),
       SAMPLE_MODE[opts.mode ?? "bilinear"],
       PADDING_MODE[opts.paddingMode ?? "zeros"],
       opts.alignCorners ? 1 : 0,
@@ -202,7 +202,7 @@ export function interpolate(
   return wrap(
     "tt_interpolate",
     lib.tt_interpolate(
-      x.handle,
+      handleOf(x),
       h,
       w,
       INTERP_MODE[opts.mode ?? "nearest"],
@@ -224,7 +224,7 @@ export function pad(
   return wrap(
     "tt_pad",
     lib.tt_pad(
-      x.handle,
+      handleOf(x),
       ints(pads),
       pads.length,
       PAD_MODE[opts.mode ?? "constant"],

@@ -6,7 +6,7 @@ import { check, ints, OUT, outHandle } from "./call.ts";
 import { type Device, deviceCode, deviceName } from "./device.ts";
 import { dtypeCode, type DTypeName } from "./dtype.ts";
 import { TorchError } from "./error.ts";
-import { Tensor, wrap } from "./tensor.ts";
+import { handleOf, Tensor, wrap } from "./tensor.ts";
 
 // Frees generators nobody disposed; unlike tensors they are few, so no counter.
 const registry = new FinalizationRegistry<Deno.PointerObject>((h) => {
@@ -56,7 +56,7 @@ export class Generator implements Disposable {
   }
 
   setState(state: Tensor): void {
-    check("tt_generator_set_state", lib.tt_generator_set_state(this.handle, state.handle));
+    check("tt_generator_set_state", lib.tt_generator_set_state(this.handle, handleOf(state)));
   }
 
   /** Uniform on [0, 1) on this generator's device. */

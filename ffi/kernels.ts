@@ -1,7 +1,7 @@
 // Bindings of the shim's fused CPU kernels (native/augment.cpp).
 import { lib } from "./library.ts";
 import { OUT } from "./call.ts";
-import { type Tensor, wrap } from "./tensor.ts";
+import { handleOf, handleOfOpt, type Tensor, wrap } from "./tensor.ts";
 
 /**
  * Colour jitter in each image's own op order, then optional grayscale, in one
@@ -17,7 +17,13 @@ export function colorJitterCpu(
 ): Tensor {
   return wrap(
     "tt_color_jitter_cpu",
-    lib.tt_color_jitter_cpu(x.handle, factors.handle, order.handle, gray?.handle ?? null, OUT),
+    lib.tt_color_jitter_cpu(
+      handleOf(x),
+      handleOf(factors),
+      handleOf(order),
+      handleOfOpt(gray),
+      OUT,
+    ),
   );
 }
 
@@ -34,7 +40,7 @@ export function resizedCropCpu(
 ): Tensor {
   return wrap(
     "tt_resized_crop_cpu",
-    lib.tt_resized_crop_cpu(x.handle, boxes.handle, flip?.handle ?? null, size[0], size[1], OUT),
+    lib.tt_resized_crop_cpu(handleOf(x), handleOf(boxes), handleOfOpt(flip), size[0], size[1], OUT),
   );
 }
 
@@ -52,8 +58,8 @@ export function solarizeNormalizeCpu(
   return wrap(
     "tt_solarize_normalize_cpu",
     lib.tt_solarize_normalize_cpu(
-      x.handle,
-      mask?.handle ?? null,
+      handleOf(x),
+      handleOfOpt(mask),
       threshold,
       new Float64Array(mean),
       new Float64Array(std),

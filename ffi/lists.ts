@@ -2,26 +2,91 @@
 // handle array (a TensorList); each call then hands the whole list to the
 // shim, so the EMA update, zero_grad or an optimizer step costs one FFI
 // crossing whatever the model size. src/ holds TensorLists, never pointers.
-import { check, handleArray } from "./call.ts";
+import { check } from "./call.ts";
+import { TorchError } from "./error.ts";
 import { lib } from "./library.ts";
-import type { Tensor } from "./tensor.ts";
+import { lifeOf, type Tensor } from "./tensor.ts";
 
 /**
  * The handles of a fixed list of tensors, packed for the shim. It does not own
- * the tensors: its holder must keep them alive (and unreplaced) while it uses it.
+ * the tensors. It keeps the Tensor objects it was built from and, before every
+ * fused call, checks each one (a few JS compares per tensor): a disposed tensor
+ * throws a TorchError naming the list and the fix; a tensor whose data was
+ * swapped in place (Module.to(), Module.channelsLast()) has its slot re-packed,
+ * so the list follows the module's current tensors.
  */
 export class TensorList {
   readonly length: number;
+  /** What the list holds, for error messages ("the SGD parameter list"). */
+  readonly label: string;
+  readonly #tensors: readonly Tensor[];
+  /** The handle object each slot was packed from (compared by identity). */
+  readonly #packed: (Deno.PointerObject | null)[];
   /** The packed handles (at least one slot, as the shim never reads past `length`). */
   readonly #handles: BigUint64Array;
+  readonly #item: string;
+  readonly #names: readonly string[] | undefined;
 
-  constructor(tensors: readonly Tensor[]) {
+  /**
+   * `label` names the list in errors and `item` its elements; `names` (same
+   * order as `tensors`), when given, name each one:
+   * "parameter 3 (conv1.weight) of the SGD parameter list was disposed; ...".
+   */
+  constructor(
+    tensors: readonly Tensor[],
+    opts: { label?: string; item?: string; names?: readonly string[] } = {},
+  ) {
     this.length = tensors.length;
-    this.#handles = handleArray(tensors.map((t) => t.handle));
+    this.label = opts.label ?? "a tensor list";
+    this.#item = opts.item ?? "tensor";
+    this.#tensors = tensors.slice();
+    this.#names = opts.names;
+    this.#packed = new Array(tensors.length).fill(null);
+    this.#handles = new BigUint64Array(Math.max(tensors.length, 1));
+    this.sync("TensorList");
   }
 
-  /** @internal the packed handles, for the calls in this file. */
-  static handles(list: TensorList): BigUint64Array {
+  /** The tensors the list was built from (its own array: do not modify). */
+  get tensors(): readonly Tensor[] {
+    return this.#tensors;
+  }
+
+  /**
+   * Checks every tensor before `call` hands the list to the shim: throws a
+   * TorchError for a disposed one, re-packs the slot of one whose data was
+   * swapped and reports it to `onRepack`. Returns the number of re-packed slots.
+   */
+  sync(call: string, onRepack?: (index: number) => void): number {
+    const ts = this.#tensors;
+    const packed = this.#packed;
+    let changed = 0;
+    for (let i = 0; i < ts.length; i++) {
+      const h = lifeOf(ts[i]).h;
+      if (h === packed[i]) continue;
+      if (h === null) throw this.#disposed(call, i);
+      packed[i] = h;
+      this.#handles[i] = BigInt(Deno.UnsafePointer.value(h));
+      changed++;
+      onRepack?.(i);
+    }
+    return changed;
+  }
+
+  #disposed(call: string, i: number): TorchError {
+    const name = this.#names?.[i];
+    return new TorchError(
+      call,
+      `${this.#item} ${i}${
+        name !== undefined ? ` (${name})` : ""
+      } of ${this.label} was disposed; ` +
+        "a list follows its tensors through Module.to() and channelsLast(), but not a tensor " +
+        "that was freed or replaced: rebuild the model/optimizer after replacing it, or keep() the tensor",
+    );
+  }
+
+  /** @internal the checked, packed handles, for the calls in this file. */
+  static handles(list: TensorList, call: string): BigUint64Array {
+    list.sync(call);
     return list.#handles;
   }
 }
@@ -49,18 +114,21 @@ function perParam(what: string, a: Uint8Array | BigInt64Array, n: number): void 
 /** `dst[i] += weight * (src[i] - dst[i])` for every pair, without autograd. */
 export function lerpList(dst: TensorList, src: TensorList, weight: number): void {
   const n = sameLength("lerpList", [dst, src]);
-  check("tt_lerp_list", lib.tt_lerp_list(H(dst), H(src), n, weight));
+  check("tt_lerp_list", lib.tt_lerp_list(H(dst, "lerpList"), H(src, "lerpList"), n, weight));
 }
 
 /** `dst[i].copy_(src[i])` for every pair, without autograd. */
 export function copyList(dst: TensorList, src: TensorList): void {
   const n = sameLength("copyList", [dst, src]);
-  check("tt_copy_list", lib.tt_copy_list(H(dst), H(src), n));
+  check("tt_copy_list", lib.tt_copy_list(H(dst, "copyList"), H(src, "copyList"), n));
 }
 
 /** Drops (setToNone) or zeroes every tensor's gradient. */
 export function zeroGradList(list: TensorList, setToNone: boolean): void {
-  check("tt_zero_grad_list", lib.tt_zero_grad_list(H(list), list.length, setToNone ? 1 : 0));
+  check(
+    "tt_zero_grad_list",
+    lib.tt_zero_grad_list(H(list, "zeroGradList"), list.length, setToNone ? 1 : 0),
+  );
 }
 
 /** torch.optim.SGD's step over a list; `inited[i]` marks a started momentum buffer. */
@@ -75,8 +143,8 @@ export function sgdStep(
   check(
     "tt_sgd_step",
     lib.tt_sgd_step(
-      H(params),
-      H(bufs),
+      H(params, "sgdStep"),
+      H(bufs, "sgdStep"),
       inited,
       n,
       o.lr,
@@ -101,9 +169,9 @@ export function adamwStep(
   check(
     "tt_adamw_step",
     lib.tt_adamw_step(
-      H(params),
-      H(expAvg),
-      H(expAvgSq),
+      H(params, "adamwStep"),
+      H(expAvg, "adamwStep"),
+      H(expAvgSq, "adamwStep"),
       steps,
       n,
       o.lr,
@@ -133,8 +201,8 @@ export function larsStep(
   check(
     "tt_lars_step",
     lib.tt_lars_step(
-      H(params),
-      H(bufs),
+      H(params, "larsStep"),
+      H(bufs, "larsStep"),
       exclude,
       n,
       o.lr,

@@ -3,24 +3,37 @@
 // here; scopes free what was created inside them; a FinalizationRegistry frees
 // what was forgotten and counts it.
 import { lib } from "./library.ts";
+import { isTensor, lifeOf, type Tensor } from "./tensor.ts";
 
-/** What memory.ts needs of a tensor; Tensor implements it. */
-export interface Tracked {
-  /** The native handle; null once freed. */
-  _handle: Deno.PointerObject | null;
+/**
+ * @internal A tensor's native handle and its bookkeeping. Each Tensor owns one
+ * in a private field; the FinalizationRegistry holds it as the value passed to
+ * its callback, so it must never reference the tensor. An in-place data swap
+ * (assignData) changes `h`, and the registry then frees the new handle.
+ */
+export class Life {
+  /** The native handle; null once freed (or moved to another tensor). */
+  h: Deno.PointerObject | null;
   /** Survives every scope (parameters, buffers, optimizer state). */
-  _kept: boolean;
+  kept = false;
   /** Registered with the FinalizationRegistry (only tensors no scope will free are). */
-  _registered: boolean;
+  registered = false;
+
+  constructor(h: Deno.PointerObject) {
+    this.h = h;
+  }
 }
 
 let live = 0;
 let finalized = 0;
-const scopes: Tracked[][] = [];
+const scopes: Tensor[][] = [];
 
-const registry = new FinalizationRegistry<Deno.PointerObject>((handle) => {
+const registry = new FinalizationRegistry<Life>((life) => {
   // Reached only for tensors never disposed: the handle is still ours.
-  lib.tt_free(handle);
+  const h = life.h;
+  if (h === null) return;
+  life.h = null;
+  lib.tt_free(h);
   live--;
   finalized++;
 });
@@ -28,41 +41,67 @@ const registry = new FinalizationRegistry<Deno.PointerObject>((handle) => {
 // Registration costs about as much as a small op, so tensors made inside a
 // scope skip it: the scope frees them. Those that leave the last scope (or are
 // kept) are registered then.
-function register(t: Tracked): void {
-  if (!t._registered && t._handle !== null) {
-    registry.register(t, t._handle, t);
-    t._registered = true;
+function register(t: Tensor, life: Life): void {
+  if (!life.registered && life.h !== null) {
+    registry.register(t, life, t);
+    life.registered = true;
   }
 }
 
-export function track(t: Tracked): void {
+/** @internal Counts a new tensor and hands it to the innermost scope (Tensor's constructor). */
+export function track(t: Tensor): void {
   live++;
+  const life = lifeOf(t);
   const top = scopes.length > 0 ? scopes[scopes.length - 1] : undefined;
-  if (top !== undefined && !t._kept) top.push(t);
-  else register(t);
+  if (top !== undefined && !life.kept) top.push(t);
+  else register(t, life);
 }
 
-/** Frees one tensor's handle. Returns false when it was already freed. */
-export function release(t: Tracked): boolean {
-  const h = t._handle;
+/** @internal Frees one tensor's handle. Returns false when it was already freed. */
+export function release(t: Tensor): boolean {
+  const life = lifeOf(t);
+  const h = life.h;
   if (h === null) return false;
-  t._handle = null;
-  if (t._registered) registry.unregister(t);
+  life.h = null;
+  if (life.registered) {
+    registry.unregister(t);
+    life.registered = false;
+  }
   lib.tt_free(h);
   live--;
   return true;
 }
 
+/**
+ * @internal The bookkeeping of assignData: `dst` takes `src`'s handle and frees
+ * its own; `src` is left disposed (and unregistered). One handle fewer is live.
+ */
+export function adoptHandle(dst: Life, src: Tensor, srcLife: Life): void {
+  const old = dst.h!;
+  dst.h = srcLife.h;
+  srcLife.h = null;
+  if (srcLife.registered) {
+    registry.unregister(src);
+    srcLife.registered = false;
+  }
+  lib.tt_free(old);
+  live--;
+}
+
 const FREE_BATCH = new BigUint64Array(256);
 
-/** Frees many tensors in as few FFI calls as possible. */
-export function releaseMany(ts: Iterable<Tracked>): void {
+/** Frees many tensors in as few FFI calls as possible (already freed ones are skipped). */
+export function releaseMany(ts: Iterable<Tensor>): void {
   let n = 0;
   for (const t of ts) {
-    const h = t._handle;
+    const life = lifeOf(t);
+    const h = life.h;
     if (h === null) continue;
-    t._handle = null;
-    if (t._registered) registry.unregister(t);
+    life.h = null;
+    if (life.registered) {
+      registry.unregister(t);
+      life.registered = false;
+    }
     FREE_BATCH[n++] = BigInt(Deno.UnsafePointer.value(h));
     live--;
     if (n === FREE_BATCH.length) {
@@ -83,10 +122,10 @@ export function finalizedTensorCount(): number {
   return finalized;
 }
 
-function collect(value: unknown, into: Set<Tracked>, depth = 0): void {
+function collect(value: unknown, into: Set<Tensor>, depth = 0): void {
   if (value === null || typeof value !== "object" || depth > 8) return;
-  if ("_handle" in value && "_kept" in value) {
-    into.add(value as Tracked);
+  if (isTensor(value)) {
+    into.add(value);
     return;
   }
   if (Array.isArray(value)) {
@@ -105,7 +144,7 @@ function collect(value: unknown, into: Set<Tracked>, depth = 0): void {
  * synchronous: a scope cannot follow an `await`.
  */
 export function tidy<T>(fn: () => T): T {
-  const scope: Tracked[] = [];
+  const scope: Tensor[] = [];
   scopes.push(scope);
   let result: T | undefined;
   let ok = false;
@@ -118,24 +157,26 @@ export function tidy<T>(fn: () => T): T {
     return result;
   } finally {
     scopes.pop();
-    const survivors = new Set<Tracked>();
+    const survivors = new Set<Tensor>();
     if (ok) collect(result, survivors);
-    releaseMany(scope.filter((t) => !t._kept && !survivors.has(t)));
+    releaseMany(scope.filter((t) => !lifeOf(t).kept && !survivors.has(t)));
     const parent = scopes.length > 0 ? scopes[scopes.length - 1] : undefined;
     for (const t of scope) {
-      if (t._handle === null) continue;
-      if (t._kept) register(t);
+      const life = lifeOf(t);
+      if (life.h === null) continue;
+      if (life.kept) register(t, life);
       else if (survivors.has(t)) {
         if (parent !== undefined) parent.push(t);
-        else register(t);
+        else register(t, life);
       }
     }
   }
 }
 
 /** Marks a tensor to survive every enclosing and future scope; returns it. */
-export function keep<T extends Tracked>(t: T): T {
-  t._kept = true;
-  register(t);
+export function keep<T extends Tensor>(t: T): T {
+  const life = lifeOf(t);
+  life.kept = true;
+  register(t, life);
   return t;
 }

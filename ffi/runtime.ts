@@ -2,7 +2,7 @@
 import { lib } from "./library.ts";
 import { check, OUT, OUT_I32, outHandle } from "./call.ts";
 import { type Device, deviceCode } from "./device.ts";
-import { Tensor } from "./tensor.ts";
+import { handleOf, Tensor } from "./tensor.ts";
 
 /** Seeds libtorch's default generators (CPU and CUDA), like torch.manual_seed. */
 export function manualSeed(seed: number | bigint): void {
@@ -138,5 +138,5 @@ export function getRngState(device: Device | string = "cpu"): Tensor {
 }
 
 export function setRngState(state: Tensor, device: Device | string = "cpu"): void {
-  check("tt_rng_set_state", lib.tt_rng_set_state(deviceCode(device), state.handle));
+  check("tt_rng_set_state", lib.tt_rng_set_state(deviceCode(device), handleOf(state)));
 }

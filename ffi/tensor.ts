@@ -26,7 +26,7 @@ import {
 } from "./dtype.ts";
 import { TorchError } from "./error.ts";
 import { Binary, InPlace, Reduce, Unary } from "./ops.ts";
-import { keep, release, track, type Tracked } from "./memory.ts";
+import { adoptHandle, keep, Life, release, track } from "./memory.ts";
 
 export interface ReduceOptions {
   /** A dim or dims to reduce; absent reduces over every element. */
@@ -44,38 +44,41 @@ function dimList(dim: number | number[] | undefined): number[] {
 /** Nested JS arrays of a tensor's values, as `toArray()` returns them. */
 export type NestedArray = number | boolean | NestedArray[];
 
-export class Tensor implements Tracked, Disposable {
-  _handle: Deno.PointerObject | null;
-  _kept = false;
-  _registered = false;
+// The private-field accessors below are bound in Tensor's static block: only
+// this module can reach a tensor's native handle and its bookkeeping.
+let lifeOfImpl: (t: Tensor) => Life;
+let isTensorImpl: (v: object) => v is Tensor;
+let resetInfoImpl: (t: Tensor) => void;
+
+export class Tensor implements Disposable {
+  /** The native handle and memory.ts' bookkeeping; never exposed. */
+  readonly #life: Life;
   #shape: number[] | null = null;
   #dtype: DTypeName | null = null;
   #device: Device | null = null;
 
   /** Wraps a handle the shim returned; takes ownership of it. */
   constructor(handle: Deno.PointerObject) {
-    this._handle = handle;
+    this.#life = new Life(handle);
     track(this);
   }
 
-  /** The native handle; throws once the tensor is disposed. */
-  get handle(): Deno.PointerObject {
-    const h = this._handle;
-    if (h === null) {
-      throw new TorchError(
-        "tensor",
-        "this tensor was disposed and cannot be used; keep it (keep(t)) or return it from tidy()",
-      );
-    }
-    return h;
+  static {
+    lifeOfImpl = (t) => t.#life;
+    isTensorImpl = (v): v is Tensor => #life in v;
+    resetInfoImpl = (t) => {
+      t.#shape = null;
+      t.#dtype = null;
+      t.#device = null;
+    };
   }
 
   get isDisposed(): boolean {
-    return this._handle === null;
+    return this.#life.h === null;
   }
 
   #info(): void {
-    check("tt_info", lib.tt_info(this.handle, INFO, INFO.length));
+    check("tt_info", lib.tt_info(handleOf(this), INFO, INFO.length));
     this.#dtype = dtypeName(Number(INFO[0]));
     this.#device = deviceName(Number(INFO[1]));
     const nd = Number(INFO[2]);
@@ -122,17 +125,17 @@ export class Tensor implements Tracked, Disposable {
   }
 
   get requiresGrad(): boolean {
-    check("tt_info", lib.tt_info(this.handle, INFO, INFO.length));
+    check("tt_info", lib.tt_info(handleOf(this), INFO, INFO.length));
     return INFO[3] !== 0n;
   }
 
   get isContiguous(): boolean {
-    check("tt_info", lib.tt_info(this.handle, INFO, INFO.length));
+    check("tt_info", lib.tt_info(handleOf(this), INFO, INFO.length));
     return INFO[4] !== 0n;
   }
 
   get isLeaf(): boolean {
-    check("tt_info", lib.tt_info(this.handle, INFO, INFO.length));
+    check("tt_info", lib.tt_info(handleOf(this), INFO, INFO.length));
     return INFO[6] !== 0n;
   }
 
@@ -153,7 +156,7 @@ export class Tensor implements Tracked, Disposable {
   }
 
   toString(): string {
-    if (this._handle === null) return "Tensor(disposed)";
+    if (this.#life.h === null) return "Tensor(disposed)";
     return `Tensor(shape=[${this.shape}], dtype=${this.dtype}, device=${this.device})`;
   }
 
@@ -169,7 +172,7 @@ export class Tensor implements Tracked, Disposable {
     const out = newTypedArray(this.dtype, n);
     check(
       "tt_copy_to_buffer",
-      lib.tt_copy_to_buffer(this.handle, new Uint8Array(out.buffer), out.byteLength),
+      lib.tt_copy_to_buffer(handleOf(this), new Uint8Array(out.buffer), out.byteLength),
     );
     return out;
   }
@@ -177,7 +180,7 @@ export class Tensor implements Tracked, Disposable {
   /** The raw bytes of the values in this tensor's dtype (little-endian). */
   toBytes(): Uint8Array {
     const out = new Uint8Array(this.numel * DTYPE_BYTES[this.dtype]);
-    check("tt_copy_to_buffer", lib.tt_copy_to_buffer(this.handle, out, out.byteLength));
+    check("tt_copy_to_buffer", lib.tt_copy_to_buffer(handleOf(this), out, out.byteLength));
     return out;
   }
 
@@ -204,7 +207,7 @@ export class Tensor implements Tracked, Disposable {
 
   /** The single value of a one-element tensor (a host sync on CUDA). */
   item(): number {
-    check("tt_item", lib.tt_item(this.handle, OUT_F64));
+    check("tt_item", lib.tt_item(handleOf(this), OUT_F64));
     return OUT_F64[0];
   }
 
@@ -221,7 +224,7 @@ export class Tensor implements Tracked, Disposable {
       : opts;
     const dt = o.dtype === undefined ? -1 : dtypeCode(o.dtype);
     const dev = o.device === undefined ? -2 : deviceCode(o.device);
-    return wrap("tt_to", lib.tt_to(this.handle, dt, dev, o.copy ? 1 : 0, OUT));
+    return wrap("tt_to", lib.tt_to(handleOf(this), dt, dev, o.copy ? 1 : 0, OUT));
   }
 
   float(): Tensor {
@@ -242,44 +245,44 @@ export class Tensor implements Tracked, Disposable {
    * or `Module.channelsLast()`, else "contiguous".
    */
   get memoryFormat(): "contiguous" | "channelsLast" {
-    check("tt_memory_format", lib.tt_memory_format(this.handle, OUT_I32));
+    check("tt_memory_format", lib.tt_memory_format(handleOf(this), OUT_I32));
     return OUT_I32[0] === 1 ? "channelsLast" : "contiguous";
   }
 
   contiguous(memoryFormat: "contiguous" | "channelsLast" = "contiguous"): Tensor {
     return wrap(
       "tt_contiguous",
-      lib.tt_contiguous(this.handle, memoryFormat === "channelsLast" ? 1 : 0, OUT),
+      lib.tt_contiguous(handleOf(this), memoryFormat === "channelsLast" ? 1 : 0, OUT),
     );
   }
 
   clone(): Tensor {
-    return wrap("tt_clone", lib.tt_clone(this.handle, OUT));
+    return wrap("tt_clone", lib.tt_clone(handleOf(this), OUT));
   }
 
   detach(): Tensor {
-    return wrap("tt_detach", lib.tt_detach(this.handle, OUT));
+    return wrap("tt_detach", lib.tt_detach(handleOf(this), OUT));
   }
 
   // ---- views and joins ----
 
   reshape(...shape: number[] | [number[]]): Tensor {
     const s = flatArgs(shape);
-    return wrap("tt_reshape", lib.tt_reshape(this.handle, ints(s), s.length, OUT));
+    return wrap("tt_reshape", lib.tt_reshape(handleOf(this), ints(s), s.length, OUT));
   }
 
   view(...shape: number[] | [number[]]): Tensor {
     const s = flatArgs(shape);
-    return wrap("tt_view", lib.tt_view(this.handle, ints(s), s.length, OUT));
+    return wrap("tt_view", lib.tt_view(handleOf(this), ints(s), s.length, OUT));
   }
 
   permute(...dims: number[] | [number[]]): Tensor {
     const d = flatArgs(dims);
-    return wrap("tt_permute", lib.tt_permute(this.handle, ints(d), d.length, OUT));
+    return wrap("tt_permute", lib.tt_permute(handleOf(this), ints(d), d.length, OUT));
   }
 
   transpose(d0: number, d1: number): Tensor {
-    return wrap("tt_transpose", lib.tt_transpose(this.handle, d0, d1, OUT));
+    return wrap("tt_transpose", lib.tt_transpose(handleOf(this), d0, d1, OUT));
   }
 
   /** The matrix transpose of a 2-D tensor. */
@@ -288,51 +291,51 @@ export class Tensor implements Tracked, Disposable {
   }
 
   flatten(startDim = 0, endDim = -1): Tensor {
-    return wrap("tt_flatten", lib.tt_flatten(this.handle, startDim, endDim, OUT));
+    return wrap("tt_flatten", lib.tt_flatten(handleOf(this), startDim, endDim, OUT));
   }
 
   squeeze(dim?: number): Tensor {
     return wrap(
       "tt_squeeze",
-      lib.tt_squeeze(this.handle, dim ?? 0, dim === undefined ? 1 : 0, OUT),
+      lib.tt_squeeze(handleOf(this), dim ?? 0, dim === undefined ? 1 : 0, OUT),
     );
   }
 
   unsqueeze(dim: number): Tensor {
-    return wrap("tt_unsqueeze", lib.tt_unsqueeze(this.handle, dim, OUT));
+    return wrap("tt_unsqueeze", lib.tt_unsqueeze(handleOf(this), dim, OUT));
   }
 
   narrow(dim: number, start: number, length: number): Tensor {
-    return wrap("tt_narrow", lib.tt_narrow(this.handle, dim, start, length, OUT));
+    return wrap("tt_narrow", lib.tt_narrow(handleOf(this), dim, start, length, OUT));
   }
 
   /** Python's `t[start:end:step]` along `dim`. */
   slice(dim: number, start = 0, end = Number.MAX_SAFE_INTEGER, step = 1): Tensor {
-    return wrap("tt_slice", lib.tt_slice(this.handle, dim, start, end, step, OUT));
+    return wrap("tt_slice", lib.tt_slice(handleOf(this), dim, start, end, step, OUT));
   }
 
   select(dim: number, index: number): Tensor {
-    return wrap("tt_select", lib.tt_select(this.handle, dim, index, OUT));
+    return wrap("tt_select", lib.tt_select(handleOf(this), dim, index, OUT));
   }
 
   indexSelect(dim: number, index: Tensor): Tensor {
-    return wrap("tt_index_select", lib.tt_index_select(this.handle, dim, index.handle, OUT));
+    return wrap("tt_index_select", lib.tt_index_select(handleOf(this), dim, handleOf(index), OUT));
   }
 
   gather(dim: number, index: Tensor): Tensor {
-    return wrap("tt_gather", lib.tt_gather(this.handle, dim, index.handle, OUT));
+    return wrap("tt_gather", lib.tt_gather(handleOf(this), dim, handleOf(index), OUT));
   }
 
   scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor {
     return wrap(
       "tt_scatter_add",
-      lib.tt_scatter_add(this.handle, dim, index.handle, src.handle, OUT),
+      lib.tt_scatter_add(handleOf(this), dim, handleOf(index), handleOf(src), OUT),
     );
   }
 
   expand(...shape: number[] | [number[]]): Tensor {
     const s = flatArgs(shape);
-    return wrap("tt_expand", lib.tt_expand(this.handle, ints(s), s.length, OUT));
+    return wrap("tt_expand", lib.tt_expand(handleOf(this), ints(s), s.length, OUT));
   }
 
   expandAs(other: Tensor): Tensor {
@@ -341,16 +344,16 @@ export class Tensor implements Tracked, Disposable {
 
   repeat(...reps: number[] | [number[]]): Tensor {
     const r = flatArgs(reps);
-    return wrap("tt_repeat", lib.tt_repeat(this.handle, ints(r), r.length, OUT));
+    return wrap("tt_repeat", lib.tt_repeat(handleOf(this), ints(r), r.length, OUT));
   }
 
   flip(...dims: number[] | [number[]]): Tensor {
     const d = flatArgs(dims);
-    return wrap("tt_flip", lib.tt_flip(this.handle, ints(d), d.length, OUT));
+    return wrap("tt_flip", lib.tt_flip(handleOf(this), ints(d), d.length, OUT));
   }
 
   chunk(chunks: number, dim = 0): Tensor[] {
-    check("tt_chunk", lib.tt_chunk(this.handle, chunks, dim, OUT, OUT.length, OUT2));
+    check("tt_chunk", lib.tt_chunk(handleOf(this), chunks, dim, OUT, OUT.length, OUT2));
     return manyOut(Number(OUT2[0]));
   }
 
@@ -367,7 +370,7 @@ export class Tensor implements Tracked, Disposable {
     if (sizes.length > OUT.length) {
       throw new TorchError("split", `at most ${OUT.length} parts per call`);
     }
-    check("tt_split", lib.tt_split(this.handle, buf, sizes.length, dim, OUT, OUT.length, OUT2));
+    check("tt_split", lib.tt_split(handleOf(this), buf, sizes.length, dim, OUT, OUT.length, OUT2));
     return manyOut(Number(OUT2[0]));
   }
 
@@ -542,7 +545,7 @@ export class Tensor implements Tracked, Disposable {
     return wrap(
       "tt_clamp",
       lib.tt_clamp(
-        this.handle,
+        handleOf(this),
         opts.min ?? 0,
         opts.max ?? 0,
         opts.min === undefined ? 0 : 1,
@@ -553,7 +556,7 @@ export class Tensor implements Tracked, Disposable {
   }
 
   matmul(other: Tensor): Tensor {
-    return wrap("tt_matmul", lib.tt_matmul(this.handle, other.handle, OUT));
+    return wrap("tt_matmul", lib.tt_matmul(handleOf(this), handleOf(other), OUT));
   }
 
   lerp(end: Tensor, weight: Tensor | number): Tensor {
@@ -562,19 +565,19 @@ export class Tensor implements Tracked, Disposable {
       using d = end.sub(this);
       return this.add(d, weight);
     }
-    return wrap("tt_lerp", lib.tt_lerp(this.handle, end.handle, weight.handle, OUT));
+    return wrap("tt_lerp", lib.tt_lerp(handleOf(this), handleOf(end), handleOf(weight), OUT));
   }
 
   maskedFill(mask: Tensor, value: number): Tensor {
-    return wrap("tt_masked_fill", lib.tt_masked_fill(this.handle, mask.handle, value, OUT));
+    return wrap("tt_masked_fill", lib.tt_masked_fill(handleOf(this), handleOf(mask), value, OUT));
   }
 
   oneHot(numClasses = -1): Tensor {
-    return wrap("tt_one_hot", lib.tt_one_hot(this.handle, numClasses, OUT));
+    return wrap("tt_one_hot", lib.tt_one_hot(handleOf(this), numClasses, OUT));
   }
 
   cumsum(dim: number): Tensor {
-    return wrap("tt_cumsum", lib.tt_cumsum(this.handle, dim, OUT));
+    return wrap("tt_cumsum", lib.tt_cumsum(handleOf(this), dim, OUT));
   }
 
   // ---- reductions ----
@@ -645,7 +648,7 @@ export class Tensor implements Tracked, Disposable {
     check(
       "tt_topk",
       lib.tt_topk(
-        this.handle,
+        handleOf(this),
         k,
         opts.dim ?? -1,
         opts.largest === false ? 0 : 1,
@@ -660,7 +663,7 @@ export class Tensor implements Tracked, Disposable {
   sort(opts: { dim?: number; descending?: boolean } = {}): { values: Tensor; indices: Tensor } {
     check(
       "tt_sort",
-      lib.tt_sort(this.handle, opts.dim ?? -1, opts.descending ? 1 : 0, OUT, OUT2),
+      lib.tt_sort(handleOf(this), opts.dim ?? -1, opts.descending ? 1 : 0, OUT, OUT2),
     );
     return pairOut();
   }
@@ -670,16 +673,16 @@ export class Tensor implements Tracked, Disposable {
     const d = dimList(opts.dim);
     return wrap(
       "tt_norm",
-      lib.tt_norm(this.handle, opts.p ?? 2, ints(d), d.length, opts.keepdim ? 1 : 0, OUT),
+      lib.tt_norm(handleOf(this), opts.p ?? 2, ints(d), d.length, opts.keepdim ? 1 : 0, OUT),
     );
   }
 
   softmax(dim: number): Tensor {
-    return wrap("tt_softmax", lib.tt_softmax(this.handle, dim, 0, OUT));
+    return wrap("tt_softmax", lib.tt_softmax(handleOf(this), dim, 0, OUT));
   }
 
   logSoftmax(dim: number): Tensor {
-    return wrap("tt_softmax", lib.tt_softmax(this.handle, dim, 1, OUT));
+    return wrap("tt_softmax", lib.tt_softmax(handleOf(this), dim, 1, OUT));
   }
 
   // ---- in place (under noGrad for parameters) ----
@@ -732,7 +735,7 @@ export class Tensor implements Tracked, Disposable {
   // ---- autograd ----
 
   requiresGrad_(flag = true): this {
-    check("tt_set_requires_grad", lib.tt_set_requires_grad(this.handle, flag ? 1 : 0));
+    check("tt_set_requires_grad", lib.tt_set_requires_grad(handleOf(this), flag ? 1 : 0));
     return this;
   }
 
@@ -740,20 +743,69 @@ export class Tensor implements Tracked, Disposable {
   backward(gradient?: Tensor, opts: { retainGraph?: boolean } = {}): void {
     check(
       "tt_backward",
-      lib.tt_backward(this.handle, gradient?.handle ?? null, opts.retainGraph ? 1 : 0),
+      lib.tt_backward(handleOf(this), handleOfOpt(gradient), opts.retainGraph ? 1 : 0),
     );
   }
 
   /** The accumulated gradient (a new handle to it), or null. */
   get grad(): Tensor | null {
-    check("tt_grad", lib.tt_grad(this.handle, OUT));
+    check("tt_grad", lib.tt_grad(handleOf(this), OUT));
     const h = outHandleOrNull();
     return h === null ? null : new Tensor(h);
   }
 
   set grad(g: Tensor | null) {
-    check("tt_set_grad", lib.tt_set_grad(this.handle, g?.handle ?? null));
+    check("tt_set_grad", lib.tt_set_grad(handleOf(this), handleOfOpt(g)));
   }
+}
+
+// ---- internal: ffi/ only (mod.ts does not export these) ----
+
+function disposedError(): TorchError {
+  return new TorchError(
+    "tensor",
+    "this tensor was disposed and cannot be used; keep it (keep(t)) or return it from tidy()",
+  );
+}
+
+/**
+ * @internal The native handle of `t`, for the calls in ffi/; throws a
+ * TorchError once `t` is disposed, so no freed handle reaches the shim.
+ */
+export function handleOf(t: Tensor): Deno.PointerObject {
+  const h = lifeOfImpl(t).h;
+  if (h === null) throw disposedError();
+  return h;
+}
+
+/** @internal handleOf for optional tensor arguments (null or undefined pass as null). */
+export function handleOfOpt(t: Tensor | null | undefined): Deno.PointerObject | null {
+  return t === null || t === undefined ? null : handleOf(t);
+}
+
+/** @internal The bookkeeping record of `t` (memory.ts, lists.ts). */
+export function lifeOf(t: Tensor): Life {
+  return lifeOfImpl(t);
+}
+
+/** @internal True for real Tensor objects only (a private-field brand check, not duck typing). */
+export function isTensor(v: unknown): v is Tensor {
+  return typeof v === "object" && v !== null && isTensorImpl(v);
+}
+
+/**
+ * @internal PyTorch's `dst.data = src`: `dst` keeps its identity (holders such
+ * as optimizers, TensorLists and the tidy scopes keep following it) and takes
+ * `src`'s native tensor; its own old one is freed and `src` becomes disposed.
+ * Used by Module.to() and Module.channelsLast().
+ */
+export function assignData(dst: Tensor, src: Tensor): void {
+  if (dst === src) return;
+  const a = lifeOfImpl(dst);
+  const b = lifeOfImpl(src);
+  if (a.h === null || b.h === null) throw disposedError();
+  adoptHandle(a, src, b);
+  resetInfoImpl(dst);
 }
 
 // ---- helpers shared with the creation and functional modules ----
@@ -781,22 +833,22 @@ function flatArgs(args: number[] | [number[]]): number[] {
 }
 
 function unary(op: number, a: Tensor): Tensor {
-  return wrap("tt_unary", lib.tt_unary(op, a.handle, OUT));
+  return wrap("tt_unary", lib.tt_unary(op, handleOf(a), OUT));
 }
 
 function binary(op: number, a: Tensor, b: Tensor | number, alpha = 1): Tensor {
   if (typeof b === "number") {
     if (alpha !== 1) b *= alpha;
-    return wrap("tt_binary_scalar", lib.tt_binary_scalar(op, a.handle, b, OUT));
+    return wrap("tt_binary_scalar", lib.tt_binary_scalar(op, handleOf(a), b, OUT));
   }
-  return wrap("tt_binary", lib.tt_binary(op, a.handle, b.handle, alpha, OUT));
+  return wrap("tt_binary", lib.tt_binary(op, handleOf(a), handleOf(b), alpha, OUT));
 }
 
 function inplace<T extends Tensor>(op: number, a: T, b: Tensor | number, s: number): T {
   if (typeof b === "number") {
-    check("tt_inplace", lib.tt_inplace(op, a.handle, null, op <= InPlace.div_ ? b * s : b));
+    check("tt_inplace", lib.tt_inplace(op, handleOf(a), null, op <= InPlace.div_ ? b * s : b));
   } else {
-    check("tt_inplace", lib.tt_inplace(op, a.handle, b.handle, s));
+    check("tt_inplace", lib.tt_inplace(op, handleOf(a), handleOf(b), s));
   }
   return a;
 }
@@ -805,7 +857,7 @@ function reduce(op: number, a: Tensor, opts: ReduceOptions, correction = 1): Ten
   const d = dimList(opts.dim);
   return wrap(
     "tt_reduce",
-    lib.tt_reduce(op, a.handle, ints(d), d.length, opts.keepdim ? 1 : 0, correction, OUT),
+    lib.tt_reduce(op, handleOf(a), ints(d), d.length, opts.keepdim ? 1 : 0, correction, OUT),
   );
 }
 
@@ -813,7 +865,7 @@ function argReduce(a: Tensor, opts: { dim?: number; keepdim?: boolean }, isMin: 
   return wrap(
     "tt_argmax",
     lib.tt_argmax(
-      a.handle,
+      handleOf(a),
       opts.dim ?? 0,
       opts.dim === undefined ? 0 : 1,
       opts.keepdim ? 1 : 0,

@@ -2,13 +2,15 @@
 // learns to predict a target network's projection of another view of the same
 // image; the target (encoder, projector) is an exponential moving average of
 // the online weights and gets no gradient.
-import type { Tensor } from "../../ffi/tensor.ts";
+import { assignData, type Tensor } from "../../ffi/tensor.ts";
+import { TorchError } from "../../ffi/error.ts";
+import type { DTypeName } from "../../ffi/dtype.ts";
 import { cat } from "../../ffi/creation.ts";
 import { copyList, lerpList, TensorList } from "../../ffi/lists.ts";
 import { keep } from "../../ffi/memory.ts";
-import { deviceCode } from "../../ffi/device.ts";
+import { type Device, deviceCode } from "../../ffi/device.ts";
 import { inferenceMode, noGrad } from "../../ffi/runtime.ts";
-import type { Module, TensorSlot } from "../nn/module.ts";
+import { channelsLastTensor, type Module, moveTensor, type TensorSlot } from "../nn/module.ts";
 import { mlp } from "../nn/mlp.ts";
 import type { Sequential } from "../nn/layers.ts";
 import { byolLoss } from "./loss.ts";
@@ -55,6 +57,9 @@ export class BYOL {
   readonly #bufDst: TensorList;
   readonly #bufSrc: TensorList;
   readonly #nBuffers: number;
+  /** The slot index of each entry of the parameter and buffer lists. */
+  readonly #paramSlot: number[];
+  readonly #bufferSlot: number[];
 
   constructor(encoder: Encoder, options: BYOLOptions = {}) {
     if (!(encoder.outDim > 0)) {
@@ -97,14 +102,69 @@ export class BYOL {
     );
     const buffers = this.#slots.map((s, i) => [s, i] as const).filter(([s]) => s.kind === "buffer");
     this.#nBuffers = buffers.length;
-    const tensors = (list: (readonly [TensorSlot, number])[], target: boolean) =>
+    const tensors = (list: (readonly [TensorSlot, number])[], target: boolean, label: string) =>
       new TensorList(
         this.options.useMomentum ? list.map(([s, i]) => target ? this.#target[i] : s.get()) : [],
+        {
+          label,
+          item: list === params ? "parameter" : "buffer",
+          names: list.map(([s]) => s.name),
+        },
       );
-    this.#emaDst = tensors(params, true);
-    this.#emaSrc = tensors(params, false);
-    this.#bufDst = tensors(buffers, true);
-    this.#bufSrc = tensors(buffers, false);
+    this.#emaDst = tensors(params, true, "the EMA target list");
+    this.#emaSrc = tensors(params, false, "the EMA online list");
+    this.#bufDst = tensors(buffers, true, "the target buffer list");
+    this.#bufSrc = tensors(buffers, false, "the online buffer list");
+    this.#paramSlot = params.map(([, i]) => i);
+    this.#bufferSlot = buffers.map(([, i]) => i);
+  }
+
+  /**
+   * Moves (and optionally casts floating tensors of) the whole model: online
+   * encoder, projector, predictor and the target copy, each tensor in place (as
+   * Module.to()), so optimizers built over onlineParameters() keep following.
+   */
+  to(device: Device | string, dtype?: DTypeName): this {
+    this.encoder.to(device, dtype);
+    this.projector.to(device, dtype);
+    this.predictor.to(device, dtype);
+    for (const t of this.#target) moveTensor(t, device, dtype);
+    (this.options as { device: string }).device = device;
+    return this;
+  }
+
+  /**
+   * Checks the online tensors before a forward or EMA update (a few hundred JS
+   * compares): a disposed one throws; one whose data was swapped (the encoder
+   * moved with to() or channelsLast() after BYOL was built) is followed. The
+   * target copy takes a new memory format itself; a new dtype or device
+   * throws, as the projector and predictor did not move with it.
+   */
+  #sync(call: string): void {
+    if (!this.options.useMomentum) return;
+    this.#emaSrc.sync(call, (j) => this.#follow(call, this.#paramSlot[j]));
+    this.#bufSrc.sync(call, (j) => this.#follow(call, this.#bufferSlot[j]));
+  }
+
+  #follow(call: string, i: number): void {
+    const online = this.#slots[i].get();
+    const target = this.#target[i];
+    if (online.dtype !== target.dtype || online.device !== target.device) {
+      throw new TorchError(
+        call,
+        `${this.#slots[i].name} is now ${online.dtype} on ${online.device} but the target ` +
+          `network's copy is ${target.dtype} on ${target.device}: the encoder was moved after ` +
+          "BYOL was built. Move the whole model with byol.to(device, dtype), or move the " +
+          "encoder before building BYOL",
+      );
+    }
+    if (online.ndim === 4 && online.memoryFormat !== target.memoryFormat) {
+      if (online.memoryFormat === "channelsLast") channelsLastTensor(target);
+      else {
+        const data = noGrad(() => target.contiguous());
+        assignData(target, data);
+      }
+    }
   }
 
   /** The online parameters the optimizer updates (encoder, projector, predictor). */
@@ -201,6 +261,7 @@ export class BYOL {
     if (view2.size(0) !== n) {
       throw new RangeError(`the two views differ in batch size: ${n} vs ${view2.size(0)}`);
     }
+    this.#sync("BYOL.loss");
     using x = cat([view1, view2], 0);
     using z = this.#project(x);
     using p = this.predictor.forward(z);
@@ -225,6 +286,7 @@ export class BYOL {
   updateTarget(step: number, totalSteps: number): number {
     const tau = tauAt(step, totalSteps, this.options.tauBase, this.options.tauSchedule);
     if (!this.options.useMomentum) return tau;
+    this.#sync("BYOL.updateTarget");
     lerpList(this.#emaDst, this.#emaSrc, 1 - tau);
     if (this.#nBuffers > 0) copyList(this.#bufDst, this.#bufSrc);
     return tau;

@@ -1,8 +1,8 @@
 // Module: named parameters, buffers and children with PyTorch's dotted
 // state_dict names, train()/eval(), stateDict()/loadStateDict(). Modules are
 // written over functional ops (ffi/functional.ts), as TorchSharp's are.
-import type { Tensor } from "../../ffi/tensor.ts";
-import type { Device } from "../../ffi/device.ts";
+import { assignData, type Tensor } from "../../ffi/tensor.ts";
+import { type Device, deviceCode } from "../../ffi/device.ts";
 import type { DTypeName } from "../../ffi/dtype.ts";
 import { keep } from "../../ffi/memory.ts";
 import { noGrad } from "../../ffi/runtime.ts";
@@ -183,49 +183,31 @@ export abstract class Module {
   }
 
   /**
-   * Moves (and optionally casts) every parameter and buffer. Tensors are
-   * replaced, so build optimizers after calling it.
+   * Moves (and optionally casts) every parameter and buffer, as PyTorch's
+   * `module.to()`: each tensor keeps its identity and takes the moved data in
+   * place (`param.data = moved`), so optimizers, BYOL's EMA lists and other
+   * holders keep following it; requiresGrad is preserved. Tensors already on
+   * `device` in the wanted dtype are left alone. `dtype` casts floating tensors only.
    */
   to(device: Device | string, dtype?: DTypeName): this {
-    const move = (t: Tensor, isParam: boolean): Tensor => {
-      const floating = t.dtype === "float32" || t.dtype === "float64" ||
-        t.dtype === "float16" || t.dtype === "bfloat16";
-      const moved = noGrad(() =>
-        t.to({ device, dtype: dtype !== undefined && floating ? dtype : undefined })
-      );
-      if (moved.handle === t.handle) return t;
-      t.dispose();
-      const out = keep(moved.detach());
-      moved.dispose();
-      if (isParam) out.requiresGrad_(true);
-      return out;
-    };
-    for (const [, m] of this.namedModules()) m.#apply(move);
+    for (const [, m] of this.namedModules()) m.#apply((t) => moveTensor(t, device, dtype));
     return this;
   }
 
   /**
    * Stores every 4-D parameter and buffer channels-last (NHWC in memory), the
-   * layout cuDNN and oneDNN convolutions run fastest in. Like to(), it
-   * replaces tensors: call it before building optimizers.
+   * layout cuDNN and oneDNN convolutions run fastest in. Like to(), it swaps
+   * each tensor's data in place, so holders of the tensors keep following them;
+   * tensors already channels-last are left alone.
    */
   channelsLast(): this {
-    const convert = (t: Tensor, isParam: boolean): Tensor => {
-      if (t.ndim !== 4) return t;
-      const c = noGrad(() => t.contiguous("channelsLast"));
-      t.dispose();
-      const out = keep(c.detach());
-      c.dispose();
-      if (isParam) out.requiresGrad_(true);
-      return out;
-    };
-    for (const [, m] of this.namedModules()) m.#apply(convert);
+    for (const [, m] of this.namedModules()) m.#apply(channelsLastTensor);
     return this;
   }
 
-  #apply(fn: (t: Tensor, isParam: boolean) => Tensor): void {
-    for (const [n, t] of this.#params) if (t !== null) this.#params.set(n, fn(t, true));
-    for (const [n, t] of this.#buffers) if (t !== null) this.#buffers.set(n, fn(t, false));
+  #apply(fn: (t: Tensor) => void): void {
+    for (const t of this.#params.values()) if (t !== null) fn(t);
+    for (const t of this.#buffers.values()) if (t !== null) fn(t);
     this._onTensorsReplaced();
   }
 
@@ -261,7 +243,11 @@ export abstract class Module {
     };
   }
 
-  /** Subclasses that cache parameter references refresh them here (after to()). */
+  /**
+   * Called after to() and channelsLast(). Those keep every tensor object (only
+   * the data is swapped), so cached references stay valid; kept for subclasses
+   * that cache something derived from the data (shapes, dtypes).
+   */
   protected _onTensorsReplaced(): void {}
 
   /** Frees every parameter and buffer of this module and its children. */
@@ -273,6 +259,37 @@ export abstract class Module {
       m.#buffers.clear();
     }
   }
+}
+
+const FLOATING = new Set<DTypeName>(["float32", "float64", "float16", "bfloat16"]);
+
+/**
+ * @internal Moves one tensor's data to `device` (and floating tensors to
+ * `dtype`) in place, keeping the tensor object and its requiresGrad. Does
+ * nothing when the tensor's metadata already match. Module.to() and BYOL.to().
+ */
+export function moveTensor(t: Tensor, device: Device | string, dtype?: DTypeName): void {
+  const dt = dtype !== undefined && FLOATING.has(t.dtype) ? dtype : t.dtype;
+  if (dt === t.dtype && deviceCode(t.device) === deviceCode(device)) return;
+  const grad = t.requiresGrad;
+  const data = noGrad(() => {
+    using moved = t.to({ device, dtype: dt });
+    return moved.detach();
+  });
+  if (grad) data.requiresGrad_(true);
+  assignData(t, data);
+}
+
+/** @internal Restrides a 4-D tensor channels-last in place (see Module.channelsLast). */
+export function channelsLastTensor(t: Tensor): void {
+  if (t.ndim !== 4 || t.memoryFormat === "channelsLast") return;
+  const grad = t.requiresGrad;
+  const data = noGrad(() => {
+    using c = t.contiguous("channelsLast");
+    return c.detach();
+  });
+  if (grad) data.requiresGrad_(true);
+  assignData(t, data);
 }
 
 function join(prefix: string, name: string): string {

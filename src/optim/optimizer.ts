@@ -2,7 +2,7 @@
 // group's options override the defaults), the per-group tensor lists built
 // once so a step is one FFI call per group, zeroGrad, learning-rate control,
 // state dicts and disposal.
-import type { Tensor } from "../../ffi/tensor.ts";
+import { assignData, type Tensor } from "../../ffi/tensor.ts";
 import { zerosLike } from "../../ffi/creation.ts";
 import { keep, releaseMany } from "../../ffi/memory.ts";
 import { noGrad } from "../../ffi/runtime.ts";
@@ -54,6 +54,8 @@ export abstract class Optimizer<O extends BaseOptions> {
   readonly #kind: string;
   readonly #all: Tensor[];
   readonly #allList: TensorList;
+  /** Global index of each group's first parameter. */
+  readonly #groupStart: number[];
   /** Per-param state tensors by name (e.g. "momentum_buffer"), indexed globally. */
   readonly #state = new Map<string, Tensor[]>();
   #baseLr: number;
@@ -66,7 +68,7 @@ export abstract class Optimizer<O extends BaseOptions> {
     const groups: ParamGroup<O>[] = params.length > 0 && !isGroup(params[0])
       ? [{ params: params as Tensor[] } as ParamGroup<O>]
       : params as ParamGroup<O>[];
-    const seen = new Set<number | bigint>();
+    const seen = new Set<Tensor>();
     let index = 0;
     this.paramGroups = groups.map((g, gi) => {
       if (!isGroup(g)) throw new TypeError(`${kind}: mix of tensors and parameter groups`);
@@ -77,9 +79,8 @@ export abstract class Optimizer<O extends BaseOptions> {
         );
       }
       for (const p of ps) {
-        const h = Deno.UnsafePointer.value(p.handle);
-        if (seen.has(h)) throw new TypeError(`${kind}: a parameter appears in more than one group`);
-        seen.add(h);
+        if (seen.has(p)) throw new TypeError(`${kind}: a parameter appears in more than one group`);
+        seen.add(p);
       }
       const opts = { ...defaults } as O;
       // Only options the group actually sets override (undefined keeps the default).
@@ -100,8 +101,19 @@ export abstract class Optimizer<O extends BaseOptions> {
     });
     if (index === 0) throw new TypeError(`${kind}: got an empty parameter list`);
     this.#all = this.paramGroups.flatMap((g) => g.params);
-    this.#allList = new TensorList(this.#all);
-    this.paramLists = this.paramGroups.map((g) => new TensorList(g.params));
+    this.#allList = new TensorList(this.#all, {
+      label: `the ${kind} parameter list`,
+      item: "parameter",
+    });
+    let at = 0;
+    this.#groupStart = this.paramGroups.map((g) => (at += g.params.length) - g.params.length);
+    this.paramLists = this.paramGroups.map((g, gi) =>
+      new TensorList(g.params, {
+        label: `the ${kind} parameter list${this.paramGroups.length > 1 ? ` (group ${gi})` : ""}`,
+        item: "parameter",
+        names: groups[gi].names,
+      })
+    );
   }
 
   /** Updates every parameter that has a gradient: one FFI call per group. */
@@ -237,22 +249,37 @@ export abstract class Optimizer<O extends BaseOptions> {
     let at = 0;
     return this.paramGroups.map((g) => {
       const mine = ts.slice(at, at += g.params.length);
-      return new TensorList(mine);
+      return new TensorList(mine, { label: `the ${this.#kind} ${name} list` });
     });
   }
 
   /**
-   * Throws unless the optimizer and its parameters are alive: the pointer
-   * arrays hold raw handles, so a disposed parameter must never reach the shim.
+   * Throws unless the optimizer and its parameters are alive (a disposed
+   * parameter is a TorchError from the TensorList check, so no freed handle
+   * reaches the shim), and makes the state follow parameters whose data was
+   * swapped (Module.to(), channelsLast()): each state tensor of a moved
+   * parameter takes its dtype, device and memory format, values kept (as
+   * PyTorch's Optimizer.load_state_dict casts state to its parameter).
    */
   protected assertUsable(): void {
     if (this.#disposed) throw new TypeError(`${this.#kind}: the optimizer was disposed`);
-    for (let i = 0; i < this.#all.length; i++) {
-      if (this.#all[i].isDisposed) {
-        throw new TypeError(
-          `${this.#kind}: parameter ${i} was disposed; parameters must outlive their optimizer (keep() them)`,
-        );
-      }
+    this.#allList.sync(this.#kind);
+    this.paramLists.forEach((l, gi) =>
+      l.sync(this.#kind, (j) => this.#follow(this.#groupStart[gi] + j))
+    );
+  }
+
+  #follow(k: number): void {
+    const p = this.#all[k];
+    for (const ts of this.#state.values()) {
+      const s = ts[k];
+      const format = p.memoryFormat;
+      if (s.dtype === p.dtype && s.device === p.device && s.memoryFormat === format) continue;
+      const data = noGrad(() => {
+        using moved = s.to({ dtype: p.dtype, device: p.device });
+        return moved.contiguous(format);
+      });
+      assignData(s, data);
     }
   }
 }

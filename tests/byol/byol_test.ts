@@ -1,5 +1,5 @@
 // BYOL's loss, tau schedule and EMA update against closed forms and PyTorch.
-import { assert, assertAlmostEquals, assertEquals } from "../helpers/asserts.ts";
+import { assert, assertAlmostEquals, assertEquals, assertThrows } from "../helpers/asserts.ts";
 import {
   BYOL,
   byolLoss,
@@ -11,6 +11,7 @@ import {
   tauAt,
   type Tensor,
   tidy,
+  TorchError,
 } from "../../mod.ts";
 import { reference } from "../helpers/reference.ts";
 import { assertClose, assertNormClose } from "../helpers/assert.ts";
@@ -131,4 +132,91 @@ out["loss"] = (loss_fn(p1, z2) + loss_fn(p2, z1)).mean()
     inputs,
   );
   assertNormClose(loss, ref.loss, 1e-5, "loss");
+});
+
+// ---- the EMA lists follow a moved encoder (issue 11) ----
+
+const SMALL = { hiddenDim: 32, projectionDim: 16 };
+
+/** A BYOL over a TinyEncoder with fixed weights; `clFirst` moves the encoder before building. */
+function tinyByol(clFirst: boolean): BYOL {
+  manualSeed(21);
+  const enc = new TinyEncoder(3);
+  if (clFirst) enc.channelsLast();
+  manualSeed(22);
+  return new BYOL(enc, SMALL);
+}
+
+/** The same change to the online weights and BN buffers of either model. */
+function perturb(model: BYOL): void {
+  manualSeed(23);
+  noGrad(() => {
+    for (const t of model.onlineParameters()) tidy(() => t.add_(randn(t.shape)));
+    for (const [, b] of model.encoder.namedBuffers()) if (b.dtype === "float32") b.add_(1);
+  });
+}
+
+Deno.test("new BYOL(encoder), then encoder.channelsLast(), then updateTarget() equals channelsLast first", () => {
+  const first = tinyByol(true);
+  const later = tinyByol(false);
+  later.encoder.channelsLast(); // after BYOL packed its EMA lists
+  const conv = "encoder.body.0.weight";
+  for (const m of [first, later]) {
+    perturb(m);
+    m.updateTarget(250, 1000);
+  }
+  const a = first.targetStateDict();
+  const b = later.targetStateDict();
+  for (const [k, t] of Object.entries(a)) assertEquals(b[k].toArray(), t.toArray(), k);
+  assertEquals(b[conv].memoryFormat, "channelsLast", "the target copy took the online layout");
+  // Both forwards run and agree.
+  manualSeed(24);
+  const v1 = randn([4, 3, 6, 6]);
+  const v2 = randn([4, 3, 6, 6]);
+  tidy(() => assertClose(later.loss(v1, v2), first.loss(v1, v2), 1e-5, 1e-5, "loss"));
+  first.dispose();
+  later.dispose();
+});
+
+Deno.test("a dtype move of the encoder alone after BYOL is a TorchError; byol.to() moves all", () => {
+  const model = tinyByol(false);
+  model.encoder.to("cpu", "float64");
+  assertThrows(() => model.updateTarget(1, 10), TorchError, "byol.to(device, dtype)");
+  manualSeed(25);
+  const v = randn([2, 3, 6, 6]).to("float64");
+  assertThrows(() => model.loss(v, v), TorchError, "move the encoder before building BYOL");
+  model.to("cpu", "float64");
+  for (const t of Object.values(model.targetStateDict())) {
+    if (t.dtype !== "int64") assertEquals(t.dtype, "float64");
+  }
+  tidy(() => {
+    const l = model.loss(v, v);
+    assertEquals(l.dtype, "float64");
+    assert(Number.isFinite(l.item()));
+  });
+  perturb(model);
+  const tau = model.updateTarget(0, 10);
+  const online = model.encoder.stateDict("encoder");
+  const t = model.targetStateDict();
+  assertEquals(
+    t["encoder.body.1.running_mean"].toArray(),
+    online["encoder.body.1.running_mean"].toArray(),
+  );
+  assert(tau < 1);
+  model.dispose();
+});
+
+Deno.test("a disposed online or target tensor is a TorchError naming the list, not a crash", () => {
+  const model = tinyByol(false);
+  model.encoder.parameters()[0].dispose();
+  assertThrows(
+    () => model.updateTarget(1, 10),
+    TorchError,
+    "parameter 0 (encoder.body.0.weight) of the EMA online list was disposed",
+  );
+  const other = tinyByol(false);
+  other.targetStateDict()["projector.0.bias"].dispose();
+  assertThrows(() => other.updateTarget(1, 10), TorchError, "of the EMA target list was disposed");
+  model.dispose();
+  other.dispose();
 });

@@ -37,6 +37,18 @@ function sameSet(a: ImageSet, b: ImageSet, what: string) {
   assertEquals(a.labels && Array.from(a.labels), b.labels && Array.from(b.labels), what);
 }
 
+/**
+ * Rewrites `path` and sets its mtime 10 s past the old one, so the change is
+ * seen whatever the filesystem's timestamp granularity and the machine's speed
+ * (a short sleep between the writes was not enough on every filesystem).
+ */
+async function rewrite(path: string, write: () => Promise<void>): Promise<void> {
+  const old = (await Deno.stat(path)).mtime!;
+  await write();
+  const t = new Date(old.getTime() + 10_000);
+  await Deno.utime(path, t, t);
+}
+
 Deno.test("decode cache: second load is a hit with identical data", async () => {
   await using data = await tempDir();
   await using cache = await tempDir();
@@ -80,9 +92,8 @@ Deno.test("decode cache: options, file changes and added files change the key", 
   // A rewritten file (new mtime) is a miss and its new pixels are seen.
   const p = join(data.path, "k1", "1.png");
   const before = await imageFolder(data.path, { ...base, size: [5, 6], channels: 1 });
-  await new Promise((r) => setTimeout(r, 20));
   const px = new Uint8Array(30).fill(77);
-  await Deno.writeFile(p, encodePng(6, 5, 0, px));
+  await rewrite(p, () => Deno.writeFile(p, encodePng(6, 5, 0, px)));
   const after = await imageFolder(data.path, { ...base, size: [5, 6], channels: 1 });
   // Order: k0/0.png, k0/2.png, k1/1.png, k1/3.png.
   assertBytes(after.images.subarray(60, 90), px);
@@ -155,8 +166,7 @@ Deno.test("decode cache: csvImages uses it and the CSV itself is part of the key
   const a = await csvImages(csv, opts);
   sameSet(await csvImages(csv, opts), a, "csv hit");
   assertEquals((await cacheFiles(cache.path)).length, 1);
-  await new Promise((r) => setTimeout(r, 20));
-  await Deno.writeTextFile(csv, "k0/0.png,5\nk1/1.png,0\n");
+  await rewrite(csv, () => Deno.writeTextFile(csv, "k0/0.png,5\nk1/1.png,0\n"));
   const b = await csvImages(csv, opts);
   assertEquals(Array.from(b.labels!), [5, 0]);
   assertEquals((await cacheFiles(cache.path)).length, 2);

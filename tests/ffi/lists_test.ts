@@ -1,10 +1,19 @@
 // The fused list calls of ffi/lists.ts against the same arithmetic done with
 // tensor ops, over the layouts the trainer uses: NCHW, channels-last, and a
 // mixed pair (whose elements do not pair up in memory order).
-import { assert, assertEquals, assertThrows } from "../helpers/asserts.ts";
+import { assert, assertAlmostEquals, assertEquals, assertThrows } from "../helpers/asserts.ts";
 import { assertClose } from "../helpers/assert.ts";
-import { copyList, lerpList, TensorList } from "../../ffi/lists.ts";
-import { manualSeed, randn, type Tensor, tidy } from "../../mod.ts";
+import {
+  adamwStep,
+  copyList,
+  larsStep,
+  lerpList,
+  sgdStep,
+  TensorList,
+  zeroGradList,
+} from "../../ffi/lists.ts";
+import { assignData } from "../../ffi/tensor.ts";
+import { manualSeed, randn, type Tensor, tidy, TorchError } from "../../mod.ts";
 
 Deno.test("lerpList and copyList equal tensor ops on NCHW, channels-last and mixed layouts", () => {
   manualSeed(5);
@@ -38,5 +47,89 @@ Deno.test("list calls refuse lists of different lengths", () => {
     const e = assertThrows(() => lerpList(a, b, 0.5), TypeError);
     assert(e.message.includes("different lengths (2,1)"), e.message);
     assertThrows(() => copyList(b, a), TypeError);
+  });
+});
+
+// ---- no freed handle reaches the shim (issue 11) ----
+
+const SGD_O = { lr: 0.1, momentum: 0.9, dampening: 0, weightDecay: 0, nesterov: false };
+const ADAMW_O = { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 };
+const LARS_O = { lr: 0.1, momentum: 0.9, weightDecay: 0, trustCoefficient: 1e-3, nesterov: false };
+
+/** Each fused call with the number of lists it takes. */
+const CALLS: [string, number, (ls: TensorList[]) => void][] = [
+  ["lerpList", 2, ([d, s]) => lerpList(d, s, 0.5)],
+  ["copyList", 2, ([d, s]) => copyList(d, s)],
+  ["zeroGradList", 1, ([l]) => zeroGradList(l, true)],
+  ["sgdStep", 2, ([p, b]) => sgdStep(p, b, new Uint8Array(3), SGD_O)],
+  ["adamwStep", 3, ([p, m, v]) => adamwStep(p, m, v, new BigInt64Array(3), ADAMW_O)],
+  ["larsStep", 2, ([p, b]) => larsStep(p, b, new Uint8Array(3), LARS_O)],
+];
+
+for (const [call, nLists, fn] of CALLS) {
+  Deno.test(`${call} throws a TorchError naming the list when one of its tensors was disposed`, () => {
+    for (let k = 0; k < nLists; k++) {
+      tidy(() => {
+        const ts = Array.from({ length: nLists }, () => {
+          const l = [randn([3]), randn([2, 2]), randn([4])];
+          l.forEach((t) => t.requiresGrad_(true));
+          return l;
+        });
+        const lists = ts.map((l, i) => new TensorList(l, { label: `list ${i}`, item: "param" }));
+        ts[k][1].dispose();
+        const e = assertThrows(() => fn(lists), TorchError);
+        assert(e.message.startsWith(`${call}: param 1 of list ${k} was disposed`), e.message);
+        assert(e.message.includes("keep()"), e.message);
+      });
+    }
+  });
+}
+
+/** Values of a float tensor as doubles, in logical (row-major) order. */
+function values(t: Tensor): number[] {
+  return Array.from(t.toTypedArray() as Float32Array | Float64Array);
+}
+
+Deno.test("lerpList and copyList follow tensors whose data was swapped (float64, channels-last)", () => {
+  manualSeed(8);
+  tidy(() => {
+    const make = () => [randn([4, 3, 5, 6]), randn([7]), randn([2, 3])];
+    const d = make();
+    const s = make();
+    const dl = new TensorList(d);
+    const sl = new TensorList(s);
+    const d0 = d.map(values);
+    const s0 = s.map(values);
+    // Move after the lists were packed, as Module.to() / channelsLast() do.
+    for (const l of [d, s]) {
+      assignData(l[0], l[0].contiguous("channelsLast"));
+      assignData(l[1], l[1].to("float64"));
+    }
+    assertEquals(d[0].memoryFormat, "channelsLast");
+    assertEquals(d[1].dtype, "float64");
+    const w = 0.25;
+    lerpList(dl, sl, w);
+    d.forEach((t, i) => {
+      const got = values(t);
+      const want = d0[i].map((v, j) => v + w * (s0[i][j] - v));
+      want.forEach((v, j) => assertAlmostEquals(got[j], v, 1e-6, `lerp ${i}[${j}]`));
+    });
+    assertEquals(d[0].memoryFormat, "channelsLast");
+    copyList(dl, sl);
+    d.forEach((t, i) => assertEquals(values(t), s0[i], `copy ${i}`));
+  });
+});
+
+Deno.test("zeroGradList follows a swapped tensor (its new data's grad is dropped)", () => {
+  tidy(() => {
+    const a = randn([3]).requiresGrad_(true);
+    const list = new TensorList([a]);
+    const b = randn([3]).to("float64").requiresGrad_(true);
+    assignData(a, b);
+    assert(b.isDisposed, "the source of a data swap is disposed");
+    a.sum().backward();
+    assert(a.grad !== null);
+    zeroGradList(list, true);
+    assertEquals(a.grad, null);
   });
 });

@@ -8,7 +8,9 @@ import {
   randn,
   type Tensor,
   tidy,
+  TorchError,
 } from "../../mod.ts";
+import { assignData } from "../../ffi/tensor.ts";
 
 Deno.test("10,000 ops inside tidy leave liveTensorCount unchanged", () => {
   const a = randn([8, 8]);
@@ -90,4 +92,62 @@ Deno.test("the FinalizationRegistry frees forgotten tensors (run with --expose-g
   }
   assertEquals(liveTensorCount(), before);
   assert(finalizedTensorCount() - finalizedBefore >= 150);
+});
+
+Deno.test("tidy returns tensors nested in arrays, Maps and objects, frees the rest; look-alikes are not tensors", () => {
+  const before = liveTensorCount();
+  const forged = { _handle: {}, _kept: false, handle: {} };
+  const r = tidy(() => {
+    ones([9]); // freed
+    return {
+      list: [ones([1]), [ones([2])]],
+      map: new Map([["a", ones([3])]]),
+      nested: { deep: { t: ones([4]) } },
+      forged,
+      proto: Object.create(ones([5])) as object, // not a Tensor: its prototype is one
+    };
+  });
+  assertEquals(liveTensorCount(), before + 4);
+  assertEquals((r.list[1] as Tensor[])[0].shape, [2]);
+  assertEquals(r.map.get("a")!.shape, [3]);
+  assertEquals(r.nested.deep.t.shape, [4]);
+  assert(r.forged === forged);
+  for (
+    const t of [r.list[0] as Tensor, (r.list[1] as Tensor[])[0], r.map.get("a")!, r.nested.deep.t]
+  ) {
+    t.dispose();
+  }
+  assertEquals(liveTensorCount(), before);
+});
+
+Deno.test("assignData keeps counts right, and the registry frees the swapped-in handle", async () => {
+  const before = liveTensorCount();
+  const a = keep(ones([3])); // registered with the FinalizationRegistry
+  tidy(() => {
+    const b = ones([3]).mul(2).to("float64");
+    assignData(a, b);
+    assert(b.isDisposed && !a.isDisposed);
+    assertThrows(() => b.toArray(), TorchError, "disposed");
+  });
+  assertEquals(liveTensorCount(), before + 1);
+  assertEquals(a.toArray(), [2, 2, 2]);
+  assertEquals(a.dtype, "float64", "the cached metadata was reset");
+  a.dispose();
+  assertEquals(liveTensorCount(), before);
+
+  // deno-lint-ignore no-explicit-any
+  const gc = (globalThis as any).gc as (() => void) | undefined;
+  if (gc === undefined) return;
+  const finalizedBefore = finalizedTensorCount();
+  (() => {
+    const c = keep(ones([2]));
+    assignData(c, ones([4])); // c's registration must now free the new handle
+  })();
+  assertEquals(liveTensorCount(), before + 1);
+  for (let i = 0; i < 20 && liveTensorCount() > before; i++) {
+    gc();
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assertEquals(liveTensorCount(), before);
+  assertEquals(finalizedTensorCount() - finalizedBefore, 1);
 });

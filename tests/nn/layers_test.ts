@@ -1,7 +1,19 @@
 // Each layer's forward and backward equal PyTorch's on the same weights and
 // inputs; Module bookkeeping (names, modes, loadStateDict errors).
 import { assert, assertEquals, assertThrows } from "../helpers/asserts.ts";
-import { manualSeed, nn, noGrad, randn, setNumThreads, type Tensor, tidy } from "../../mod.ts";
+import { TensorList } from "../../ffi/lists.ts";
+import {
+  liveTensorCount,
+  manualSeed,
+  nn,
+  noGrad,
+  optim,
+  randn,
+  setNumThreads,
+  type Tensor,
+  tensor,
+  tidy,
+} from "../../mod.ts";
 import { reference } from "../helpers/reference.ts";
 import { assertNormClose } from "../helpers/assert.ts";
 
@@ -159,11 +171,60 @@ Deno.test("names, modes, parameter counts and loadStateDict errors name the key"
   assertEquals(r.missing, ["3.bias"]);
 });
 
-Deno.test("loadStateDict copies values and keeps the parameter handles", () => {
+Deno.test("loadStateDict copies values into the same tensors; an optimizer built before follows", () => {
   const a = new nn.Linear(3, 2);
   const b = new nn.Linear(3, 2);
-  const before = a.weight.handle;
+  const w = a.weight;
+  const opt = new optim.SGD(a.parameters(), { lr: 1 });
   a.loadStateDict(b.stateDict());
-  assertEquals(a.weight.handle, before);
+  assert(a.weight === w, "the parameter is the same object");
   assertEquals(a.weight.toArray(), b.weight.toArray());
+  // d sum(x W^T + b) / dW[i][j] = sum_n x[n][j]: one SGD step with lr 1 from b's values.
+  const x = [[1, 2, 3], [0.5, -1, 2]];
+  tidy(() => a.forward(tensor(x)).sum().backward());
+  opt.step();
+  const col = [0, 1, 2].map((j) => x[0][j] + x[1][j]);
+  const bw = b.weight.toArray() as number[][];
+  assertNormClose(a.weight, tensor(bw.map((row) => row.map((v, j) => v - col[j]))), 1e-6);
+  opt.dispose();
+});
+
+Deno.test("Module.to() keeps the tensor objects: a no-op move touches nothing, a real one swaps data in place", () => {
+  manualSeed(12);
+  const m = new nn.Sequential(new nn.Conv2d(2, 3, 3), new nn.BatchNorm2d(3), new nn.Linear(4, 2));
+  const entries = Object.entries(m.stateDict());
+  const objects = entries.map(([, t]) => t);
+  const before = objects.map((t) => t.toArray());
+  const list = new TensorList(objects);
+  const live = liveTensorCount();
+  m.to("cpu");
+  m.to("cpu", "float32");
+  assertEquals(list.sync("test"), 0, "no tensor was replaced or swapped");
+  assertEquals(liveTensorCount(), live);
+  entries.forEach(([k, t], i) => {
+    assert(m.stateDict()[k] === t, `${k} is the same object`);
+    assertEquals(t.toArray(), before[i], k);
+  });
+
+  m.to("cpu", "float64");
+  const floating = entries.filter(([k]) => !k.endsWith("num_batches_tracked")).length;
+  assertEquals(list.sync("test"), floating, "every floating tensor got new data");
+  assertEquals(liveTensorCount(), live);
+  entries.forEach(([k, t], i) => {
+    assert(m.stateDict()[k] === t, `${k} is the same object`);
+    assertEquals(t.dtype, k.endsWith("num_batches_tracked") ? "int64" : "float64", k);
+    assertEquals(t.toArray(), before[i], `${k} keeps its values`);
+  });
+  for (const [k, p] of m.namedParameters()) assert(p.requiresGrad && p.isLeaf, `${k} is a leaf`);
+
+  const w = m.stateDict()["0.weight"];
+  m.channelsLast();
+  assert(m.stateDict()["0.weight"] === w);
+  assertEquals(w.memoryFormat, "channelsLast");
+  assert(w.requiresGrad && w.isLeaf);
+  assertEquals(w.toArray(), before[0]);
+  assertEquals(list.sync("test"), 1, "only the 4-D weight was restrided");
+  m.channelsLast();
+  assertEquals(list.sync("test"), 0, "a second channelsLast() leaves it alone");
+  m.dispose();
 });
