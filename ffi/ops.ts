@@ -19,11 +19,10 @@ export const Unary = {
   square: 15,
   reciprocal: 16,
   logicalNot: 17,
-  relu_: 18,
-  isfinite: 19,
-  trunc: 20,
-  log1p: 21,
-  expm1: 22,
+  isfinite: 18,
+  trunc: 19,
+  log1p: 20,
+  expm1: 21,
 } as const;
 
 export const Binary = {
@@ -59,8 +58,7 @@ export const InPlace = {
   zero_: 7,
   clampMin_: 8,
   clampMax_: 9,
-  pow_: 10,
-  relu_: 11,
+  relu_: 10,
 } as const;
 
 export const Reduce = {

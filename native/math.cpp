@@ -92,12 +92,7 @@ extern "C" {
 
 int32_t tt_unary(int32_t op, tt_tensor a, tt_tensor* out) {
   PROTECT({
-    if (op == TT_RELU_) {
-      T(a).relu_();
-      put(out, T(a));
-    } else {
-      put(out, unary(op, T(a)));
-    }
+    put(out, unary(op, T(a)));
   })
 }
 
@@ -136,7 +131,6 @@ int32_t tt_inplace(int32_t op, tt_tensor a, tt_tensor b, double s) {
         case TT_ZERO_: x.zero_(); break;
         case TT_CLAMP_MIN_: x.clamp_min_(s); break;
         case TT_CLAMP_MAX_: x.clamp_max_(s); break;
-        case TT_POW_: x.pow_(s); break;
         case TT_RELU_INPLACE: x.relu_(); break;
         default: throw std::invalid_argument("in-place op " + std::to_string(op) +
                                              " needs a tensor argument");

@@ -26,7 +26,7 @@ typedef struct tt_tensor_s* tt_tensor;
 enum tt_unary_op {
   TT_NEG = 0, TT_EXP, TT_LOG, TT_SQRT, TT_RSQRT, TT_ABS, TT_RELU, TT_SIGMOID, TT_TANH,
   TT_SIN, TT_COS, TT_FLOOR, TT_CEIL, TT_ROUND, TT_SIGN, TT_SQUARE, TT_RECIPROCAL,
-  TT_LOGICAL_NOT, TT_RELU_ /* in place */, TT_ISFINITE, TT_TRUNC, TT_LOG1P, TT_EXPM1
+  TT_LOGICAL_NOT, TT_ISFINITE, TT_TRUNC, TT_LOG1P, TT_EXPM1
 };
 enum tt_binary_op {
   TT_ADD = 0, TT_SUB, TT_MUL, TT_DIV, TT_POW, TT_MAXIMUM, TT_MINIMUM, TT_EQ, TT_NE, TT_GT,
@@ -35,7 +35,7 @@ enum tt_binary_op {
 };
 enum tt_inplace_op {
   TT_ADD_ = 0, TT_SUB_, TT_MUL_, TT_DIV_, TT_COPY_, TT_LERP_, TT_FILL_, TT_ZERO_,
-  TT_CLAMP_MIN_, TT_CLAMP_MAX_, TT_POW_, TT_RELU_INPLACE
+  TT_CLAMP_MIN_, TT_CLAMP_MAX_, TT_RELU_INPLACE
 };
 enum tt_reduce_op {
   TT_SUM = 0, TT_MEAN, TT_AMAX, TT_AMIN, TT_PROD, TT_STD, TT_VAR, TT_LOGSUMEXP, TT_ALL,
@@ -114,7 +114,7 @@ int32_t tt_unary(int32_t op, tt_tensor a, tt_tensor* out);
 int32_t tt_binary(int32_t op, tt_tensor a, tt_tensor b, double alpha, tt_tensor* out);
 int32_t tt_binary_scalar(int32_t op, tt_tensor a, double s, tt_tensor* out);
 /* in place on a: ops taking a tensor b (add_, sub_, mul_, div_, copy_, lerp_) use s as alpha or
- * weight; scalar ops (fill_, zero_, clamp_min_, clamp_max_, pow_, add_/mul_/... with b null) use s */
+ * weight; scalar ops (fill_, zero_, clamp_min_, clamp_max_, add_/mul_/... with b null) use s */
 int32_t tt_inplace(int32_t op, tt_tensor a, tt_tensor b, double s);
 int32_t tt_clamp(tt_tensor a, double lo, double hi, int32_t has_lo, int32_t has_hi,
                  tt_tensor* out);
