@@ -3,7 +3,7 @@
 // Usage: deno task preview [--data fashion-mnist|cifar-folder|FOLDER] [--preset NAME]
 //        [--count 8] [--seed 0] [--out preview.png]
 import { parseArgs } from "node:util";
-import { Image } from "imagescript";
+import { Image } from "../deps/imagescript.ts";
 import { Generator } from "../ffi/generator.ts";
 import { manualSeed } from "../ffi/runtime.ts";
 import { tensor } from "../ffi/creation.ts";

@@ -1,7 +1,7 @@
 // deno task train: BYOL pretraining from the command line.
 // Run with --help for the flags; docs/TRAINING.md explains the recipes.
-import { Command, Option } from "@commander-js/extra-typings";
-import { parse as parseYaml } from "yaml";
+import { Command, Option } from "../deps/commander.ts";
+import { parse as parseYaml } from "../deps/yaml.ts";
 import { join, resolve } from "node:path";
 import {
   ConfigError,
