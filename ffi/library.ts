@@ -2,7 +2,12 @@
 // (default: build/libtt.so, written by `deno task build`).
 import { symbols } from "./symbols.ts";
 
-export const DEFAULT_SHIM_PATH = new URL("../build/libtt.so", import.meta.url).pathname;
+/** The repository this module belongs to, wherever the importing script lives. */
+const REPO_DIR = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
+
+export const DEFAULT_SHIM_PATH = decodeURIComponent(
+  new URL("../build/libtt.so", import.meta.url).pathname,
+);
 
 /** The path the shim is loaded from: TORCH_SHIM_PATH, else build/libtt.so. */
 export function shimPath(): string {
@@ -16,7 +21,8 @@ function open(): Deno.DynamicLibrary<typeof symbols> {
   } catch (cause) {
     throw new Error(
       `the libtorch shim is not built: ${path} does not exist. ` +
-        "Run `deno task build` (or `npx -y deno@2.9.6 task build`), " +
+        `Build it with \`cd ${REPO_DIR} && deno task build\` ` +
+        `(from any folder: \`deno task --config ${REPO_DIR}/deno.json build\`), ` +
         "or point TORCH_SHIM_PATH at a built libtt.so.",
       { cause },
     );
@@ -26,7 +32,7 @@ function open(): Deno.DynamicLibrary<typeof symbols> {
   } catch (cause) {
     throw new Error(
       `could not load the libtorch shim ${path}: ${(cause as Error).message}. ` +
-        "If libtorch moved or was upgraded, rebuild with `deno task build`; " +
+        `If libtorch moved or was upgraded, rebuild with \`cd ${REPO_DIR} && deno task build\`; ` +
         "a shim built against a PyTorch install needs that install in place.",
       { cause },
     );

@@ -8,7 +8,7 @@
 // Benchmarks: matmul (the machine's float32 peak), op, resnet18, ema, optim,
 // augment, step. Prints one table and writes bench/results/<date>.json,
 // bench/results/latest.json and bench/results/latest.md.
-import { Command, Option } from "commander";
+import { Command, Option } from "../deps/commander.ts";
 import { join } from "node:path";
 import type { CaseParams } from "../bench/cases/params.ts";
 
@@ -45,16 +45,7 @@ const program = new Command()
   )
   .showHelpAfterError();
 program.parse(["deno", "bench", ...Deno.args]);
-const opts = program.opts<{
-  only?: string;
-  quick: boolean;
-  oursNchw: boolean;
-  torchMalloc: boolean;
-  torchChannelsLast: boolean;
-  stepCase?: string;
-  threads: string;
-  ompWait: string;
-}>();
+const opts = program.opts();
 const threads = Number(opts.threads);
 if (!(Number.isInteger(threads) && threads > 0)) {
   program.error(`--threads must be a positive integer, got ${opts.threads}`);

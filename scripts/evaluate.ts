@@ -3,7 +3,7 @@
 //   deno task evaluate --run runs/<name>
 //   deno task evaluate --encoder encoder.safetensors --arch resnet18 --stem cifar
 //   deno task evaluate --random-init            (the floor: an untrained encoder)
-import { Command } from "commander";
+import { Command } from "../deps/commander.ts";
 import { join } from "node:path";
 import { loadStateDictFile } from "../src/io/tensors.ts";
 import { writeFileAtomic } from "../src/io/atomic.ts";

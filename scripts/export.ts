@@ -1,7 +1,7 @@
 // deno task export: the encoder of a run (or of a checkpoint) as safetensors
 // with torchvision's keys, ready for PyTorch (see docs/EXPORT.md).
 //   deno task export --run runs/<name> [--out encoder.safetensors] [--checkpoint DIR]
-import { Command } from "commander";
+import { Command } from "../deps/commander.ts";
 import { join, resolve } from "node:path";
 import { saveStateDict } from "../src/io/tensors.ts";
 import { disposeCheckpoint, encoderState } from "../src/train/checkpoint.ts";

@@ -2,8 +2,8 @@
 // image, columns original / view 1 / view 2 (de-normalised, upscaled).
 // Usage: deno task preview [--data fashion-mnist|cifar-folder|FOLDER] [--preset NAME]
 //        [--count 8] [--seed 0] [--out preview.png]
-import { Command, InvalidArgumentError } from "commander";
-import { Image } from "imagescript";
+import { Command, InvalidArgumentError } from "../deps/commander.ts";
+import { Image } from "../deps/imagescript.ts";
 import { Generator } from "../ffi/generator.ts";
 import { manualSeed } from "../ffi/runtime.ts";
 import { tensor } from "../ffi/creation.ts";
@@ -41,9 +41,7 @@ const program = new Command()
   .option("--out <file>", "PNG to write", "preview.png")
   .showHelpAfterError();
 program.parse(["deno", "preview", ...Deno.args]);
-const values = program.opts<
-  { data: string; preset?: string; count: number; seed: number; out: string }
->();
+const values = program.opts();
 
 function fail(msg: string): never {
   console.error(`preview: ${msg}`);

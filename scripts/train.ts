@@ -1,6 +1,6 @@
 // deno task train: BYOL pretraining from the command line.
 // Run with --help for the flags; docs/TRAINING.md explains the recipes.
-import { Command } from "commander";
+import { Command } from "../deps/commander.ts";
 import { relative, resolve } from "node:path";
 import { addSettingOptions, settingFlags } from "../src/train/options.ts";
 import { resolveJob } from "../src/train/job.ts";

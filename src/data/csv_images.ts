@@ -3,7 +3,7 @@
  * dataset: pandas.read_csv + torchvision.io.read_image).
  */
 import { dirname, extname, isAbsolute, join, resolve } from "node:path";
-import { parse } from "csv-parse/sync";
+import { parse } from "../../deps/csv_parse.ts";
 import { IMAGE_EXTENSIONS } from "./decode.ts";
 import { DataError, describeError, readFileChecked } from "./errors.ts";
 import type { ImageSet } from "./image_set.ts";

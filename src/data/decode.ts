@@ -2,7 +2,7 @@
  * One image file -> CHW uint8 at the asked size and channel count. Shared by
  * the main thread and decode_worker.ts so both give identical bytes.
  */
-import type { Image } from "imagescript";
+import type { Image } from "../../deps/imagescript.ts";
 import { describeError } from "./errors.ts";
 import { resizePlanes } from "./resize.ts";
 
@@ -56,7 +56,7 @@ export class DecodeFailure extends Error {
   }
 }
 
-type ImageScript = typeof import("imagescript");
+type ImageScript = typeof import("../../deps/imagescript.ts");
 let imagescript: Promise<ImageScript> | null = null;
 
 /**
@@ -65,7 +65,7 @@ let imagescript: Promise<ImageScript> | null = null;
  * Failure is an environment problem, so a plain Error, not a DecodeFailure.
  */
 function decoder(): Promise<ImageScript> {
-  imagescript ??= import("imagescript").catch((err) => {
+  imagescript ??= import("../../deps/imagescript.ts").catch((err) => {
     imagescript = null;
     throw new Error(
       `cannot load the image decoder imagescript (${describeError(err)}); it loads a native ` +

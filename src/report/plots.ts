@@ -3,7 +3,7 @@
  * rendering through resvg-wasm, and `writeRunPlots` which turns `metrics.jsonl` into
  * `plots/{loss,schedules,knn}.{svg,png}`.
  */
-import { initWasm, Resvg } from "@resvg/resvg-wasm";
+import { initWasm, Resvg, resvgWasmUrl } from "../../deps/resvg.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { type MetricsRecord, readMetrics } from "../train/metrics.ts";
 
@@ -427,19 +427,9 @@ export function stackedChartsSvg(opts: StackedOptions): string {
 
 let wasmReady: Promise<void> | undefined;
 
-/** Locates the .wasm shipped inside the npm package (the package exports it as a subpath). */
-function wasmUrl(): URL {
-  try {
-    return new URL(import.meta.resolve("@resvg/resvg-wasm/index_bg.wasm"));
-  } catch {
-    // Older resolvers refuse the subpath; the file sits next to the package's entry module.
-    return new URL("index_bg.wasm", import.meta.resolve("@resvg/resvg-wasm"));
-  }
-}
-
 function ensureWasm(): Promise<void> {
   // initWasm throws if called twice, so every caller shares one initialisation.
-  wasmReady ??= Deno.readFile(wasmUrl()).then((bytes) => initWasm(bytes));
+  wasmReady ??= Deno.readFile(resvgWasmUrl()).then((bytes) => initWasm(bytes));
   return wasmReady;
 }
 

@@ -1,7 +1,7 @@
 // Resolving a run's settings: named presets, a JSON/YAML config file, flags
 // (preset < file < flags), and the resume rules. The settings themselves and
 // their checks are the table in settings.ts.
-import { parse as parseYaml } from "yaml";
+import { parse as parseYaml } from "../../deps/yaml.ts";
 import {
   ConfigError,
   kebab,

@@ -2,7 +2,7 @@
 // monitor and the final evaluation, when there is one), and tells what the
 // data holds before it is decoded (probeData) so defaults can follow it.
 import { dirname, join, resolve } from "node:path";
-import { parse as parseCsv } from "csv-parse/sync";
+import { parse as parseCsv } from "../../deps/csv_parse.ts";
 import { DataError } from "../data/errors.ts";
 import { cifar } from "../data/cifar.ts";
 import { csvImages } from "../data/csv_images.ts";

@@ -2,7 +2,7 @@
 // settings.ts: `--batch-size <n>` for batchSize, `--no-channels-last` for a
 // switch that is on by default, `--amp` for one that is off. Only flags the
 // user actually gave are returned, so presets and config files stay in force.
-import { type Command, Option } from "commander";
+import { type Command, Option } from "../../deps/commander.ts";
 import { DEFAULTS, kebab, type Setting, SETTING_KEYS, SETTINGS } from "./settings.ts";
 
 function describeDefault(v: unknown): string {

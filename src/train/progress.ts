@@ -1,6 +1,6 @@
 // Progress: a live bar on a TTY (cli-progress), plain periodic lines on
 // stderr otherwise. Results go to stdout elsewhere.
-import cliProgress from "cli-progress";
+import cliProgress from "../../deps/cli_progress.ts";
 import type { MetricsRecord } from "./metrics.ts";
 
 export class Progress {

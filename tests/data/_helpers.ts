@@ -1,7 +1,7 @@
 // Test helpers for tests/data: temp folders, hand-built PNGs and image writers.
 import { deflateSync } from "node:zlib";
 import { dirname } from "node:path";
-import { Image } from "imagescript";
+import { Image } from "../../deps/imagescript.ts";
 import { assert, assertInstanceOf } from "./_assert.ts";
 import { DataError } from "../../src/data/errors.ts";
 

@@ -2,7 +2,7 @@
 // CLI flags, the resume rules and migrations of saved runs; and the settings
 // that follow the data (probe of PNG/JPEG headers, checked against PIL).
 import { join } from "node:path";
-import { Command } from "commander";
+import { Command } from "../../deps/commander.ts";
 import { assert, assertEquals, assertThrows } from "../helpers/asserts.ts";
 import { python } from "../helpers/python.ts";
 import { encodePng, writeBytes } from "../data/_helpers.ts";
