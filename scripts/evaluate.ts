@@ -9,7 +9,6 @@ import { loadStateDictFile } from "../src/io/tensors.ts";
 import { writeFileAtomic } from "../src/io/atomic.ts";
 import { manualSeed, setNumThreads } from "../ffi/runtime.ts";
 import { ConfigError, resolveConfig, type TrainConfig } from "../src/train/config.ts";
-import { disposeCheckpoint, encoderState } from "../src/train/checkpoint.ts";
 import { prepareData, resolveDevice } from "../src/train/run.ts";
 import { RunFolder } from "../src/train/run_folder.ts";
 import { buildEncoder } from "../src/train/encoders.ts";
@@ -59,17 +58,10 @@ async function main(): Promise<void> {
     encoder.loadStateDict(await loadStateDictFile(o.encoder));
     source = o.encoder;
   } else if (run && !o.randomInit) {
-    // The run's final encoder, or its newest checkpoint for a run that was interrupted.
-    const hasFinal = await Deno.stat(run.encoderPath).then(() => true, () => false);
-    if (hasFinal) {
-      encoder.loadStateDict(await loadStateDictFile(run.encoderPath));
-      source = run.encoderPath;
-    } else {
-      const ck = await run.loadCheckpoint();
-      encoder.loadStateDict(encoderState(ck));
-      source = `${ck.dir} (step ${ck.meta.step})`;
-      disposeCheckpoint(ck);
-    }
+    const { state, source: from } = await run.loadEncoderState();
+    encoder.loadStateDict(state);
+    for (const t of Object.values(state)) t.dispose();
+    source = from;
   }
   if (device !== "cpu") encoder.to(device);
   const norm = makeConfig(full.augment as PresetName).view1;

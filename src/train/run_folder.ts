@@ -5,9 +5,10 @@
 import { join, resolve } from "node:path";
 import type { Tensor } from "../../ffi/tensor.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
-import { saveStateDict } from "../io/tensors.ts";
+import { loadStateDictFile, saveStateDict } from "../io/tensors.ts";
 import {
   type Checkpoint,
+  encoderState,
   loadCheckpoint,
   resolveCheckpointDir,
   saveCheckpoint,
@@ -111,6 +112,21 @@ export class RunFolder {
       throw new ConfigError(`${this.configPath}: not a settings object`);
     }
     return validate(migrateSaved(saved as Record<string, unknown>));
+  }
+
+  /**
+   * The run's online encoder weights: encoder.safetensors when the run finished,
+   * else its newest checkpoint's (an interrupted run). `source` says which.
+   */
+  async loadEncoderState(): Promise<{ state: Record<string, Tensor>; source: string }> {
+    if (await Deno.stat(this.encoderPath).then(() => true, () => false)) {
+      return { state: await loadStateDictFile(this.encoderPath), source: this.encoderPath };
+    }
+    const ck = await this.loadCheckpoint();
+    const state = encoderState(ck);
+    const kept = new Set(Object.values(state));
+    for (const t of Object.values(ck.tensors)) if (!kept.has(t)) t.dispose();
+    return { state, source: `${ck.dir} (step ${ck.meta.step})` };
   }
 
   /** The newest checkpoint (or the one `path` names), loaded and verified. */

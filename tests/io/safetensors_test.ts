@@ -692,7 +692,7 @@ Deno.test("atomic write: concurrent readers see the old or the new file, never a
     assert.deepEqual(await listDir(dir), ["model.safetensors"]);
     // Any temp file seen mid-write lived next to the target, with the documented name.
     for (const name of seenNames) {
-      assert.match(name, /^model\.safetensors(\.tmp-\d+-[0-9a-f]+)?$/);
+      assert.match(name, /^(model\.safetensors|\.model\.safetensors\.tmp-\d+-[0-9a-f]+)$/);
     }
   });
 });
