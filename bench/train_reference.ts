@@ -5,6 +5,7 @@
 import { parseArgs } from "node:util";
 import { resolveConfig } from "../src/train/config.ts";
 import { makeConfig, type PresetName } from "../src/augment/presets.ts";
+import { referencePython } from "../ffi/shim_path.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -19,7 +20,7 @@ if (config.encoder !== "convnet") {
   throw new Error(`the reference script has the convnet twin only (preset uses ${config.encoder})`);
 }
 const views = makeConfig(config.augment as PresetName, { size: config.imageSize });
-const python = Deno.env.get("BYOL_PYTHON") ?? "/usr/bin/python3";
+const python = referencePython();
 const dir = new URL("./py/", import.meta.url).pathname;
 const out = await new Deno.Command(python, {
   args: ["train_reference.py", JSON.stringify({ config, views })],
