@@ -7,6 +7,7 @@ import { resolveConfig } from "../src/train/config.ts";
 import { chooseDataDefaults } from "../src/train/data_defaults.ts";
 import { probeData } from "../src/train/data_source.ts";
 import { makeConfig, type PresetName } from "../src/augment/presets.ts";
+import { referencePython } from "../ffi/shim_path.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -24,7 +25,7 @@ if (config.encoder !== "convnet") {
   throw new Error(`the reference script has the convnet twin only (preset uses ${config.encoder})`);
 }
 const views = makeConfig(config.augment as PresetName, { size: config.imageSize });
-const python = Deno.env.get("BYOL_PYTHON") ?? "/usr/bin/python3";
+const python = referencePython();
 const dir = new URL("./py/", import.meta.url).pathname;
 const out = await new Deno.Command(python, {
   args: ["train_reference.py", JSON.stringify({ config, views })],

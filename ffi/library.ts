@@ -1,18 +1,13 @@
 // Loads the shim once. TORCH_SHIM_PATH overrides the path of the library
-// (default: build/libtt.so, written by `deno task build`).
+// (default: build/libtt.so, written by `deno task build`; BYOL_BUILD_DIR/libtt.so
+// when that is set, see ffi/shim_path.ts).
 import { symbols } from "./symbols.ts";
+import { shimPath } from "./shim_path.ts";
 
 /** The repository this module belongs to, wherever the importing script lives. */
 const REPO_DIR = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
 
-export const DEFAULT_SHIM_PATH = decodeURIComponent(
-  new URL("../build/libtt.so", import.meta.url).pathname,
-);
-
-/** The path the shim is loaded from: TORCH_SHIM_PATH, else build/libtt.so. */
-export function shimPath(): string {
-  return Deno.env.get("TORCH_SHIM_PATH") || DEFAULT_SHIM_PATH;
-}
+export { shimPath };
 
 function open(): Deno.DynamicLibrary<typeof symbols> {
   const path = shimPath();

@@ -3,6 +3,7 @@
 #include "common.h"
 
 #include <ATen/Parallel.h>
+#include <torch/version.h>
 
 #include <cmath>
 #include <stdexcept>
@@ -120,9 +121,14 @@ int32_t tt_adamw_step(const tt_tensor* params, const tt_tensor* exp_avg,
       auto& m = T(exp_avg[i]);
       auto& v = T(exp_avg_sq[i]);
       int64_t step = ++steps[i];
-      // torch.optim.AdamW (decoupled weight decay), same operation order.
+      // torch.optim.AdamW (decoupled weight decay) of the same libtorch, same
+      // operation order: 2.x moves the first moment with lerp_, 1.13 with mul_ + add_.
       p.mul_(1.0 - lr * weight_decay);
+#if TORCH_VERSION_MAJOR >= 2
+      m.lerp_(g, 1.0 - beta1);
+#else
       m.mul_(beta1).add_(g, 1.0 - beta1);
+#endif
       v.mul_(beta2).addcmul_(g, g, 1.0 - beta2);
       double bc1 = 1.0 - std::pow(beta1, static_cast<double>(step));
       double bc2 = 1.0 - std::pow(beta2, static_cast<double>(step));

@@ -11,9 +11,11 @@
 import { Command, Option } from "../deps/commander.ts";
 import { join } from "node:path";
 import type { CaseParams } from "../bench/cases/params.ts";
+import { readShimInfo, referencePython } from "../ffi/shim_path.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
-const PYTHON = Deno.env.get("BYOL_PYTHON") ?? "/usr/bin/python3";
+// The PyTorch twin runs on the shim's own libtorch line (build-info's referencePython).
+const PYTHON = referencePython();
 const ALL = ["matmul", "op", "resnet18", "ema", "optim", "augment", "step"] as const;
 type Name = typeof ALL[number];
 
@@ -129,6 +131,9 @@ const machine = {
   threads,
   ompWaitPolicy: ompWait,
   deno: Deno.version.deno,
+  // Both sides' libtorch: the shim's build and the twin's Python (the same line).
+  libtorch: readShimInfo()?.torchVersion ?? "?",
+  python: PYTHON,
   date: new Date().toISOString(),
   loadAtStart: loadavg(),
   quick,
@@ -527,6 +532,7 @@ const intro = [
   `machine: ${machine.cpu}, ${machine.cores} cores; ${threads} threads on both sides ` +
   `(setNumThreads / torch.set_num_threads, OMP_NUM_THREADS=${threads}, ` +
   `OMP_WAIT_POLICY=${ompWait})`,
+  `libtorch ${machine.libtorch} (shim); PyTorch twin: ${PYTHON}`,
   `date: ${machine.date}; load average at start ${machine.loadAtStart}, at end ${loadAtEnd}` +
   (quick ? "; --quick" : ""),
   `times: median of repetitions after warm-up; speed-up = how many times faster ours is`,

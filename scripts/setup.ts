@@ -5,7 +5,7 @@
 // builds the shim when it is stale.
 // Usage: deno run -A scripts/setup.ts --for=build|train|test
 // BYOL_SKIP_SETUP=1 skips the package checks (the shim is still built).
-import { BuildError, buildNative, exists, findLibtorch } from "./build_native.ts";
+import { BuildError, type BuildInfo, buildNative, exists, findLibtorch } from "./build_native.ts";
 
 type Purpose = "build" | "train" | "test";
 
@@ -29,7 +29,12 @@ const MULTIARCH = "/usr/lib/x86_64-linux-gnu";
 const usesOwnLibtorch = () =>
   Boolean(Deno.env.get("LIBTORCH")) || Deno.env.get("LIBTORCH_USE_PYTORCH") === "1";
 
-export const PYTHON = Deno.env.get("BYOL_PYTHON") ?? "/usr/bin/python3";
+// The tests' PyTorch reference is the Python of the libtorch under test
+// (ffi/shim_path.ts referencePython). Before the build it is known only for
+// Debian's libtorch (/usr/bin/python3, from apt) or when BYOL_PYTHON names it.
+const DEBIAN_PYTHON = "/usr/bin/python3";
+const referenceKnownEarly = () => Boolean(Deno.env.get("BYOL_PYTHON")) || !usesOwnLibtorch();
+export const PYTHON = Deno.env.get("BYOL_PYTHON") ?? DEBIAN_PYTHON;
 
 function needs(purpose: Purpose): Need[] {
   const list: Need[] = [
@@ -64,7 +69,7 @@ function needs(purpose: Purpose): Need[] {
         exists("/usr/share/datasets/fashion-mnist"),
     });
   }
-  if (purpose === "test") {
+  if (purpose === "test" && referenceKnownEarly()) {
     list.push({
       what: "the PyTorch reference",
       why: "tests compare every op with PyTorch on the same libtorch",
@@ -108,6 +113,29 @@ export function blasWarning(): string | null {
     "slower. Install OpenBLAS: sudo apt-get install libopenblas0-openmp";
 }
 
+/**
+ * With one's own libtorch the reference is that libtorch's Python (from
+ * build-info): it needs torch and torchvision, which apt cannot give it.
+ */
+async function checkReference(info: BuildInfo): Promise<void> {
+  const py = info.referencePython ?? DEBIAN_PYTHON;
+  if (info.referencePython === null) {
+    console.error(
+      `warning: libtorch ${info.torchVersion} has no Python of its own; the tests compare ` +
+        `against ${py}'s torch. Build with PYTHON=/path/to/python (same torch) to compare like with like.`,
+    );
+  }
+  if (await succeeds(py, ["-c", "import torch, torchvision"])) return;
+  const hint = info.referencePython === null
+    ? "this libtorch has no Python of its own: set PYTHON=/path/to/python (one whose torch is " +
+      `${info.torchVersion}) when building, or BYOL_PYTHON for the tests`
+    : `install the torchvision that matches torch ${info.torchVersion} there ` +
+      `(${py} -m pip install torchvision==...)`;
+  throw new BuildError(
+    `the tests compare against PyTorch in ${py}, which cannot import torch and torchvision: ${hint}`,
+  );
+}
+
 export async function setup(purpose: Purpose): Promise<void> {
   if (Deno.env.get("BYOL_SKIP_SETUP") !== "1") {
     const missing: Need[] = [];
@@ -136,7 +164,8 @@ export async function setup(purpose: Purpose): Promise<void> {
   }
   try {
     await findLibtorch();
-    await buildNative();
+    const info = await buildNative();
+    if (purpose === "test" && !referenceKnownEarly()) await checkReference(info);
   } catch (e) {
     if (e instanceof BuildError) {
       console.error(`error: ${e.message}`);

@@ -1,8 +1,12 @@
-// Runs the PyTorch reference (`/usr/bin/python3` with python3-torch) for tests.
-// Override with BYOL_PYTHON. Tests that need it call `python()`; the setup step
+// Runs the PyTorch reference for tests: the Python whose torch is the libtorch
+// under test (build-info.json's referencePython next to the loaded shim:
+// /usr/bin/python3 with python3-torch for Debian's libtorch, the venv's python
+// for LIBTORCH_USE_PYTORCH=1), so every value test compares like with like.
+// BYOL_PYTHON overrides. Tests that need it call `python()`; the setup step
 // (`deno task test`) installs python3-torch and python3-torchvision first.
+import { referencePython } from "../../ffi/shim_path.ts";
 
-export const PYTHON = Deno.env.get("BYOL_PYTHON") ?? "/usr/bin/python3";
+export const PYTHON = referencePython();
 
 /** Directory holding the Python helper modules (tests/py), put on PYTHONPATH. */
 export const PY_DIR = new URL("../py/", import.meta.url).pathname;
