@@ -5,7 +5,8 @@ import { PYTHON } from "../helpers/python.ts";
 const HERE = new URL(".", import.meta.url).pathname;
 const REPO = new URL("../../", import.meta.url).pathname;
 
-export type Lang = "deno" | "python";
+/** A Deno rank, a PyTorch rank, or a stand-in for torchrun's agent hosting the store. */
+export type Lang = "deno" | "python" | "agent";
 
 /** A free loopback port, chosen now (the store binds it right after). */
 export function freePort(): number {
@@ -34,17 +35,20 @@ export class Rank {
     port: number,
     timeoutMs: number,
     deadlineMs = 60_000,
+    env: Record<string, string> = {},
   ) {
     this.lang = lang;
     const args = [scenario, String(rank), String(world), String(port), String(timeoutMs)];
     const [cmd, full] = lang === "deno"
       ? [Deno.execPath(), ["run", "--allow-all", `${HERE}rank.ts`, ...args]]
-      : [PYTHON, [`${HERE}rank.py`, ...args]];
+      : lang === "python"
+      ? [PYTHON, [`${HERE}rank.py`, ...args]]
+      : [PYTHON, [`${HERE}agent_store.py`, String(port)]];
     const child = new Deno.Command(cmd, {
       args: full,
       cwd: REPO,
       // Both sides take the loopback interface for Gloo (PyTorch's GLOO_SOCKET_IFNAME).
-      env: { GLOO_SOCKET_IFNAME: "lo", OMP_NUM_THREADS: "1", NO_COLOR: "1" },
+      env: { GLOO_SOCKET_IFNAME: "lo", OMP_NUM_THREADS: "1", NO_COLOR: "1", ...env },
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",

@@ -133,3 +133,35 @@ Deno.test({
   ignore,
   fn: () => fault(["deno", "deno"], 0),
 });
+
+Deno.test({
+  name: "distributed: torchrun's contract (agent store, env://): Deno and PyTorch workers agree",
+  ignore,
+  fn: async () => {
+    const port = freePort();
+    const agent = new Rank("agent", "", 0, 0, port, 0);
+    const ranks: Rank[] = [];
+    try {
+      await agent.waitFor("ready");
+      const env = (rank: number) => ({
+        RANK: String(rank),
+        WORLD_SIZE: "2",
+        MASTER_ADDR: "127.0.0.1",
+        MASTER_PORT: String(port),
+        TORCHELASTIC_USE_AGENT_STORE: "True",
+        TORCHELASTIC_RESTART_COUNT: "0",
+      });
+      ranks.push(new Rank("deno", "torchrun", 0, 0, 0, 0, 60_000, env(0)));
+      ranks.push(new Rank("python", "torchrun", 0, 0, 0, 0, 60_000, env(1)));
+      await Promise.all(ranks.map((r) => r.waitFor("done")));
+      for (const r of ranks) {
+        assertEquals(r.results.get("sum")!.hex, EXPECTED.sum, r.lang);
+        assertEquals(r.results.get("env")!.value, "True");
+        assertEquals((await r.close()).code, 0, r.stderr);
+      }
+    } finally {
+      for (const r of [...ranks, agent]) r.kill();
+      await Promise.all([...ranks, agent].map((r) => r.close()));
+    }
+  },
+});

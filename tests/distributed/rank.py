@@ -2,6 +2,7 @@
 #   python3 tests/distributed/rank.py <scenario> <rank> <world> <port> <timeoutMs>
 import hashlib
 import json
+import os
 import sys
 import time
 from datetime import timedelta
@@ -53,8 +54,11 @@ def buckets(tensors, cap):
 
 
 t0 = time.time()
-dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank,
-                        world_size=world, timeout=timedelta(milliseconds=timeout_ms))
+if scenario == "torchrun":
+    dist.init_process_group("gloo", timeout=timedelta(seconds=20))  # env://
+else:
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank,
+                            world_size=world, timeout=timedelta(milliseconds=timeout_ms))
 emit({"key": "init", "value": {"rank": dist.get_rank(), "world": dist.get_world_size()}})
 
 if scenario == "interop":
@@ -99,6 +103,11 @@ if scenario == "interop":
         all_reduce(x, "avg")
         emit({"key": f"plain{j}", "hex": hexof(x)} if j < 4 else
              {"key": f"plain{j}", "sha256": sha(x)})
+elif scenario == "torchrun":
+    x = inp(dist.get_rank(), 0)
+    dist.all_reduce(x)
+    emit({"key": "sum", "hex": hexof(x)})
+    emit({"key": "env", "value": os.environ.get("TORCHELASTIC_USE_AGENT_STORE")})
 elif scenario == "fault":
     x = inp(rank, 0)
     dist.all_reduce(x)

@@ -1,7 +1,7 @@
 // One Deno rank of the distributed tests (tests/distributed/interop_test.ts);
 // tests/distributed/rank.py is its PyTorch twin, step for step.
 //   deno run --allow-all tests/distributed/rank.ts <scenario> <rank> <world> <port> <timeoutMs>
-// Scenarios: "interop" (every collective, results as "@@" JSON lines), "fault"
+// Scenarios: "torchrun" (init from torchrun's environment, one all-reduce), "interop" (every collective, results as "@@" JSON lines), "fault"
 // (init, one all-reduce, "@@ready", then one more all-reduce after a line on
 // stdin: a killed peer makes it fail).
 // Results: "@@{...}" lines on stdout: {key, hex} (bytes of a small result),
@@ -40,13 +40,18 @@ async function readLine(): Promise<void> {
 }
 
 const t0 = performance.now();
-dist.initProcessGroup({
-  backend: "gloo",
-  initMethod: `tcp://127.0.0.1:${portS}`,
-  rank,
-  worldSize: world,
-  timeoutMs: Number(timeoutS),
-});
+if (scenario === "torchrun") {
+  // Everything from torchrun's environment (RANK, WORLD_SIZE, MASTER_*, TORCHELASTIC_*).
+  dist.initProcessGroup({ timeoutMs: 20_000 });
+} else {
+  dist.initProcessGroup({
+    backend: "gloo",
+    initMethod: `tcp://127.0.0.1:${portS}`,
+    rank,
+    worldSize: world,
+    timeoutMs: Number(timeoutS),
+  });
+}
 emit({ key: "init", value: { rank: dist.getRank(), world: dist.getWorldSize() } });
 
 if (scenario === "interop") {
@@ -82,6 +87,11 @@ if (scenario === "interop") {
     dist.allReduce(x, { op: "avg" });
     emit(j < 4 ? { key: `plain${j}`, hex: hex(x) } : { key: `plain${j}`, sha256: await sha(x) });
   }
+} else if (scenario === "torchrun") {
+  const x = input(dist.getRank(), 0);
+  dist.allReduce(x);
+  emit({ key: "sum", hex: hex(x) });
+  emit({ key: "env", value: Deno.env.get("TORCHELASTIC_USE_AGENT_STORE") ?? null });
 } else if (scenario === "fault") {
   const x = input(rank, 0);
   dist.allReduce(x);
