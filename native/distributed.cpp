@@ -310,7 +310,12 @@ int32_t tt_pg_new(tt_store store, int32_t rank, int32_t world_size, const char* 
       box.pg->setSequenceNumberForGroup();
 #endif
     } catch (...) {
-      throw std::runtime_error(where(box, "init_process_group") + " failed: " + current_message());
+      std::string msg = current_message();
+      if (msg.find("imeout") != std::string::npos || msg.find("timed out") != std::string::npos) {
+        msg += " (did all " + std::to_string(world_size) +
+               " ranks start and reach init_process_group within the timeout?)";
+      }
+      throw std::runtime_error(where(box, "init_process_group") + " failed: " + msg);
     }
     *out = reinterpret_cast<tt_pg>(new PgBox(std::move(box)));
 #else

@@ -1,6 +1,6 @@
 // The distributed module's errors, in-process: rendezvous (no sockets), the
 // uninitialised group, backends, and a world of one for the tensor checks.
-import { assertEquals, assertThrows } from "../helpers/asserts.ts";
+import { assert, assertEquals, assertThrows } from "../helpers/asserts.ts";
 import * as dist from "../../src/distributed/mod.ts";
 import { TorchError } from "../../ffi/error.ts";
 import { compiledWithCuda } from "../../ffi/runtime.ts";
@@ -119,6 +119,29 @@ Deno.test({
     } finally {
       dist.destroyProcessGroup();
     }
+    assertEquals(dist.isInitialized(), false);
+  },
+});
+
+Deno.test({
+  name: "distributed: a rank alone in a world of two fails init within its timeout, saying why",
+  ignore: !dist.isGlooAvailable(),
+  fn: () => {
+    const t0 = Date.now();
+    const e = assertThrows(
+      () =>
+        dist.initProcessGroup({
+          initMethod: `tcp://127.0.0.1:${freePort()}`,
+          rank: 0,
+          worldSize: 2,
+          timeoutMs: 1000,
+        }),
+      TorchError,
+      "init_process_group (rank 0 of 2, timeout 1000 ms) failed",
+    );
+    assert(e.message.includes("did all 2 ranks start"), e.message);
+    // The store's and Gloo's rendezvous waits each take up to the timeout.
+    assert(Date.now() - t0 < 10_000, `took ${Date.now() - t0} ms`);
     assertEquals(dist.isInitialized(), false);
   },
 });
