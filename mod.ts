@@ -59,3 +59,4 @@ export * as data from "./src/data/mod.ts";
 export * as augment from "./src/augment/mod.ts";
 export * as optim from "./src/optim/mod.ts";
 export * as evaluation from "./src/eval/mod.ts";
+export * as distributed from "./src/distributed/mod.ts";

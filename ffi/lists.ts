@@ -84,7 +84,7 @@ export class TensorList {
     );
   }
 
-  /** @internal the checked, packed handles, for the calls in this file. */
+  /** @internal the checked, packed handles, for the list calls in ffi/ (this file, distributed.ts). */
   static handles(list: TensorList, call: string): BigUint64Array {
     list.sync(call);
     return list.#handles;

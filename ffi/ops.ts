@@ -75,3 +75,6 @@ export const Reduce = {
 } as const;
 
 export const Like = { zeros: 0, ones: 1, full: 2, empty: 3, rand: 4, randn: 5 } as const;
+
+/** c10d reduce ops of tt_pg_all_reduce (tt_reduce_kind); average is a sum divided by the world size. */
+export const ReduceKind = { sum: 0, product: 1, min: 2, max: 3, avg: 4 } as const;

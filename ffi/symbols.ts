@@ -307,6 +307,32 @@ export const symbols = {
     parameters: ["i32", "pointer", "buffer", "i64", "i32", "i32", "buffer"],
     result: status,
   },
+  // ---- distributed (native/distributed.cpp) ----
+  tt_dist_has_gloo: { parameters: [], result: "i32" }, // int32 (void)
+  tt_store_new: {
+    // (const char* host, int32 port, int32 is_server, int32 world_size, int64 timeout_ms,
+    //  const char* prefix, tt_store* out)
+    parameters: ["buffer", "i32", "i32", "i32", "i64", "buffer", "buffer"],
+    result: status,
+  },
+  tt_store_free: { parameters: ["pointer"], result: status }, // (tt_store s)
+  tt_pg_new: {
+    // (tt_store store, int32 rank, int32 world_size, const char* backend, int64 timeout_ms,
+    //  tt_pg* out)
+    parameters: ["pointer", "i32", "i32", "buffer", "i64", "buffer"],
+    result: status,
+  },
+  tt_pg_free: { parameters: ["pointer"], result: status }, // (tt_pg pg)
+  tt_pg_all_reduce: { parameters: ["pointer", "pointer", "i32"], result: status }, // (tt_pg pg, tt_tensor t, int32 op)
+  tt_pg_broadcast: { parameters: ["pointer", "pointer", "i32"], result: status }, // (tt_pg pg, tt_tensor t, int32 src)
+  tt_pg_all_gather: { parameters: ["pointer", "pointer", "buffer", "i64"], result: status }, // (tt_pg pg, tt_tensor t, tt_tensor* outs, int64 cap)
+  tt_pg_barrier: { parameters: ["pointer"], result: status }, // (tt_pg pg)
+  tt_pg_all_reduce_buckets: {
+    // (tt_pg pg, const tt_tensor* ts, int64 n, int64 bucket_bytes, int32 average,
+    //  int64* nbuckets)
+    parameters: ["pointer", "buffer", "i64", "i64", "i32", "buffer"],
+    result: status,
+  },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 export type Symbols = typeof symbols;

@@ -252,6 +252,38 @@ int32_t tt_generator_set_state(tt_generator g, tt_tensor state);
 int32_t tt_rand_gen(int32_t kind, tt_generator g, const int64_t* shape, int64_t ndim,
                     int32_t dtype, int32_t device, tt_tensor* out);
 
+/* ---- distributed: c10d stores and process groups (native/distributed.cpp) ----
+ * Built with Gloo when its headers were found (tt_dist_has_gloo() 1); otherwise every function
+ * below fails with a message saying how to get it. Collectives block the calling thread; every
+ * wait is bounded by the group's timeout, and a timeout or a dead peer is an error naming the
+ * collective. Tensors must be contiguous CPU tensors. */
+typedef struct tt_store_s* tt_store;
+typedef struct tt_pg_s* tt_pg;
+enum tt_reduce_kind { TT_RED_SUM = 0, TT_RED_PRODUCT, TT_RED_MIN, TT_RED_MAX, TT_RED_AVG };
+/* 1 when the shim was built with Gloo */
+int32_t tt_dist_has_gloo(void);
+/* a TCPStore at host:port (is_server 1 hosts it, multi-tenant, for world_size workers), wrapped in
+ * a PrefixStore when prefix is non-empty (torchrun's "/worker/attempt_N") */
+int32_t tt_store_new(const char* host, int32_t port, int32_t is_server, int32_t world_size,
+                     int64_t timeout_ms, const char* prefix, tt_store* out);
+int32_t tt_store_free(tt_store s);
+/* the default process group over store as PyTorch's init_process_group builds it ("default_pg"
+ * and the group's prefixes, store-based barrier, sequence number); backend "gloo" */
+int32_t tt_pg_new(tt_store store, int32_t rank, int32_t world_size, const char* backend,
+                  int64_t timeout_ms, tt_pg* out);
+int32_t tt_pg_free(tt_pg pg);
+/* in place; op a tt_reduce_kind (average: sum, then divide by the world size) */
+int32_t tt_pg_all_reduce(tt_pg pg, tt_tensor t, int32_t op);
+int32_t tt_pg_broadcast(tt_pg pg, tt_tensor t, int32_t src);
+/* outs has room for cap handles (cap >= world size); one new tensor per rank */
+int32_t tt_pg_all_gather(tt_pg pg, tt_tensor t, tt_tensor* outs, int64_t cap);
+int32_t tt_pg_barrier(tt_pg pg);
+/* in place on every tensor: flattens them in order into buckets of at most bucket_bytes (a new
+ * bucket also starts where the dtype changes), all-reduces the buckets concurrently (sum), waits,
+ * divides by the world size when average is 1 and copies back; *nbuckets receives the count */
+int32_t tt_pg_all_reduce_buckets(tt_pg pg, const tt_tensor* ts, int64_t n, int64_t bucket_bytes,
+                                 int32_t average, int64_t* nbuckets);
+
 #ifdef __cplusplus
 }
 #endif

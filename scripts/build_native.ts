@@ -7,6 +7,9 @@
 //   3. the system install (Debian's libtorch-dev).
 // Supported: libtorch 1.13 and 2.x. The C++ standard follows the headers
 // (C++20 where ATen requires it, else C++17).
+// The c10d process groups (native/distributed.cpp) need Gloo's headers: GLOO_INCLUDE=/dir (holding
+// gloo/), else /usr/include/gloo (Debian's libgloo-dev). Without them the shim still builds and its
+// distributed functions say how to get Gloo.
 // Usage: deno task build [--force] [--quiet] [--out DIR]
 //   --out DIR (or BYOL_BUILD_DIR=DIR): build into DIR instead of build/; the
 //   shim is then loaded from DIR when BYOL_BUILD_DIR=DIR is set (ffi/shim_path.ts)
@@ -51,6 +54,11 @@ export interface Libtorch {
   nccl: Nccl;
 }
 
+/** Where the Gloo headers are (null: not found, the shim is built without Gloo). */
+export interface Gloo {
+  includeDir: string;
+}
+
 export interface BuildInfo {
   torchVersion: string;
   cuda: boolean;
@@ -61,6 +69,7 @@ export interface BuildInfo {
   referencePython: string | null;
   nccl: Nccl;
   libtorch: Libtorch;
+  distributed: { gloo: boolean; glooInclude?: string };
   key: string;
   builtAt: string;
 }
@@ -323,6 +332,33 @@ export async function findLibtorch(): Promise<Libtorch> {
   throw new BuildError(MISSING_HELP);
 }
 
+/**
+ * Finds Gloo's headers for native/distributed.cpp: GLOO_INCLUDE, then the system's (Debian's
+ * libgloo-dev, the Gloo snapshot Debian's libtorch links). pip's torch 2.x wheels ship c10d's
+ * headers but no gloo/ (their Gloo is linked into libtorch_cpu): a build against one needs Gloo's
+ * headers of the same snapshot, from a pytorch checkout's third_party/gloo (plus its generated
+ * gloo/config.h) or a matching libgloo-dev; not solved yet (docs/DISTRIBUTED.md).
+ */
+export function findGloo(): Gloo | null {
+  const env = Deno.env.get("GLOO_INCLUDE");
+  if (env) {
+    if (!exists(`${env}/gloo/algorithm.h`)) {
+      throw new BuildError(`GLOO_INCLUDE=${env} has no gloo/algorithm.h`);
+    }
+    return { includeDir: env };
+  }
+  for (const inc of ["/usr/include", "/usr/local/include"]) {
+    if (exists(`${inc}/gloo/algorithm.h`)) return { includeDir: inc };
+  }
+  return null;
+}
+
+/** Extra compile flags of one translation unit. */
+function unitFlags(name: string, gloo: Gloo | null): string[] {
+  if (name !== "distributed.cpp" || gloo === null) return [];
+  return ["-DUSE_C10D_GLOO", "-DTT_WITH_GLOO", `-I${gloo.includeDir}`];
+}
+
 function compileFlags(t: Libtorch): string[] {
   return [
     `-std=${t.cxxStd}`,
@@ -336,7 +372,7 @@ function compileFlags(t: Libtorch): string[] {
   ];
 }
 
-function linkFlags(t: Libtorch): string[] {
+function linkFlags(t: Libtorch, gloo: Gloo | null): string[] {
   // --no-as-needed keeps libtorch_cuda linked although no symbol of it is used
   // directly; without it CUDA silently disappears at run time.
   return [
@@ -348,6 +384,7 @@ function linkFlags(t: Libtorch): string[] {
     "-ltorch",
     "-ltorch_cpu",
     "-lc10",
+    ...(gloo ? ["-lgloo"] : []),
     "-Wl,--as-needed",
   ];
 }
@@ -397,8 +434,15 @@ export async function buildNative(
   const dir = withSlash(opts.outDir ?? BUILD_DIR);
   const libPath = `${dir}libtt.so`;
   const torch = await findLibtorch();
+  const gloo = findGloo();
   const src = sources();
-  const flags = [...compileFlags(torch), "|", ...linkFlags(torch)];
+  const flags = [
+    ...compileFlags(torch),
+    "|",
+    ...unitFlags("distributed.cpp", gloo),
+    "|",
+    ...linkFlags(torch, gloo),
+  ];
   const texts = src.all.map((n) => `${n}\n${Deno.readTextFileSync(NATIVE + n)}`);
   const key = await sha256(
     [...texts, flags.join(" "), libtorchStamp(torch), JSON.stringify(torch)].join("\n"),
@@ -415,6 +459,7 @@ export async function buildNative(
   log(
     `building the libtorch shim against libtorch ${torch.version} (${torch.source}` +
       `${torch.cuda ? `, CUDA ${torch.cudaVersion ?? ""}`.trimEnd() : ", CPU"}, ${torch.cxxStd}` +
+      `${gloo ? ", Gloo" : ", no Gloo"}` +
       `${torch.referencePython ? `, reference ${torch.referencePython}` : ""}) into ${dir} ...`,
   );
   const objDir = `${dir}obj/`;
@@ -425,8 +470,9 @@ export async function buildNative(
   // source, the headers and the flags are unchanged.
   const jobs = src.cpp.map((name) => async () => {
     const obj = `${objDir}${name.replace(/\.cpp$/, ".o")}`;
+    const uflags = [...cflags, ...unitFlags(name, gloo)];
     const okey = await sha256(
-      [Deno.readTextFileSync(NATIVE + name), headers, cflags.join(" "), libtorchStamp(torch)]
+      [Deno.readTextFileSync(NATIVE + name), headers, uflags.join(" "), libtorchStamp(torch)]
         .join("\n"),
     );
     const stamp = `${obj}.key`;
@@ -434,7 +480,7 @@ export async function buildNative(
       return;
     }
     const t0 = performance.now();
-    const r = await run(gxx, [...cflags, "-c", NATIVE + name, "-o", obj]);
+    const r = await run(gxx, [...uflags, "-c", NATIVE + name, "-o", obj]);
     if (!r.ok) throw new BuildError(`compiling native/${name} failed:\n${r.out}`);
     Deno.writeTextFileSync(stamp, okey);
     log(`  compiled native/${name} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
@@ -448,7 +494,7 @@ export async function buildNative(
   );
   const objs = src.cpp.map((n) => `${objDir}${n.replace(/\.cpp$/, ".o")}`);
   const tmp = `${libPath}.tmp-${Deno.pid}`;
-  const r = await run(gxx, [...objs, "-o", tmp, ...linkFlags(torch)]);
+  const r = await run(gxx, [...objs, "-o", tmp, ...linkFlags(torch, gloo)]);
   if (!r.ok) throw new BuildError(`linking the shim failed:\n${r.out}`);
   Deno.renameSync(tmp, libPath);
   const info: BuildInfo = {
@@ -459,6 +505,7 @@ export async function buildNative(
     referencePython: torch.referencePython,
     nccl: torch.nccl,
     libtorch: torch,
+    distributed: gloo ? { gloo: true, glooInclude: gloo.includeDir } : { gloo: false },
     key,
     builtAt: new Date().toISOString(),
   };
@@ -494,7 +541,8 @@ if (import.meta.main) {
       console.error(
         `shim up to date: libtorch ${info.torchVersion}` +
           `${info.cuda ? ` with CUDA ${info.cudaVersion ?? ""}`.trimEnd() : " (CPU)"}, ` +
-          `${info.cxxStd}, reference Python ${info.referencePython ?? "none (set PYTHON)"}`,
+          `${info.cxxStd}, ${info.distributed?.gloo ? "with" : "without"} Gloo, ` +
+          `reference Python ${info.referencePython ?? "none (set PYTHON)"}`,
       );
       if (outDir !== undefined && withSlash(outDir) !== BUILD_DIR) {
         console.error(

@@ -53,6 +53,14 @@ function needs(purpose: Purpose): Need[] {
         exists(`${MULTIARCH}/openblas-pthread/libblas.so.3`),
     },
     {
+      what: "Gloo's headers",
+      why: "the shim's c10d process groups (src/distributed) link the Gloo libtorch links",
+      packages: ["libgloo-dev"],
+      present: () =>
+        usesOwnLibtorch() || Boolean(Deno.env.get("GLOO_INCLUDE")) ||
+        exists("/usr/include/gloo/algorithm.h"),
+    },
+    {
       what: "a C++ compiler",
       why: "to build the shim (native/)",
       packages: ["g++"],

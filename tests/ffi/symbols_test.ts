@@ -19,6 +19,7 @@ Deno.test("ffi/ops.ts's op codes equal tt.h's enums, code for code", async () =>
     tt_inplace_op: "InPlace",
     tt_reduce_op: "Reduce",
     tt_like_kind: "Like",
+    tt_reduce_kind: "ReduceKind",
   };
   for (const [cName, tsName] of Object.entries(enums)) {
     const body = header.match(new RegExp(`enum ${cName} \\{([^}]*)\\}`))![1]

@@ -1,0 +1,187 @@
+// c10d stores and process groups (native/distributed.cpp): the handles and the
+// collectives, one synchronous shim call each. Collectives block the calling
+// thread until every rank took part, a peer failed or the group's timeout
+// passed. src/distributed/ holds the PyTorch-named API over these.
+import { lib } from "./library.ts";
+import { check, OUT, OUT_I64, outHandle } from "./call.ts";
+import { TorchError } from "./error.ts";
+import { TensorList } from "./lists.ts";
+import { ReduceKind } from "./ops.ts";
+import { handleOf, Tensor } from "./tensor.ts";
+
+export type ReduceOpName = keyof typeof ReduceKind;
+
+const enc = new TextEncoder();
+function cstr(s: string): Uint8Array {
+  return enc.encode(s + "\0");
+}
+
+/** True when the shim was built with Gloo (scripts/build_native.ts found its headers). */
+export function hasGloo(): boolean {
+  return lib.tt_dist_has_gloo() === 1;
+}
+
+const storeRegistry = new FinalizationRegistry<Deno.PointerObject>((h) => {
+  lib.tt_store_free(h);
+});
+const pgRegistry = new FinalizationRegistry<Deno.PointerObject>((h) => {
+  lib.tt_pg_free(h);
+});
+
+export interface StoreOptions {
+  host: string;
+  port: number;
+  /** Host the TCPStore server (multi-tenant) in this process. */
+  isServer: boolean;
+  worldSize: number;
+  timeoutMs: number;
+  /** A PrefixStore over the TCPStore (torchrun's agent store: "/worker/attempt_N"). */
+  prefix?: string;
+}
+
+/** A c10d TCPStore (optionally under a PrefixStore). The server side blocks until every worker joined. */
+export class Store implements Disposable {
+  #handle: Deno.PointerObject | null;
+
+  constructor(o: StoreOptions) {
+    check(
+      "tt_store_new",
+      lib.tt_store_new(
+        cstr(o.host),
+        o.port,
+        o.isServer ? 1 : 0,
+        o.worldSize,
+        o.timeoutMs,
+        cstr(o.prefix ?? ""),
+        OUT,
+      ),
+    );
+    this.#handle = outHandle();
+    storeRegistry.register(this, this.#handle, this);
+  }
+
+  get handle(): Deno.PointerObject {
+    if (this.#handle === null) throw new TorchError("store", "this store was freed");
+    return this.#handle;
+  }
+
+  dispose(): void {
+    const h = this.#handle;
+    if (h === null) return;
+    this.#handle = null;
+    storeRegistry.unregister(this);
+    lib.tt_store_free(h);
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
+
+/** Default ~25 MB buckets of allReduceBuckets, as DDP's bucket_cap_mb. */
+export const DEFAULT_BUCKET_BYTES = 25 * 1024 * 1024;
+
+/**
+ * A Gloo process group over `store`, built as PyTorch's init_process_group
+ * builds its default group, so PyTorch ranks can be members.
+ */
+export class ProcessGroup implements Disposable {
+  #handle: Deno.PointerObject | null;
+  readonly rank: number;
+  readonly worldSize: number;
+  readonly backend: string;
+  readonly timeoutMs: number;
+
+  constructor(store: Store, rank: number, worldSize: number, backend: string, timeoutMs: number) {
+    check(
+      "tt_pg_new",
+      lib.tt_pg_new(store.handle, rank, worldSize, cstr(backend), timeoutMs, OUT),
+    );
+    this.#handle = outHandle();
+    this.rank = rank;
+    this.worldSize = worldSize;
+    this.backend = backend;
+    this.timeoutMs = timeoutMs;
+    pgRegistry.register(this, this.#handle, this);
+  }
+
+  get handle(): Deno.PointerObject {
+    if (this.#handle === null) {
+      throw new TorchError("process_group", "this process group was destroyed");
+    }
+    return this.#handle;
+  }
+
+  /** In place on `t`. */
+  allReduce(t: Tensor, op: ReduceOpName = "sum"): void {
+    const code = ReduceKind[op];
+    if (code === undefined) {
+      throw new TypeError(
+        `allReduce: unknown op "${op}" (one of ${Object.keys(ReduceKind).join(", ")})`,
+      );
+    }
+    check("tt_pg_all_reduce", lib.tt_pg_all_reduce(this.handle, handleOf(t), code));
+  }
+
+  /** In place on `t`: every rank ends with rank `src`'s values. */
+  broadcast(t: Tensor, src: number): void {
+    check("tt_pg_broadcast", lib.tt_pg_broadcast(this.handle, handleOf(t), src));
+  }
+
+  /** One new tensor per rank, in rank order. */
+  allGather(t: Tensor): Tensor[] {
+    const n = this.worldSize;
+    const outs = n <= OUT.length ? OUT : new BigUint64Array(n);
+    check("tt_pg_all_gather", lib.tt_pg_all_gather(this.handle, handleOf(t), outs, n));
+    const view = new Deno.UnsafePointerView(Deno.UnsafePointer.of(outs)!);
+    const result: Tensor[] = [];
+    for (let i = 0; i < n; i++) {
+      const p = outs === OUT ? outHandle(i) : view.getPointer(i * 8);
+      if (p === null) throw new TorchError("tt_pg_all_gather", "returned a null handle");
+      result.push(new Tensor(p));
+    }
+    return result;
+  }
+
+  barrier(): void {
+    check("tt_pg_barrier", lib.tt_pg_barrier(this.handle));
+  }
+
+  /**
+   * Sums every tensor of `list` over the ranks, in place, in one call: the
+   * tensors are flattened in list order into buckets of at most `bucketBytes`
+   * (a new bucket also where the dtype changes), the buckets all-reduced
+   * concurrently, then (average) divided by the world size and copied back.
+   * Every rank must pass lists of the same shapes and dtypes. Returns the number of buckets.
+   */
+  allReduceBuckets(
+    list: TensorList,
+    opts: { bucketBytes?: number; average?: boolean } = {},
+  ): number {
+    const handles = TensorList.handles(list, "allReduceBuckets");
+    check(
+      "tt_pg_all_reduce_buckets",
+      lib.tt_pg_all_reduce_buckets(
+        this.handle,
+        handles,
+        list.length,
+        opts.bucketBytes ?? DEFAULT_BUCKET_BYTES,
+        opts.average ?? true ? 1 : 0,
+        OUT_I64,
+      ),
+    );
+    return Number(OUT_I64[0]);
+  }
+
+  dispose(): void {
+    const h = this.#handle;
+    if (h === null) return;
+    this.#handle = null;
+    pgRegistry.unregister(this);
+    lib.tt_pg_free(h);
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}

@@ -1,0 +1,523 @@
+// c10d process groups over Gloo: TCPStore/PrefixStore handles, the default
+// process group built exactly as PyTorch's init_process_group builds it (so a
+// PyTorch rank and a Deno rank share one group), and the collectives.
+//
+// Compiled with -DUSE_C10D_GLOO -DTT_WITH_GLOO when scripts/build_native.ts
+// finds Gloo's headers; without them every function fails with kNoGloo.
+//
+// libtorch 1.13 (Debian 12) is what builds here. The TORCH_VERSION_MAJOR >= 2
+// branches follow PyTorch 2.x's API (ProcessGroupGloo is a c10d::Backend
+// there, with the same collectives and Options) and 2.x's store layout; they
+// are written against 2.x's headers and torch/distributed/distributed_c10d.py
+// but not compiled yet. pip's torch 2.x wheels ship no gloo/ headers: see
+// findGloo() in scripts/build_native.ts.
+#include "common.h"
+
+#include <torch/version.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#ifdef TT_WITH_GLOO
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#endif
+
+using namespace tt;
+
+namespace {
+
+const char* const kNoGloo =
+    "this shim was built without Gloo: apt-get install libgloo-dev and rebuild "
+    "(deno task build)";
+
+#ifdef TT_WITH_GLOO
+
+using ms = std::chrono::milliseconds;
+
+struct StoreBox {
+  c10::intrusive_ptr<c10d::Store> store;
+};
+
+struct PgBox {
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
+  int rank;
+  int size;
+  ms timeout;
+};
+
+StoreBox& S(tt_store h) {
+  if (h == nullptr) throw std::invalid_argument("null store handle (was the store freed?)");
+  return *reinterpret_cast<StoreBox*>(h);
+}
+
+PgBox& P(tt_pg h) {
+  if (h == nullptr) {
+    throw std::invalid_argument("null process group handle (was it destroyed?)");
+  }
+  return *reinterpret_cast<PgBox*>(h);
+}
+
+ms positive_timeout(int64_t timeout_ms) {
+  if (timeout_ms <= 0) throw std::invalid_argument("timeout must be > 0 ms");
+  return ms(timeout_ms);
+}
+
+std::string where(const PgBox& g, const char* op) {
+  std::ostringstream s;
+  s << op << " (rank " << g.rank << " of " << g.size << ", timeout " << g.timeout.count()
+    << " ms)";
+  return s.str();
+}
+
+// The message of the exception in flight, without libtorch's backtrace.
+std::string current_message() {
+  try {
+    throw;
+  } catch (const c10::Error& e) {
+    return e.what_without_backtrace();
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "unknown C++ exception";
+  }
+}
+
+// Waits for one collective, bounded by the group's timeout. Gloo's own
+// transport timeout (the same value, set on its contexts) usually fires first
+// and names the peer; the grace period only catches a worker thread that never
+// got to the op.
+void wait_work(const PgBox& g, const char* op, const c10::intrusive_ptr<c10d::Work>& w) {
+  try {
+    w->wait(g.timeout + ms(2000));
+  } catch (...) {
+    throw std::runtime_error(where(g, op) + " failed: " + current_message() +
+                             " (a peer died, timed out or called a different collective; "
+                             "destroy this process group)");
+  }
+}
+
+void check_tensor(const PgBox& g, const char* op, const at::Tensor& t) {
+  if (!t.defined()) throw std::invalid_argument(std::string(op) + ": undefined tensor");
+  if (!t.device().is_cpu()) {
+    throw std::invalid_argument(where(g, op) + ": Gloo takes CPU tensors here, this one is on " +
+                                t.device().str() + " (move it with .to(\"cpu\"))");
+  }
+  if (!t.is_contiguous()) {
+    throw std::invalid_argument(where(g, op) +
+                                ": Gloo needs a contiguous tensor (call .contiguous() first)");
+  }
+  if (t.is_sparse()) throw std::invalid_argument(where(g, op) + ": sparse tensors are not supported");
+}
+
+c10d::ReduceOp reduce_op(int32_t op) {
+  switch (op) {
+    case TT_RED_SUM:
+    case TT_RED_AVG:
+      return c10d::ReduceOp::SUM;
+    case TT_RED_PRODUCT:
+      return c10d::ReduceOp::PRODUCT;
+    case TT_RED_MIN:
+      return c10d::ReduceOp::MIN;
+    case TT_RED_MAX:
+      return c10d::ReduceOp::MAX;
+    default:
+      throw std::invalid_argument("unknown reduce op code " + std::to_string(op));
+  }
+}
+
+void check_average(const PgBox& g, const char* op, const at::Tensor& t) {
+  if (!at::isFloatingType(t.scalar_type())) {
+    throw std::invalid_argument(where(g, op) +
+                                ": average needs a floating-point tensor (use sum for integers)");
+  }
+}
+
+// Gloo devices as PyTorch's ProcessGroupGloo binding makes them: one per
+// interface named in GLOO_SOCKET_IFNAME (comma-separated), else the default
+// device (this host's address, falling back to loopback). Both sides must end
+// up with the same number of devices.
+std::vector<std::shared_ptr<::gloo::transport::Device>> gloo_devices() {
+  std::vector<std::shared_ptr<::gloo::transport::Device>> devices;
+  const char* ifname = std::getenv("GLOO_SOCKET_IFNAME");
+  if (ifname != nullptr && std::string(ifname).size() > 1) {
+    std::stringstream ss(ifname);
+    std::string iface;
+    while (std::getline(ss, iface, ',')) {
+      if (!iface.empty()) {
+        devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(iface));
+      }
+    }
+  }
+  if (devices.empty()) devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+  return devices;
+}
+
+// 1.13's _store_based_barrier: every rank adds 1 to the key, then polls it
+// (with add(key, 0)) until it equals the world size.
+void store_barrier_1x(c10d::Store& store, const std::string& key, int world, ms timeout) {
+  store.add(key, 1);
+  const auto start = std::chrono::steady_clock::now();
+  int64_t count = store.add(key, 0);
+  while (count != world) {
+    if (std::chrono::steady_clock::now() - start > timeout) {
+      throw std::runtime_error("init_process_group: store-based barrier timed out after " +
+                               std::to_string(timeout.count()) + " ms (" + std::to_string(count) +
+                               " of " + std::to_string(world) + " ranks joined)");
+    }
+    std::this_thread::sleep_for(ms(10));
+    count = store.add(key, 0);
+  }
+}
+
+#if TORCH_VERSION_MAJOR >= 2
+// 2.x's _store_based_barrier (only when TORCH_DIST_INIT_BARRIER=1, as there):
+// add 1; the rank that completes the count sets "<key>:last_worker"; all wait
+// for that key.
+void store_barrier_2x(c10d::Store& store, const std::string& key, int world, ms timeout) {
+  const int64_t count = store.add(key, 1);
+  const std::string last = key + ":last_worker";
+  if (count == world) store.set(last, std::vector<uint8_t>{'1'});
+  store.wait({last}, timeout);
+}
+#endif
+
+#endif  // TT_WITH_GLOO
+
+}  // namespace
+
+extern "C" {
+
+int32_t tt_dist_has_gloo(void) {
+#ifdef TT_WITH_GLOO
+  return 1;
+#else
+  return 0;
+#endif
+}
+
+int32_t tt_store_new(const char* host, int32_t port, int32_t is_server, int32_t world_size,
+                     int64_t timeout_ms, const char* prefix, tt_store* out) {
+  PROTECT({
+#ifdef TT_WITH_GLOO
+    if (host == nullptr || *host == '\0') throw std::invalid_argument("store: empty host");
+    if (port < 0 || port > 65535) {
+      throw std::invalid_argument("store: port must be in 0..65535, got " + std::to_string(port));
+    }
+    if (world_size < 1) throw std::invalid_argument("store: world size must be >= 1");
+    if (out == nullptr) throw std::invalid_argument("null out-pointer");
+    // As torch.distributed.rendezvous's _create_c10d_store: the server is
+    // multi-tenant, every instance counts itself in and the server waits for
+    // world_size of them.
+    c10d::TCPStoreOptions opts;
+    opts.port = static_cast<std::uint16_t>(port);
+    opts.isServer = is_server != 0;
+    opts.numWorkers = static_cast<std::size_t>(world_size);
+    opts.waitWorkers = true;
+    opts.timeout = positive_timeout(timeout_ms);
+    opts.multiTenant = is_server != 0;
+    c10::intrusive_ptr<c10d::Store> store;
+    try {
+      store = c10::make_intrusive<c10d::TCPStore>(std::string(host), opts);
+    } catch (...) {
+      throw std::runtime_error(std::string("store ") + (is_server ? "server" : "client") + " at " +
+                               host + ":" + std::to_string(port) + " (world size " +
+                               std::to_string(world_size) + ", timeout " +
+                               std::to_string(timeout_ms) + " ms): " + current_message());
+    }
+    if (prefix != nullptr && *prefix != '\0') {
+      store = c10::make_intrusive<c10d::PrefixStore>(std::string(prefix), store);
+    }
+    *out = reinterpret_cast<tt_store>(new StoreBox{std::move(store)});
+#else
+    (void)host; (void)port; (void)is_server; (void)world_size; (void)timeout_ms; (void)prefix;
+    (void)out;
+    throw std::runtime_error(kNoGloo);
+#endif
+  })
+}
+
+int32_t tt_store_free(tt_store s) {
+  PROTECT({
+#ifdef TT_WITH_GLOO
+    delete reinterpret_cast<StoreBox*>(s);
+#else
+    (void)s;
+#endif
+  })
+}
+
+int32_t tt_pg_new(tt_store store, int32_t rank, int32_t world_size, const char* backend,
+                  int64_t timeout_ms, tt_pg* out) {
+  PROTECT({
+    const std::string be = backend == nullptr ? "" : backend;
+    if (be == "nccl") {
+#ifdef TT_WITH_CUDA
+      throw std::invalid_argument("backend \"nccl\" is not implemented in this shim yet: use \"gloo\"");
+#else
+      throw std::invalid_argument(
+          "backend \"nccl\" needs a shim built with CUDA and NCCL; this one is CPU-only: use "
+          "\"gloo\"");
+#endif
+    }
+    if (be != "gloo") {
+      throw std::invalid_argument("unknown backend \"" + be + "\" (supported: \"gloo\")");
+    }
+#ifdef TT_WITH_GLOO
+    if (world_size < 1) throw std::invalid_argument("init_process_group: world size must be >= 1");
+    if (rank < 0 || rank >= world_size) {
+      throw std::invalid_argument("init_process_group: rank " + std::to_string(rank) +
+                                  " is outside 0.." + std::to_string(world_size - 1));
+    }
+    if (out == nullptr) throw std::invalid_argument("null out-pointer");
+    const ms timeout = positive_timeout(timeout_ms);
+    auto base = S(store).store;
+    base->setTimeout(timeout);
+    // init_process_group wraps the rendezvous store in PrefixStore("default_pg")
+    // and the default group (named "0") in its own prefix.
+    auto default_pg = c10::make_intrusive<c10d::PrefixStore>("default_pg", base);
+#if TORCH_VERSION_MAJOR >= 2
+    // 2.x: PrefixStore("0/") for the group, then PrefixStore("cpu/") for its
+    // one Gloo backend (a single backend string registers one backend, built
+    // for the first device of the map, "cpu").
+    auto group = c10::make_intrusive<c10d::PrefixStore>(
+        "cpu/", c10::make_intrusive<c10d::PrefixStore>("0/", default_pg));
+#else
+    auto group = c10::make_intrusive<c10d::PrefixStore>("0", default_pg);
+#endif
+    auto opts = c10d::ProcessGroupGloo::Options::create(timeout);
+    opts->devices = gloo_devices();
+    opts->timeout = timeout;
+    opts->threads = static_cast<int>(opts->devices.size() * 2);
+    PgBox box{{}, rank, world_size, timeout};
+    try {
+      box.pg = c10::make_intrusive<c10d::ProcessGroupGloo>(group, rank, world_size, opts);
+#if TORCH_VERSION_MAJOR >= 2
+      box.pg->setSequenceNumberForGroup();
+      const char* init_barrier = std::getenv("TORCH_DIST_INIT_BARRIER");
+      if (init_barrier != nullptr && std::string(init_barrier) == "1") {
+        store_barrier_2x(*default_pg, "store_based_barrier_key:0", world_size, timeout);
+      }
+#else
+      // The group counter is 1 once group "0" exists.
+      store_barrier_1x(*default_pg, "store_based_barrier_key:1", world_size, timeout);
+      box.pg->setSequenceNumberForGroup();
+#endif
+    } catch (...) {
+      std::string msg = current_message();
+      if (msg.find("imeout") != std::string::npos || msg.find("timed out") != std::string::npos) {
+        msg += " (did all " + std::to_string(world_size) +
+               " ranks start and reach init_process_group within the timeout?)";
+      }
+      throw std::runtime_error(where(box, "init_process_group") + " failed: " + msg);
+    }
+    *out = reinterpret_cast<tt_pg>(new PgBox(std::move(box)));
+#else
+    (void)store; (void)rank; (void)world_size; (void)timeout_ms; (void)out;
+    throw std::runtime_error(kNoGloo);
+#endif
+  })
+}
+
+int32_t tt_pg_free(tt_pg pg) {
+  PROTECT({
+#ifdef TT_WITH_GLOO
+    delete reinterpret_cast<PgBox*>(pg);
+#else
+    (void)pg;
+#endif
+  })
+}
+
+int32_t tt_pg_all_reduce(tt_pg pg, tt_tensor t, int32_t op) {
+  PROTECT({
+#ifdef TT_WITH_GLOO
+    auto& g = P(pg);
+    auto& x = T(t);
+    at::NoGradGuard no_grad;
+    check_tensor(g, "all_reduce", x);
+    if (op == TT_RED_AVG) check_average(g, "all_reduce", x);
+    c10d::AllreduceOptions o;
+    o.reduceOp = reduce_op(op);
+    o.timeout = g.timeout;
+    std::vector<at::Tensor> ts{x};
+    c10::intrusive_ptr<c10d::Work> w;
+    try {
+      w = g.pg->allreduce(ts, o);
+    } catch (...) {
+      throw std::runtime_error(where(g, "all_reduce") + ": " + current_message());
+    }
+    wait_work(g, "all_reduce", w);
+    if (op == TT_RED_AVG) x.div_(g.size);
+#else
+    (void)pg; (void)t; (void)op;
+    throw std::runtime_error(kNoGloo);
+#endif
+  })
+}
+
+int32_t tt_pg_broadcast(tt_pg pg, tt_tensor t, int32_t src) {
+  PROTECT({
+#ifdef TT_WITH_GLOO
+    auto& g = P(pg);
+    auto& x = T(t);
+    at::NoGradGuard no_grad;
+    check_tensor(g, "broadcast", x);
+    if (src < 0 || src >= g.size) {
+      throw std::invalid_argument(where(g, "broadcast") + ": src " + std::to_string(src) +
+                                  " is outside 0.." + std::to_string(g.size - 1));
+    }
+    c10d::BroadcastOptions o;
+    o.rootRank = src;
+    o.rootTensor = 0;
+    o.timeout = g.timeout;
+    std::vector<at::Tensor> ts{x};
+    c10::intrusive_ptr<c10d::Work> w;
+    try {
+      w = g.pg->broadcast(ts, o);
+    } catch (...) {
+      throw std::runtime_error(where(g, "broadcast") + ": " + current_message());
+    }
+    wait_work(g, "broadcast", w);
+#else
+    (void)pg; (void)t; (void)src;
+    throw std::runtime_error(kNoGloo);
+#endif
+  })
+}
+
+int32_t tt_pg_all_gather(tt_pg pg, tt_tensor t, tt_tensor* outs, int64_t cap) {
+  PROTECT({
+#ifdef TT_WITH_GLOO
+    auto& g = P(pg);
+    auto& x = T(t);
+    at::NoGradGuard no_grad;
+    check_tensor(g, "all_gather", x);
+    if (outs == nullptr || cap < g.size) {
+      throw std::invalid_argument(where(g, "all_gather") + ": room for " + std::to_string(cap) +
+                                  " results, the world has " + std::to_string(g.size));
+    }
+    std::vector<std::vector<at::Tensor>> outputs(1);
+    for (int i = 0; i < g.size; i++) outputs[0].push_back(at::empty_like(x));
+    std::vector<at::Tensor> inputs{x};
+    c10d::AllgatherOptions o;
+    o.timeout = g.timeout;
+    c10::intrusive_ptr<c10d::Work> w;
+    try {
+      w = g.pg->allgather(outputs, inputs, o);
+    } catch (...) {
+      throw std::runtime_error(where(g, "all_gather") + ": " + current_message());
+    }
+    wait_work(g, "all_gather", w);
+    for (int i = 0; i < g.size; i++) outs[i] = wrap(outputs[0][i]);
+#else
+    (void)pg; (void)t; (void)outs; (void)cap;
+    throw std::runtime_error(kNoGloo);
+#endif
+  })
+}
+
+int32_t tt_pg_barrier(tt_pg pg) {
+  PROTECT({
+#ifdef TT_WITH_GLOO
+    auto& g = P(pg);
+    c10d::BarrierOptions o;
+    o.timeout = g.timeout;
+    c10::intrusive_ptr<c10d::Work> w;
+    try {
+      w = g.pg->barrier(o);
+    } catch (...) {
+      throw std::runtime_error(where(g, "barrier") + ": " + current_message());
+    }
+    wait_work(g, "barrier", w);
+#else
+    (void)pg;
+    throw std::runtime_error(kNoGloo);
+#endif
+  })
+}
+
+int32_t tt_pg_all_reduce_buckets(tt_pg pg, const tt_tensor* ts, int64_t n, int64_t bucket_bytes,
+                                 int32_t average, int64_t* nbuckets) {
+  PROTECT({
+#ifdef TT_WITH_GLOO
+    auto& g = P(pg);
+    at::NoGradGuard no_grad;
+    if (bucket_bytes < 1) throw std::invalid_argument("all_reduce_buckets: bucket size must be >= 1 byte");
+    auto tensors = list(ts, n);
+    for (auto& x : tensors) {
+      check_tensor(g, "all_reduce_buckets", x);
+      if (average) check_average(g, "all_reduce_buckets", x);
+    }
+    // Buckets in list order: a new one starts where the dtype changes or the
+    // next tensor would take it past bucket_bytes (a tensor larger than the
+    // cap gets a bucket of its own).
+    std::vector<std::vector<size_t>> buckets;
+    int64_t bytes = 0;
+    for (size_t i = 0; i < tensors.size(); i++) {
+      const int64_t b = tensors[i].numel() * static_cast<int64_t>(tensors[i].element_size());
+      const bool fresh = buckets.empty() ||
+                         tensors[buckets.back().front()].scalar_type() !=
+                             tensors[i].scalar_type() ||
+                         bytes + b > bucket_bytes;
+      if (fresh) {
+        buckets.emplace_back();
+        bytes = 0;
+      }
+      buckets.back().push_back(i);
+      bytes += b;
+    }
+    std::vector<at::Tensor> flats;
+    for (auto& bucket : buckets) {
+      std::vector<at::Tensor> parts;
+      for (size_t i : bucket) parts.push_back(tensors[i].reshape({-1}));
+      flats.push_back(at::cat(parts));
+    }
+    // Launch every bucket, then wait for all of them (the first failure is
+    // reported once every launched op has finished, so none still writes).
+    std::vector<c10::intrusive_ptr<c10d::Work>> works;
+    std::string error;
+    for (auto& flat : flats) {
+      c10d::AllreduceOptions o;
+      o.reduceOp = c10d::ReduceOp::SUM;
+      o.timeout = g.timeout;
+      std::vector<at::Tensor> one{flat};
+      try {
+        works.push_back(g.pg->allreduce(one, o));
+      } catch (...) {
+        error = where(g, "all_reduce_buckets") + ": " + current_message();
+        break;
+      }
+    }
+    for (auto& w : works) {
+      try {
+        wait_work(g, "all_reduce_buckets", w);
+      } catch (const std::exception& e) {
+        if (error.empty()) error = e.what();
+      }
+    }
+    if (!error.empty()) throw std::runtime_error(error);
+    for (size_t b = 0; b < buckets.size(); b++) {
+      if (average) flats[b].div_(g.size);
+      int64_t offset = 0;
+      for (size_t i : buckets[b]) {
+        auto& x = tensors[i];
+        x.copy_(flats[b].narrow(0, offset, x.numel()).view(x.sizes()));
+        offset += x.numel();
+      }
+    }
+    if (nbuckets != nullptr) *nbuckets = static_cast<int64_t>(buckets.size());
+#else
+    (void)pg; (void)ts; (void)n; (void)bucket_bytes; (void)average; (void)nbuckets;
+    throw std::runtime_error(kNoGloo);
+#endif
+  })
+}
+
+}  // extern "C"

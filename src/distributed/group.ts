@@ -1,0 +1,157 @@
+// The default process group, under PyTorch's names: initProcessGroup builds a
+// TCPStore and a Gloo group exactly as torch.distributed.init_process_group
+// does, so Deno and PyTorch ranks can share one group.
+import {
+  DEFAULT_BUCKET_BYTES,
+  hasGloo,
+  ProcessGroup,
+  type ReduceOpName,
+  Store,
+} from "../../ffi/distributed.ts";
+import { TorchError } from "../../ffi/error.ts";
+import { TensorList } from "../../ffi/lists.ts";
+import { compiledWithCuda } from "../../ffi/runtime.ts";
+import type { Tensor } from "../../ffi/tensor.ts";
+import { type InitOptions, resolveRendezvous } from "./rendezvous.ts";
+
+/** torch.distributed.ReduceOp's members, as the names allReduce takes. */
+export const ReduceOp = {
+  SUM: "sum",
+  PRODUCT: "product",
+  MIN: "min",
+  MAX: "max",
+  AVG: "avg",
+} as const satisfies Record<string, ReduceOpName>;
+
+let world: { store: Store; group: ProcessGroup } | null = null;
+
+function env(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined;
+  }
+}
+
+function groupOf(op: string): ProcessGroup {
+  if (world === null) {
+    throw new TorchError(
+      op,
+      "Default process group has not been initialized, please make sure to call " +
+        "initProcessGroup()",
+    );
+  }
+  return world.group;
+}
+
+/** True when this shim can make Gloo groups (built with libgloo-dev's headers). */
+export function isGlooAvailable(): boolean {
+  return hasGloo();
+}
+
+/**
+ * torch.distributed.init_process_group. With no arguments, torchrun's
+ * environment: RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT (and
+ * TORCHELASTIC_USE_AGENT_STORE, TORCHELASTIC_RESTART_COUNT). Blocks until
+ * every rank joined or `timeoutMs` passed.
+ */
+export function initProcessGroup(opts: InitOptions = {}): void {
+  if (world !== null) {
+    throw new TorchError(
+      "init_process_group",
+      "trying to initialize the default process group twice (destroyProcessGroup() first)",
+    );
+  }
+  const r = resolveRendezvous(opts, env);
+  if (r.backend === "nccl") {
+    throw new TorchError(
+      "init_process_group",
+      compiledWithCuda
+        ? 'backend "nccl" is not implemented in this shim yet: use "gloo"'
+        : 'backend "nccl" needs a shim built with CUDA and NCCL; this one is CPU-only: use "gloo"',
+    );
+  }
+  if (r.backend !== "gloo") {
+    throw new TorchError(
+      "init_process_group",
+      `unknown backend ${JSON.stringify(r.backend)} (supported: "gloo")`,
+    );
+  }
+  if (!hasGloo()) {
+    throw new TorchError(
+      "init_process_group",
+      "this shim was built without Gloo: apt-get install libgloo-dev and rebuild (deno task build)",
+    );
+  }
+  const store = new Store(r);
+  try {
+    world = { store, group: new ProcessGroup(store, r.rank, r.worldSize, r.backend, r.timeoutMs) };
+  } catch (e) {
+    store.dispose();
+    throw e;
+  }
+}
+
+export function isInitialized(): boolean {
+  return world !== null;
+}
+
+export function getRank(): number {
+  return groupOf("get_rank").rank;
+}
+
+export function getWorldSize(): number {
+  return groupOf("get_world_size").worldSize;
+}
+
+export function getBackend(): string {
+  return groupOf("get_backend").backend;
+}
+
+/** In place: every rank ends with the reduction over the ranks (default op "sum"). */
+export function allReduce(t: Tensor, opts: { op?: ReduceOpName } = {}): void {
+  groupOf("all_reduce").allReduce(t, opts.op ?? "sum");
+}
+
+/** In place: every rank ends with rank `src`'s values. */
+export function broadcast(t: Tensor, opts: { src: number }): void {
+  groupOf("broadcast").broadcast(t, opts.src);
+}
+
+/** Every rank's `t`, in rank order (new tensors, owned by the caller). */
+export function allGather(t: Tensor): Tensor[] {
+  return groupOf("all_gather").allGather(t);
+}
+
+export function barrier(): void {
+  groupOf("barrier").barrier();
+}
+
+/**
+ * Averages (or sums) gradients over the ranks in one call: see
+ * ProcessGroup.allReduceBuckets. Returns the number of buckets.
+ */
+export function allReduceBuckets(
+  tensors: TensorList | readonly Tensor[],
+  opts: { bucketBytes?: number; average?: boolean } = {},
+): number {
+  const g = groupOf("all_reduce_buckets");
+  const list = tensors instanceof TensorList
+    ? tensors
+    : new TensorList(tensors, { label: "the all-reduce list" });
+  return g.allReduceBuckets(list, {
+    bucketBytes: opts.bucketBytes ?? DEFAULT_BUCKET_BYTES,
+    average: opts.average,
+  });
+}
+
+/** Frees the group and the store; initProcessGroup may be called again. */
+export function destroyProcessGroup(): void {
+  const w = world;
+  if (w === null) {
+    throw new TorchError("destroy_process_group", "no process group to destroy (not initialized)");
+  }
+  world = null;
+  w.group.dispose();
+  w.store.dispose();
+}
