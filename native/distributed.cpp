@@ -222,6 +222,12 @@ int32_t tt_store_new(const char* host, int32_t port, int32_t is_server, int32_t 
     opts.waitWorkers = true;
     opts.timeout = positive_timeout(timeout_ms);
     opts.multiTenant = is_server != 0;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    // 2.4+ defaults to a libuv store server, whose event loop crashed inside
+    // a Deno process (uv_listen, libtorch 2.14.1); the classic server speaks
+    // the same protocol to PyTorch's clients.
+    opts.useLibUV = false;
+#endif
     c10::intrusive_ptr<c10d::Store> store;
     try {
       store = c10::make_intrusive<c10d::TCPStore>(std::string(host), opts);
@@ -299,7 +305,9 @@ int32_t tt_pg_new(tt_store store, int32_t rank, int32_t world_size, const char* 
     try {
       box.pg = c10::make_intrusive<c10d::ProcessGroupGloo>(group, rank, world_size, opts);
 #if TORCH_VERSION_MAJOR >= 2
-      box.pg->setSequenceNumberForGroup();
+#if TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR < 14
+      box.pg->setSequenceNumberForGroup();  // a deprecated no-op from 2.14 on
+#endif
       const char* init_barrier = std::getenv("TORCH_DIST_INIT_BARRIER");
       if (init_barrier != nullptr && std::string(init_barrier) == "1") {
         store_barrier_2x(*default_pg, "store_based_barrier_key:0", world_size, timeout);

@@ -83,7 +83,22 @@ export function initProcessGroup(opts: InitOptions = {}): void {
       "this shim was built without Gloo: apt-get install libgloo-dev and rebuild (deno task build)",
     );
   }
-  const store = new Store(r);
+  let store: Store;
+  try {
+    store = new Store(r);
+  } catch (e) {
+    // A store server that waits for its clients (libtorch 2.x's classic
+    // server does) times out here rather than in the group's rendezvous.
+    const why = (e as Error).message;
+    if (!/time/i.test(why)) throw e;
+    throw new TorchError(
+      "init_process_group",
+      `init_process_group (rank ${r.rank} of ${r.worldSize}, timeout ${r.timeoutMs} ms) ` +
+        `failed: ${why} (did all ${r.worldSize} ranks start and reach init_process_group ` +
+        "within the timeout?)",
+      { cause: e },
+    );
+  }
   try {
     world = { store, group: new ProcessGroup(store, r.rank, r.worldSize, r.backend, r.timeoutMs) };
   } catch (e) {

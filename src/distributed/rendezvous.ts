@@ -2,6 +2,7 @@
 // it: an init method (env:// or tcp://host:port) plus torchrun's environment.
 // Pure: takes the environment as an argument, so it is testable without sockets.
 import { TorchError } from "../../ffi/error.ts";
+import { torchVersion } from "../../ffi/runtime.ts";
 
 /** PyTorch's default_pg_timeout: 30 minutes. */
 export const DEFAULT_TIMEOUT_MS = 30 * 60 * 1000;
@@ -52,6 +53,7 @@ function intFrom(what: string, raw: string | number): number {
 export function resolveRendezvous(
   opts: InitOptions,
   env: (name: string) => string | undefined,
+  libtorchVersion: string = torchVersion,
 ): Rendezvous {
   const backend = (opts.backend ?? "gloo").toLowerCase();
   const method = opts.initMethod ?? "env://";
@@ -113,7 +115,8 @@ export function resolveRendezvous(
     fail(`timeoutMs must be a positive integer, got ${timeoutMs}`);
   }
   // torch.distributed.rendezvous._create_c10d_store: under torchrun's agent
-  // store every rank is a client, under the restart's prefix.
+  // store every rank is a client; 1.13 puts the group under the restart's
+  // prefix, 2.14 not (its agent makes a new store for every restart).
   let isServer = rank === 0;
   let prefix = "";
   if (env("TORCHELASTIC_USE_AGENT_STORE") === "True") {
@@ -125,7 +128,7 @@ export function resolveRendezvous(
       );
     }
     isServer = false;
-    prefix = `/worker/attempt_${attempt}`;
+    if (Number(libtorchVersion.split(".")[0]) < 2) prefix = `/worker/attempt_${attempt}`;
   }
   return { backend, host, port, rank, worldSize, timeoutMs, isServer, prefix };
 }

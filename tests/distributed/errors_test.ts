@@ -25,17 +25,18 @@ Deno.test("rendezvous: env:// reads torchrun's variables; rank 0 hosts the store
   assertEquals(dist.resolveRendezvous({}, env({ ...TORCHRUN, RANK: "0" })).isServer, true);
 });
 
-Deno.test("rendezvous: torchrun's agent store makes every rank a client under its attempt", () => {
-  const r = dist.resolveRendezvous(
-    {},
-    env({
-      ...TORCHRUN,
-      RANK: "0",
-      TORCHELASTIC_USE_AGENT_STORE: "True",
-      TORCHELASTIC_RESTART_COUNT: "2",
-    }),
-  );
+Deno.test("rendezvous: torchrun's agent store makes every rank a client (under its attempt on 1.13)", () => {
+  const agent = env({
+    ...TORCHRUN,
+    RANK: "0",
+    TORCHELASTIC_USE_AGENT_STORE: "True",
+    TORCHELASTIC_RESTART_COUNT: "2",
+  });
+  const r = dist.resolveRendezvous({}, agent, "1.13.0");
   assertEquals([r.isServer, r.prefix], [false, "/worker/attempt_2"]);
+  // 2.x's agent makes a new store for every restart: no prefix.
+  const r2 = dist.resolveRendezvous({}, agent, "2.14.1+cu130");
+  assertEquals([r2.isServer, r2.prefix], [false, ""]);
   assertThrows(
     () => dist.resolveRendezvous({}, env({ ...TORCHRUN, TORCHELASTIC_USE_AGENT_STORE: "True" })),
     TorchError,
