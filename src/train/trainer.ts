@@ -187,7 +187,14 @@ export class Trainer {
     this.#testSet ??= uploadLabelled(this.data.test, this.device);
     const bank = { images: this.loader.images, labels: this.loader.labels };
     try {
-      return knnTop1(this.model.encoder, bank, this.#testSet, this.augment.config.view1, 200);
+      return knnTop1(
+        this.model.encoder,
+        bank,
+        this.#testSet,
+        this.augment.config.view1,
+        200,
+        this.cfg.batchSize,
+      );
     } finally {
       this.model.train();
     }
