@@ -37,7 +37,9 @@ export { finalizedTensorCount, keep, liveTensorCount, tidy } from "./ffi/memory.
 export {
   autocast,
   compiledWithCuda,
+  cpuCacheStats,
   cuda,
+  emptyCpuCache,
   enableGrad,
   getNumThreads,
   getRngState,

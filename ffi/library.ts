@@ -47,8 +47,9 @@ type Loose<S> = {
 /** The bound symbols of the shim, opened when this module is first imported. */
 export const lib: Loose<Raw> = open().symbols as unknown as Loose<Raw>;
 
-// Keep freed CPU tensor memory mapped between steps (see setCpuMemoryCaching
-// in ffi/runtime.ts); TORCH_SHIM_MALLOC=default keeps glibc's own policy.
+// Keep freed CPU tensor memory mapped between steps (the shim's caching CPU
+// allocator, see setCpuMemoryCaching in ffi/runtime.ts); TORCH_SHIM_MALLOC=default
+// turns the cache off.
 function envOrUndefined(name: string): string | undefined {
   try {
     return Deno.env.get(name);
@@ -56,6 +57,7 @@ function envOrUndefined(name: string): string | undefined {
     return undefined; // no --allow-env for it: the default applies
   }
 }
-if (envOrUndefined("TORCH_SHIM_MALLOC") !== "default") {
-  lib.tt_cpu_memory_caching(1, new Int32Array(1));
-}
+lib.tt_cpu_memory_caching(
+  envOrUndefined("TORCH_SHIM_MALLOC") === "default" ? 0 : 1,
+  new Int32Array(1),
+);

@@ -15,17 +15,48 @@ export function setNumThreads(n: number): void {
 }
 
 /**
- * Whether freed CPU tensor memory stays in the process for the next step
- * (glibc malloc: blocks up to 1 GiB from the heap, no trimming) or goes back
- * to the kernel at once (glibc's defaults). On by default when the shim loads
- * (set TORCH_SHIM_MALLOC=default to keep glibc's policy): without it every
- * step faults its activations in again, which made the default training run
- * 1.4x slower. The process then holds its peak memory. Returns false where
- * the C library is not glibc (nothing changes there).
+ * Whether freed CPU tensor memory stays mapped for the next step. The shim's
+ * CPU allocator (native/cpu_cache.cpp) maps tensor blocks of 1 MiB and more
+ * itself and, with caching on, keeps each freed block for reuse by a block of
+ * the same size, as PyTorch's CUDA caching allocator does; off, it unmaps them
+ * on free. On by default when the shim loads (TORCH_SHIM_MALLOC=default turns
+ * it off): without it every step faults its activations in again, which made
+ * the default training run 1.4x slower. Only tensors are cached, so the rest of
+ * the process (V8's ArrayBuffers) keeps glibc's own policy. Returns whether the
+ * allocator is libtorch's CPU allocator.
  */
 export function setCpuMemoryCaching(on: boolean): boolean {
   check("tt_cpu_memory_caching", lib.tt_cpu_memory_caching(on ? 1 : 0, OUT_I32));
   return OUT_I32[0] === 1;
+}
+
+/** The CPU tensor cache's counters (setCpuMemoryCaching). */
+export interface CpuCacheStats {
+  /** Bytes of large tensor blocks mapped: in use plus cached. */
+  mappedBytes: number;
+  /** Bytes of those that are free, kept for reuse. */
+  cachedBytes: number;
+  /** mmap calls so far: flat once a loop's shapes have all been seen. */
+  maps: number;
+  /** Large blocks in use by tensors. */
+  liveBlocks: number;
+}
+
+const STATS = new BigInt64Array(4);
+
+export function cpuCacheStats(): CpuCacheStats {
+  check("tt_cpu_cache_stats", lib.tt_cpu_cache_stats(STATS));
+  return {
+    mappedBytes: Number(STATS[0]),
+    cachedBytes: Number(STATS[1]),
+    maps: Number(STATS[2]),
+    liveBlocks: Number(STATS[3]),
+  };
+}
+
+/** Unmaps the cached free CPU blocks (torch.cuda.empty_cache for the CPU cache). */
+export function emptyCpuCache(): void {
+  check("tt_cpu_empty_cache", lib.tt_cpu_empty_cache());
 }
 
 export function getNumThreads(): number {

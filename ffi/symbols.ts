@@ -286,6 +286,8 @@ export const symbols = {
   tt_set_num_threads: { parameters: ["i32"], result: status }, // (int32 n)
   tt_get_num_threads: { parameters: ["buffer"], result: status }, // (int32* out)
   tt_cpu_memory_caching: { parameters: ["i32", "buffer"], result: status }, // (int32 on, int32* applied)
+  tt_cpu_cache_stats: { parameters: ["buffer"], result: status }, // (int64* out)
+  tt_cpu_empty_cache: { parameters: [], result: status }, // (void)
   tt_cuda_is_available: { parameters: ["buffer"], result: status }, // (int32* out)
   tt_cuda_device_count: { parameters: ["buffer"], result: status }, // (int32* out)
   tt_cuda_synchronize: { parameters: ["i32"], result: status }, // (int32 device)

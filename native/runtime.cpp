@@ -9,10 +9,6 @@
 #include <mutex>
 #include <stdexcept>
 
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
-
 using namespace tt;
 
 static const at::Generator& generator_of(int32_t device) {
@@ -31,28 +27,6 @@ int32_t tt_set_num_threads(int32_t n) {
 }
 
 int32_t tt_get_num_threads(int32_t* out) { PROTECT(*out = at::get_num_threads()) }
-
-// libtorch's CPU allocator is malloc. glibc serves blocks above its mmap
-// threshold (at most 32 MiB by its dynamic rule) with fresh mmaps and unmaps
-// them on free, and trims the heap top back to the kernel: every training step
-// then faults its activations in again page by page (13 million minor faults
-// and a quarter of the CPU time in the kernel over 120 steps of the default
-// run). Serving blocks up to 1 GiB from the heap and never trimming keeps the
-// pages mapped for the next step; the cost is that the process holds its peak
-// memory.
-int32_t tt_cpu_memory_caching(int32_t on, int32_t* applied) {
-  PROTECT({
-#if defined(__GLIBC__)
-    const int mmap_threshold = on ? (1 << 30) : (128 << 10);
-    const int trim_threshold = on ? -1 : (128 << 10);  // -1: never trim (mallopt(3))
-    *applied = mallopt(M_MMAP_THRESHOLD, mmap_threshold) == 1 &&
-               mallopt(M_TRIM_THRESHOLD, trim_threshold) == 1;
-#else
-    (void)on;
-    *applied = 0;
-#endif
-  })
-}
 
 int32_t tt_cuda_is_available(int32_t* out) { PROTECT(*out = torch::cuda::is_available()) }
 

@@ -224,9 +224,14 @@ int32_t tt_solarize_normalize_cpu(tt_tensor x, tt_tensor mask, double threshold,
 int32_t tt_manual_seed(uint64_t seed);
 int32_t tt_set_num_threads(int32_t n);
 int32_t tt_get_num_threads(int32_t* out);
-/* glibc malloc policy for CPU tensors: 1 keeps freed memory in the process,
-   0 restores glibc's initial thresholds; *applied = 0 where not glibc */
+/* CPU tensors' caching allocator (cpu_cache.cpp): 1 keeps freed blocks of
+   1 MiB and more mapped for reuse by size, 0 unmaps them on free (and drops
+   the cache); *applied = 1 when it is libtorch's CPU allocator */
 int32_t tt_cpu_memory_caching(int32_t on, int32_t* applied);
+/* out[4]: bytes mapped (live + cached), bytes cached (free), mmap calls, live blocks */
+int32_t tt_cpu_cache_stats(int64_t* out);
+/* unmaps the cached free blocks */
+int32_t tt_cpu_empty_cache(void);
 int32_t tt_cuda_is_available(int32_t* out);
 int32_t tt_cuda_device_count(int32_t* out);
 int32_t tt_cuda_synchronize(int32_t device);

@@ -37,9 +37,10 @@ function features(
   encoder: Module,
   images: Tensor,
   norm: { mean: number[]; std: number[] },
+  batchSize = 512,
 ): Tensor {
   encoder.eval();
-  return extractFeatures((x) => encoder.forward(x), images, { normalize: norm, batchSize: 512 });
+  return extractFeatures((x) => encoder.forward(x), images, { normalize: norm, batchSize });
 }
 
 /** Labelled images on the device. */
@@ -53,16 +54,22 @@ export function uploadLabelled(set: ImageSet, device: string): LabelledImages {
   return upload(set, device);
 }
 
-/** kNN top-1 (percent) of `encoder` in eval mode; the caller restores train mode. */
+/**
+ * kNN top-1 (percent) of `encoder` in eval mode; the caller restores train mode.
+ * Pass the training batch size as `batchSize`: the forwards then take the CPU
+ * tensor cache's blocks of the training step's activations instead of mapping
+ * a second, larger set that the cache would keep for the rest of the run.
+ */
 export function knnTop1(
   encoder: Module,
   bank: LabelledImages,
   queries: LabelledImages,
   norm: { mean: number[]; std: number[] },
   k = 200,
+  batchSize = 512,
 ): number {
-  using fb = features(encoder, bank.images, norm);
-  using fq = features(encoder, queries.images, norm);
+  using fb = features(encoder, bank.images, norm, batchSize);
+  using fq = features(encoder, queries.images, norm, batchSize);
   return knnEvaluateMany(fb, bank.labels, fq, queries.labels, { ks: [k] })[0].top1;
 }
 

@@ -99,7 +99,15 @@ export class Trainer {
     this.#testSet ??= uploadLabelled(data.test, device);
     const bank = { images: loader.images, labels: loader.labels };
     try {
-      return knnTop1(model.encoder, bank, this.#testSet, augment.config.view1, 200);
+      // At the training batch size: the kNN's blocks are the step's, already cached.
+      return knnTop1(
+        model.encoder,
+        bank,
+        this.#testSet,
+        augment.config.view1,
+        200,
+        this.cfg.batchSize,
+      );
     } finally {
       model.train();
     }
