@@ -20,11 +20,21 @@
 
 #include <c10/core/CPUAllocator.h>
 #include <sys/mman.h>
+#include <torch/version.h>
 
 #include <mutex>
 #include <stdexcept>
 #include <unordered_map>
 #include <vector>
+
+// libtorch 2.3 made Allocator::allocate non-const and added copy_data.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 3)
+#define TT_ALLOCATE_CONST
+#define TT_ALLOCATOR_COPY_DATA 1
+#else
+#define TT_ALLOCATE_CONST const
+#define TT_ALLOCATOR_COPY_DATA 0
+#endif
 
 namespace {
 
@@ -35,7 +45,7 @@ class CachingCpuAllocator final : public c10::Allocator {
  public:
   explicit CachingCpuAllocator(c10::Allocator* small) : small_(small) {}
 
-  c10::DataPtr allocate(size_t n) const override {
+  c10::DataPtr allocate(size_t n) TT_ALLOCATE_CONST override {
     if (n < kMinCached) return small_->allocate(n);
     const size_t size = (n + kPage - 1) & ~(kPage - 1);
     void* p = nullptr;
@@ -62,6 +72,12 @@ class CachingCpuAllocator final : public c10::Allocator {
     live_.emplace(p, size);
     return {p, p, &CachingCpuAllocator::release, c10::Device(c10::DeviceType::CPU)};
   }
+
+#if TT_ALLOCATOR_COPY_DATA
+  void copy_data(void* dest, const void* src, std::size_t count) const override {
+    default_copy_data(dest, src, count);
+  }
+#endif
 
   // raw_allocate / raw_deallocate (ideep's buffers) free by pointer alone.
   c10::DeleterFnPtr raw_deleter() const override { return &CachingCpuAllocator::release; }
