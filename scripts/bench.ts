@@ -30,7 +30,11 @@ const program = new Command()
   // Our step in NCHW (as `deno task train --no-channels-last`), for an A/B of the layout.
   .option("--ours-nchw", "our step in NCHW (as --no-channels-last)", false)
   // The PyTorch twins with glibc malloc tuned as our shim tunes it (env tunables).
-  .option("--torch-malloc", "PyTorch twins with our shim's malloc policy", false)
+  .option(
+    "--torch-malloc",
+    "PyTorch twins with glibc keeping freed memory mapped (mmap threshold 1 GiB, no trim)",
+    false,
+  )
   // The PyTorch twin of the step in channels-last too (the common recipe is NCHW).
   .option("--torch-channels-last", "the PyTorch step twin in channels-last too", false)
   .option(
@@ -99,8 +103,9 @@ function ours(name: string, p: CaseParams): Promise<SideOut> {
   return runChild(Deno.execPath(), ["run", "-A", "bench/ours.ts", name, JSON.stringify(p)], {});
 }
 
-// Our shim keeps freed CPU memory mapped (ffi/runtime.ts setCpuMemoryCaching);
-// these are the same thresholds as glibc tunables, for --torch-malloc.
+// Our shim keeps freed CPU tensor memory mapped (native/cpu_cache.cpp); the
+// nearest a stock PyTorch process gets is glibc's mmap threshold raised and
+// trimming off (what the shim itself did before its caching allocator).
 const TORCH_MALLOC_ENV = {
   MALLOC_MMAP_THRESHOLD_: String(1 << 30),
   MALLOC_TRIM_THRESHOLD_: String(2 ** 62),
