@@ -1,12 +1,14 @@
 // Where the shim and its build-info live, without opening the library (so
 // build scripts, the test helpers and the bench can ask too).
-//   BYOL_BUILD_DIR=DIR: the build folder (default: build/ in the repository);
-//     `deno task build` writes DIR/libtt.so and DIR/build-info.json there, and
-//     the shim is loaded from there.
+//   BYOL_BUILD_DIR=DIR: the build folder (default: build/ in the repository;
+//     a relative DIR is taken from the repository folder, so it names the same
+//     folder from a script anywhere); `deno task build` writes DIR/libtt.so and
+//     DIR/build-info.json there, and the shim is loaded from there.
 //   TORCH_SHIM_PATH=/path/libtt.so: load this shim (its build-info.json, when
 //     one lies next to it, says which libtorch and reference Python it has).
 
-const REPO_BUILD_DIR = decodeURIComponent(new URL("../build/", import.meta.url).pathname);
+const REPO_DIR = decodeURIComponent(new URL("../", import.meta.url).pathname);
+const REPO_BUILD_DIR = `${REPO_DIR}build/`;
 
 function env(name: string): string | undefined {
   try {
@@ -23,7 +25,8 @@ function absolute(path: string): string {
 /** The build folder, with a trailing slash: BYOL_BUILD_DIR, else build/. */
 export function buildDir(): string {
   const d = env("BYOL_BUILD_DIR");
-  return d === undefined ? REPO_BUILD_DIR : absolute(d).replace(/\/*$/, "/");
+  if (d === undefined) return REPO_BUILD_DIR;
+  return (d.startsWith("/") ? d : `${REPO_DIR}${d}`).replace(/\/*$/, "/");
 }
 
 /** The path the shim is loaded from: TORCH_SHIM_PATH, else the build folder's libtt.so. */
