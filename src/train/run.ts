@@ -14,7 +14,7 @@ import { BYOL } from "../byol/model.ts";
 import { AdamW, decayParamGroups, LARS, SGD, warmupCosine } from "../optim/mod.ts";
 import type { Optimizer } from "../optim/optimizer.ts";
 import type { TrainingState } from "./checkpoint.ts";
-import { checkBatchFits, chooseDataDefaults } from "./data_defaults.ts";
+import { chooseDataDefaults } from "./data_defaults.ts";
 import { type DataSource, loadDataSource, probeData } from "./data_source.ts";
 import { buildEncoder } from "./encoders.ts";
 import type { TrainConfig } from "./settings.ts";
@@ -82,7 +82,6 @@ export async function prepareData(
   const probe = await probeData(cfg.data);
   const chosen = chooseDataDefaults(cfg, probe);
   const data = await loadDataSource(chosen.cfg);
-  checkBatchFits(chosen.cfg, data.train.length, data.description);
   return { cfg: chosen.cfg, data, notes: chosen.notes };
 }
 

@@ -17,6 +17,7 @@ import {
   type Run,
 } from "./run.ts";
 import { RunFolder } from "./run_folder.ts";
+import { checkBatchFits } from "./data_defaults.ts";
 import type { TrainConfig } from "./settings.ts";
 import { trainStep } from "./step.ts";
 
@@ -76,6 +77,8 @@ export class Trainer {
   static async create(cfg: TrainConfig, opts: TrainerOptions = {}): Promise<Trainer> {
     const device = resolveDevice(cfg.device);
     const prepared = await prepareData(cfg);
+    // Training needs a whole batch; evaluating the same data does not.
+    checkBatchFits(prepared.cfg, prepared.data.train.length, prepared.data.description);
     configureRuntime(prepared.cfg, device);
     const folder = opts.folder ?? RunFolder.forNewRun(prepared.cfg);
     const t = new Trainer(buildRun(prepared.cfg, prepared.data, device), folder, prepared.notes);
