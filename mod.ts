@@ -42,6 +42,7 @@ export {
   getNumThreads,
   getRngState,
   inferenceMode,
+  isAutocastEnabled,
   isGradEnabled,
   manualSeed,
   noGrad,
@@ -50,6 +51,7 @@ export {
   setRngState,
   torchVersion,
 } from "./ffi/runtime.ts";
+export type { AutocastOptions } from "./ffi/runtime.ts";
 export * as F from "./ffi/functional.ts";
 export * as nn from "./src/nn/mod.ts";
 export { loadStateDictFile, saveStateDict } from "./src/io/tensors.ts";
