@@ -12,10 +12,12 @@ import {
   configureRuntime,
   disposeRun,
   prepareData,
+  probeSteps,
   resolveDevice,
   restoreState,
   type Run,
 } from "./run.ts";
+import { type ProbeRecord, resolvePrecision } from "./precision.ts";
 import { RunFolder } from "./run_folder.ts";
 import type { TrainConfig } from "./settings.ts";
 import { trainStep } from "./step.ts";
@@ -78,7 +80,23 @@ export class Trainer {
     const prepared = await prepareData(cfg);
     configureRuntime(prepared.cfg, device);
     const folder = opts.folder ?? RunFolder.forNewRun(prepared.cfg);
-    const t = new Trainer(buildRun(prepared.cfg, prepared.data, device), folder, prepared.notes);
+    const run = buildRun(prepared.cfg, prepared.data, device);
+    const notes = [...prepared.notes];
+    let probe: ProbeRecord | null = null;
+    if (run.cfg.precision === "auto") {
+      // Resolved before config.json is written, so a resume trains the same way.
+      const p = probeSteps(run);
+      try {
+        probe = resolvePrecision({ cfg: run.cfg, device, probe: p.probe });
+      } finally {
+        p.dispose();
+      }
+      run.cfg = { ...run.cfg, precision: probe.chosen };
+      run.precision = probe.chosen;
+      prepared.cfg = run.cfg;
+      notes.push(`precision ${probe.chosen} (auto: ${probe.reason})`);
+    }
+    const t = new Trainer(run, folder, notes);
     if (opts.resumeFrom) {
       await folder.reopen();
       try {
@@ -86,7 +104,10 @@ export class Trainer {
       } finally {
         disposeCheckpoint(opts.resumeFrom);
       }
-    } else await folder.create(prepared.cfg);
+    } else {
+      await folder.create(prepared.cfg);
+      if (probe !== null && folder.writer) await folder.writeJson("precision.json", probe);
+    }
     return t;
   }
 
@@ -128,11 +149,8 @@ export class Trainer {
     say(
       `training BYOL (${cfg.encoder}) on ${data.description}: ${data.train.length} ` +
         `images, ${schedule.stepsPerEpoch} steps/epoch, ${schedule.totalSteps} steps, ` +
-        `device ${device}, ${getNumThreads()} threads`,
+        `device ${device}, ${getNumThreads()} threads, precision ${this.parts.precision}`,
     );
-    if (cfg.amp && !this.parts.amp) {
-      say("note: --amp (bf16 autocast) applies on CUDA only; ignored on the CPU");
-    }
     using metrics = await this.folder.openMetrics();
     model.train();
     let lastLoss = NaN;
