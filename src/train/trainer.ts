@@ -94,7 +94,8 @@ export class Trainer {
       run.cfg = { ...run.cfg, precision: probe.chosen };
       run.precision = probe.chosen;
       prepared.cfg = run.cfg;
-      notes.push(`precision ${probe.chosen} (auto: ${probe.reason})`);
+      const flags = probe.cpuFlags ? `; CPU bf16 flags: ${probe.cpuFlags.join(" ") || "none"}` : "";
+      notes.push(`precision ${probe.chosen} (auto: ${probe.reason}${flags})`);
     }
     const t = new Trainer(run, folder, notes);
     if (opts.resumeFrom) {
