@@ -44,6 +44,7 @@ export {
   getNumThreads,
   getRngState,
   inferenceMode,
+  isAutocastEnabled,
   isGradEnabled,
   manualSeed,
   noGrad,
@@ -52,6 +53,7 @@ export {
   setRngState,
   torchVersion,
 } from "./ffi/runtime.ts";
+export type { AutocastOptions } from "./ffi/runtime.ts";
 export * as F from "./ffi/functional.ts";
 export * as nn from "./src/nn/mod.ts";
 export { loadStateDictFile, saveStateDict } from "./src/io/tensors.ts";

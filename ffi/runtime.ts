@@ -1,4 +1,4 @@
-// Seeds, threads, grad mode, CUDA queries, RNG state and the libtorch version.
+// Seeds, threads, grad mode, autocast, CUDA queries, RNG state and the libtorch version.
 import { lib } from "./library.ts";
 import { check, OUT, OUT_I32, outHandle } from "./call.ts";
 import { type Device, deviceCode } from "./device.ts";
@@ -114,24 +114,55 @@ export function enableGrad<T>(fn: () => T): T {
   return withGradMode(true, fn);
 }
 
+export interface AutocastOptions {
+  /**
+   * Whose tensors autocast applies to: "cuda" (the default, as before) or
+   * "cpu" (torch.autocast("cpu")); "cuda:N" means CUDA too (autocast state is
+   * per device type, not per device).
+   */
+  device?: "cpu" | "cuda" | `cuda:${number}`;
+  /** The lower precision: bfloat16 (default) or float16 (CUDA only). */
+  dtype?: "bfloat16" | "float16";
+}
+
 /**
- * Runs `fn` under CUDA autocast (torch.autocast("cuda", dtype)): matmuls and
- * convolutions on CUDA tensors run in `dtype` (bfloat16 by default), the rest
- * in float32. No effect on CPU tensors.
+ * Runs `fn` under autocast (torch.autocast(device, dtype)): convolutions,
+ * linear layers and matmuls on that device's tensors run in `dtype`, ops that
+ * need the range (losses, norms, softmax) in float32, the rest in their
+ * inputs' type; weights stay float32 (their casts are cached for the region
+ * and dropped when the outermost region ends). No effect on the other
+ * device's tensors. Nests; the previous state comes back on exit.
  */
-export function autocast<T>(fn: () => T, opts: { dtype?: "bfloat16" | "float16" } = {}): T {
+export function autocast<T>(fn: () => T, opts: AutocastOptions = {}): T {
+  const device = opts.device ?? "cuda";
+  let type: number;
+  if (device === "cpu") type = 0;
+  else if (/^cuda(:\d+)?$/.test(device)) type = 1;
+  else throw new TypeError(`autocast: unknown device "${device}"; expected "cpu" or "cuda"`);
+  if (type === 0 && opts.dtype === "float16") {
+    throw new TypeError(
+      'autocast: the CPU autocasts to bfloat16 only (libtorch); use dtype "bfloat16"',
+    );
+  }
+  // Each region keeps its own saved state, so regions nest.
+  const prev = new Int32Array(2);
   check(
-    "tt_autocast",
-    lib.tt_autocast(1, opts.dtype === "float16" ? 5 : 15, OUT_I32),
+    "tt_autocast_enter",
+    lib.tt_autocast_enter(type, opts.dtype === "float16" ? 5 : 15, prev),
   );
-  const prev = OUT_I32[0];
   try {
     const r = fn();
     if (r instanceof Promise) throw new TypeError("autocast() takes a synchronous function");
     return r;
   } finally {
-    check("tt_autocast", lib.tt_autocast(prev, 15, OUT_I32));
+    check("tt_autocast_exit", lib.tt_autocast_exit(type, prev));
   }
+}
+
+/** Whether autocast is on for a device type now (torch.is_autocast_enabled / is_autocast_cpu_enabled). */
+export function isAutocastEnabled(device: "cpu" | "cuda" = "cuda"): boolean {
+  check("tt_autocast_enabled", lib.tt_autocast_enabled(device === "cpu" ? 0 : 1, OUT_I32));
+  return OUT_I32[0] !== 0;
 }
 
 /** libtorch's version string, e.g. "1.13.0". */
@@ -155,6 +186,14 @@ export const cuda = {
       "tt_cuda_synchronize",
       lib.tt_cuda_synchronize(device === undefined ? -1 : deviceCode(device)),
     );
+  },
+  /**
+   * Whether a CUDA device computes in bfloat16 natively (compute capability
+   * >= 8.0, as torch.cuda.is_bf16_supported); null when it cannot tell.
+   */
+  bf16Supported(device: Device | string = "cuda"): boolean | null {
+    check("tt_cuda_bf16_supported", lib.tt_cuda_bf16_supported(deviceCode(device), OUT_I32));
+    return OUT_I32[0] === -1 ? null : OUT_I32[0] === 1;
   },
   /** cudnn.benchmark: pick the fastest convolution algorithms for fixed shapes. */
   setCudnnBenchmark(flag: boolean): void {

@@ -294,7 +294,10 @@ export const symbols = {
   tt_set_cudnn_benchmark: { parameters: ["i32"], result: status }, // (int32 flag)
   tt_rng_get_state: { parameters: ["i32", "buffer"], result: status }, // (int32 device, tt_tensor* out)
   tt_rng_set_state: { parameters: ["i32", "pointer"], result: status }, // (int32 device, tt_tensor state)
-  tt_autocast: { parameters: ["i32", "i32", "buffer"], result: status }, // (int32 enabled (-1 query), int32 dtype, int32* prev)
+  tt_autocast_enter: { parameters: ["i32", "i32", "buffer"], result: status }, // (int32 device_type, int32 dtype, int32* prev)
+  tt_autocast_exit: { parameters: ["i32", "buffer"], result: status }, // (int32 device_type, const int32* prev)
+  tt_autocast_enabled: { parameters: ["i32", "buffer"], result: status }, // (int32 device_type, int32* out)
+  tt_cuda_bf16_supported: { parameters: ["i32", "buffer"], result: status }, // (int32 device, int32* out)
   tt_torch_version: { parameters: [], result: "pointer" }, // const char* (void)
   tt_compiled_with_cuda: { parameters: [], result: "i32" }, // int32 (void)
 

@@ -1,4 +1,4 @@
-// Seeds, threads, CUDA queries, RNG state and version.
+// Seeds, threads, CUDA queries, RNG state, autocast and version.
 #include "common.h"
 
 #include <ATen/Parallel.h>
@@ -6,7 +6,10 @@
 #include <torch/cuda.h>
 #include <torch/version.h>
 
+#include <dlfcn.h>
+
 #include <mutex>
+#include <string>
 #include <stdexcept>
 
 using namespace tt;
@@ -56,25 +59,93 @@ int32_t tt_rng_set_state(int32_t device, tt_tensor state) {
   })
 }
 
-int32_t tt_autocast(int32_t enabled, int32_t dtype, int32_t* prev) {
-  PROTECT({
-    // CUDA autocast is thread-local; the shim runs tensor ops on one thread.
+// Autocast, as torch.autocast's context manager: enter saves the device's
+// state (enabled, dtype), turns it on and counts the nesting; exit restores
+// the saved state and, leaving the outermost region, drops the cast-weight
+// cache. Autocast state is thread-local; the shim runs tensor ops on one
+// thread. device_type: 0 the CPU, 1 CUDA.
+static at::DeviceType autocast_device(int32_t device_type) {
+  if (device_type == 0) return at::kCPU;
+  if (device_type == 1) return at::kCUDA;
+  throw std::invalid_argument("autocast device type must be 0 (cpu) or 1 (cuda), got " +
+                              std::to_string(device_type));
+}
+
+static bool autocast_is_enabled(at::DeviceType d) {
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-    if (prev) *prev = at::autocast::is_autocast_enabled(at::kCUDA);
-    if (enabled >= 0) {
-      if (enabled) at::autocast::set_autocast_dtype(at::kCUDA, dtype_of(dtype));
-      at::autocast::set_autocast_enabled(at::kCUDA, enabled != 0);
-    }
+  return at::autocast::is_autocast_enabled(d);
 #else
-    if (prev) *prev = at::autocast::is_enabled();
-    if (enabled >= 0) {
-      if (enabled) at::autocast::set_autocast_gpu_dtype(dtype_of(dtype));
-      at::autocast::set_enabled(enabled != 0);
-    }
+  return d == at::kCPU ? at::autocast::is_cpu_enabled() : at::autocast::is_enabled();
 #endif
-    // Leaving the outermost autocast region drops the cast-weight cache, as
-    // torch.autocast's __exit__ does.
-    if (enabled == 0) at::autocast::clear_cache();
+}
+
+static at::ScalarType autocast_dtype(at::DeviceType d) {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+  return at::autocast::get_autocast_dtype(d);
+#else
+  return d == at::kCPU ? at::autocast::get_autocast_cpu_dtype()
+                       : at::autocast::get_autocast_gpu_dtype();
+#endif
+}
+
+static void autocast_set(at::DeviceType d, bool enabled, at::ScalarType dtype) {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+  at::autocast::set_autocast_dtype(d, dtype);
+  at::autocast::set_autocast_enabled(d, enabled);
+#else
+  if (d == at::kCPU) {
+    at::autocast::set_autocast_cpu_dtype(dtype);
+    at::autocast::set_cpu_enabled(enabled);
+  } else {
+    at::autocast::set_autocast_gpu_dtype(dtype);
+    at::autocast::set_enabled(enabled);
+  }
+#endif
+}
+
+int32_t tt_autocast_enter(int32_t device_type, int32_t dtype, int32_t* prev) {
+  PROTECT({
+    const auto d = autocast_device(device_type);
+    const auto to = dtype_of(dtype);
+    prev[0] = autocast_is_enabled(d) ? 1 : 0;
+    prev[1] = static_cast<int32_t>(autocast_dtype(d));
+    autocast_set(d, true, to);
+    at::autocast::increment_nesting();
+  })
+}
+
+int32_t tt_autocast_exit(int32_t device_type, const int32_t* prev) {
+  PROTECT({
+    const auto d = autocast_device(device_type);
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+    autocast_set(d, prev[0] != 0, static_cast<at::ScalarType>(prev[1]));
+  })
+}
+
+int32_t tt_autocast_enabled(int32_t device_type, int32_t* out) {
+  PROTECT(*out = autocast_is_enabled(autocast_device(device_type)) ? 1 : 0)
+}
+
+// Whether CUDA device `device` computes in bfloat16 natively (compute
+// capability 8.0 or newer, as torch.cuda.is_bf16_supported): read from the
+// CUDA driver libtorch has already loaded, so the shim needs no CUDA headers.
+// *out = -1 where it cannot tell (no driver loaded).
+int32_t tt_cuda_bf16_supported(int32_t device, int32_t* out) {
+  PROTECT({
+    *out = -1;
+    void* h = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_NOLOAD);
+    if (h != nullptr) {
+      using get_fn = int (*)(int*, int);
+      using attr_fn = int (*)(int*, int, int);
+      auto get = reinterpret_cast<get_fn>(dlsym(h, "cuDeviceGet"));
+      auto attr = reinterpret_cast<attr_fn>(dlsym(h, "cuDeviceGetAttribute"));
+      int dev = 0, major = 0;
+      // 75: CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR
+      if (get && attr && get(&dev, device) == 0 && attr(&major, 75, dev) == 0) {
+        *out = major >= 8 ? 1 : 0;
+      }
+      dlclose(h);
+    }
   })
 }
 

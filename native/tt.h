@@ -239,8 +239,14 @@ int32_t tt_set_cudnn_benchmark(int32_t flag);
 /* the default generator's state of a device, as a uint8 tensor, and back */
 int32_t tt_rng_get_state(int32_t device, tt_tensor* out);
 int32_t tt_rng_set_state(int32_t device, tt_tensor state);
-/* CUDA autocast: enabled 1 on (to dtype), 0 off, -1 only queries; prev receives the state */
-int32_t tt_autocast(int32_t enabled, int32_t dtype, int32_t* prev);
+/* autocast (torch.autocast) on device_type 0 (cpu) or 1 (cuda): enter turns it on in dtype and
+   writes the previous state to prev[2] (enabled, dtype); exit restores it and, leaving the
+   outermost region, clears the cast cache */
+int32_t tt_autocast_enter(int32_t device_type, int32_t dtype, int32_t* prev);
+int32_t tt_autocast_exit(int32_t device_type, const int32_t* prev);
+int32_t tt_autocast_enabled(int32_t device_type, int32_t* out);
+/* 1 when CUDA device `device` has native bfloat16 (compute capability >= 8), 0 not, -1 unknown */
+int32_t tt_cuda_bf16_supported(int32_t device, int32_t* out);
 const char* tt_torch_version(void);
 /* 1 when the shim was compiled with CUDA support */
 int32_t tt_compiled_with_cuda(void);

@@ -38,7 +38,9 @@ async function main(): Promise<number> {
     );
   }
   const trainer = await Trainer.create(job.cfg, { resumeFrom: job.resumeFrom, folder: job.folder });
-  for (const n of trainer.notes) console.error(`from the data: ${n}`);
+  for (const n of trainer.notes) {
+    console.error(n.startsWith("precision ") ? n : `from the data: ${n}`);
+  }
   const progress = new Progress(trainer.totalSteps, trainer.step);
   let interrupts = 0;
   const onSigint = () => {

@@ -264,8 +264,12 @@ export class BYOL {
     this.#sync("BYOL.loss");
     using x = cat([view1, view2], 0);
     using z = this.#project(x);
-    using p = this.predictor.forward(z);
-    using zt = this.#targetProjection(x);
+    // Under autocast the heads return bf16: the loss normalises float32
+    // copies, as byol-pytorch does (a no-op when they are float32 already).
+    using pLow = this.predictor.forward(z);
+    using ztLow = this.#targetProjection(x);
+    using p = atLeastFloat32(pLow);
+    using zt = atLeastFloat32(ztLow);
     const [p1, p2] = p.chunk(2, 0);
     const [t1, t2] = zt.chunk(2, 0);
     try {
@@ -299,4 +303,10 @@ export class BYOL {
     this.projector.dispose();
     this.predictor.dispose();
   }
+}
+
+/** A half-precision tensor as float32; any other as itself (a new handle, no copy). */
+function atLeastFloat32(t: Tensor): Tensor {
+  const low = t.dtype === "bfloat16" || t.dtype === "float16";
+  return t.to({ dtype: low ? "float32" : t.dtype });
 }

@@ -75,7 +75,6 @@ export const PRESETS: Record<(typeof PRESET_NAMES)[number], Partial<TrainConfig>
     projectionDim: 256,
     hiddenDim: 4096,
     knnEvery: 0,
-    amp: true,
   },
 };
 
@@ -95,7 +94,16 @@ export function resolveConfig(
       `unknown preset "${name}"; choose one of ${Object.keys(PRESETS).join(", ")}`,
     );
   }
-  return validate({ ...preset, preset: name, ...defined(file), ...defined(flags) });
+  return foldAmp(validate({ ...preset, preset: name, ...defined(file), ...defined(flags) }));
+}
+
+/** `amp: true` is `precision: "bf16-mixed"`; a new run's saved config holds only the precision. */
+function foldAmp(cfg: TrainConfig): TrainConfig {
+  if (!cfg.amp) return cfg;
+  if (cfg.precision === "32") {
+    throw new ConfigError("--amp (bf16-mixed) contradicts --precision 32; give one of them");
+  }
+  return { ...cfg, amp: false, precision: "bf16-mixed" };
 }
 
 /**

@@ -18,6 +18,8 @@ import { chooseDataDefaults } from "./data_defaults.ts";
 import { type DataSource, loadDataSource, probeData } from "./data_source.ts";
 import { buildEncoder } from "./encoders.ts";
 import type { TrainConfig } from "./settings.ts";
+import { keepingCpuRng, type Precision } from "./precision.ts";
+import { trainStep } from "./step.ts";
 
 export type RunOptimizer = Optimizer<{ lr: number; weightDecay: number }>;
 
@@ -42,8 +44,8 @@ export interface Run {
   /** Draws every augmentation parameter. */
   generator: Generator;
   schedule: Schedule;
-  /** bf16 autocast in the step (CUDA only). */
-  amp: boolean;
+  /** The step's precision: "32", or bf16 autocast on the run's device ("bf16-mixed"). */
+  precision: Precision;
 }
 
 export function resolveDevice(device: string): string {
@@ -118,8 +120,14 @@ export function buildSchedule(cfg: TrainConfig, stepsPerEpoch: number): Schedule
 }
 
 /** Builds every part of a run from completed settings (see prepareData) and its data. */
-export function buildRun(cfg: TrainConfig, data: DataSource, device: string): Run {
-  const loader = new ImageLoader(data.train, { batchSize: cfg.batchSize, seed: cfg.seed, device });
+export function buildRun(
+  cfg: TrainConfig,
+  data: DataSource,
+  device: string,
+  opts: { loader?: ImageLoader } = {},
+): Run {
+  const loader = opts.loader ??
+    new ImageLoader(data.train, { batchSize: cfg.batchSize, seed: cfg.seed, device });
   const encoder = buildEncoder(cfg, data.train.channels);
   if (device !== "cpu") encoder.to(device);
   // Weights (here) and views (in the step) channels-last, the layout oneDNN
@@ -147,7 +155,39 @@ export function buildRun(cfg: TrainConfig, data: DataSource, device: string): Ru
     augment,
     generator: new Generator(cfg.seed + 1, { device }),
     schedule: buildSchedule(cfg, loader.stepsPerEpoch),
-    amp: cfg.amp && device.startsWith("cuda"),
+    // "auto" is resolved before training (resolvePrecision); until then 32.
+    precision: cfg.precision === "bf16-mixed" ? "bf16-mixed" : "32",
+  };
+}
+
+/**
+ * Times real BYOL steps of `run`'s config on a throwaway copy (same data
+ * loader, fresh model, optimizer and generator; libtorch's CPU generator put
+ * back), so probing leaves the run itself untouched. Call `dispose` after.
+ */
+export function probeSteps(run: Run): {
+  probe: (precision: Precision, steps: number) => number[];
+  dispose(): void;
+} {
+  const copy = keepingCpuRng(() => buildRun(run.cfg, run.data, run.device, { loader: run.loader }));
+  let step = 0;
+  return {
+    probe(precision, steps) {
+      copy.precision = precision;
+      const ms: number[] = [];
+      for (let i = 0; i < steps; i++) {
+        const t0 = performance.now();
+        // Reading the loss waits for the device, so the time is the step's.
+        keepingCpuRng(() => trainStep(copy, step++ % copy.schedule.stepsPerEpoch, true));
+        ms.push(performance.now() - t0);
+      }
+      return ms;
+    },
+    dispose() {
+      copy.model.dispose();
+      copy.optimizer.dispose();
+      copy.generator.dispose();
+    },
   };
 }
 

@@ -25,8 +25,11 @@ export interface Setting<T> {
   parse(v: unknown, key: string): T;
   /** true: may differ on --resume without changing the training (device, cadences). */
   resumable?: boolean;
-  /** The value a run saved before this setting existed had (config migration). */
-  legacy?: T;
+  /**
+   * The value a run saved before this setting existed had (config migration),
+   * or how to derive it from the saved settings.
+   */
+  legacy?: T | ((saved: Record<string, unknown>) => T);
 }
 
 const bad = (key: string, rule: string, v: unknown) =>
@@ -203,7 +206,18 @@ export const SETTINGS = {
     resumable: true,
   }),
   logEvery: int(10, 1, "read the loss back every N steps", { resumable: true }),
-  amp: flag(false, "bf16 autocast (CUDA only)"),
+  precision: choice(
+    "auto",
+    ["auto", "32", "bf16-mixed"] as const,
+    "precision (auto: bf16-mixed on CUDA GPUs with bf16; on CPUs with AMX/AVX512-BF16 when a " +
+      "short probe of the run's step shows it faster; 32 otherwise)",
+    {
+      // --amp was CUDA only: a CPU run with it trained in float32. A saved
+      // "auto" device is taken as CUDA (where --amp was meant to apply).
+      legacy: (saved) => saved.amp === true && saved.device !== "cpu" ? "bf16-mixed" : "32",
+    },
+  ),
+  amp: flag(false, "alias of --precision bf16-mixed"),
   channelsLast: flag(true, "conv weights and views channels-last (NHWC)", { legacy: false }),
   evaluate: flag(true, "the final kNN / linear-probe evaluation", { resumable: true }),
 } as const;
@@ -241,7 +255,9 @@ export function migrateSaved(saved: Record<string, unknown>): Record<string, unk
   const out = { ...saved };
   for (const k of SETTING_KEYS) {
     const legacy = (SETTINGS[k] as Setting<unknown>).legacy;
-    if (!(k in out) && legacy !== undefined) out[k] = legacy;
+    if (!(k in out) && legacy !== undefined) {
+      out[k] = typeof legacy === "function" ? legacy(saved) : legacy;
+    }
   }
   return out;
 }

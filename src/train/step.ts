@@ -27,8 +27,15 @@ export function trainStep(run: Run, step: number, readLoss: boolean): StepResult
       v1 = v1.contiguous("channelsLast");
       v2 = v2.contiguous("channelsLast");
     }
-    const l = run.amp
-      ? autocast(() => model.loss(v1, v2), { dtype: "bfloat16" })
+    // bf16-mixed: autocast's policy on the run's device (convolutions, linear
+    // layers and matmuls in bf16, online and target forwards alike); weights,
+    // gradients, optimizer state and the EMA target stay float32, and the
+    // loss normalises float32 copies of the projections (BYOL.loss).
+    const l = run.precision === "bf16-mixed"
+      ? autocast(() => model.loss(v1, v2), {
+        device: run.device.startsWith("cuda") ? "cuda" : "cpu",
+        dtype: "bfloat16",
+      })
       : model.loss(v1, v2);
     optimizer.zeroGrad();
     l.backward();

@@ -12,10 +12,12 @@ import {
   configureRuntime,
   disposeRun,
   prepareData,
+  probeSteps,
   resolveDevice,
   restoreState,
   type Run,
 } from "./run.ts";
+import { type ProbeRecord, resolvePrecision } from "./precision.ts";
 import { RunFolder } from "./run_folder.ts";
 import { checkBatchFits } from "./data_defaults.ts";
 import type { TrainConfig } from "./settings.ts";
@@ -81,7 +83,24 @@ export class Trainer {
     checkBatchFits(prepared.cfg, prepared.data.train.length, prepared.data.description);
     configureRuntime(prepared.cfg, device);
     const folder = opts.folder ?? RunFolder.forNewRun(prepared.cfg);
-    const t = new Trainer(buildRun(prepared.cfg, prepared.data, device), folder, prepared.notes);
+    const run = buildRun(prepared.cfg, prepared.data, device);
+    const notes = [...prepared.notes];
+    let probe: ProbeRecord | null = null;
+    if (run.cfg.precision === "auto") {
+      // Resolved before config.json is written, so a resume trains the same way.
+      const p = probeSteps(run);
+      try {
+        probe = resolvePrecision({ cfg: run.cfg, device, probe: p.probe });
+      } finally {
+        p.dispose();
+      }
+      run.cfg = { ...run.cfg, precision: probe.chosen };
+      run.precision = probe.chosen;
+      prepared.cfg = run.cfg;
+      const flags = probe.cpuFlags ? `; CPU bf16 flags: ${probe.cpuFlags.join(" ") || "none"}` : "";
+      notes.push(`precision ${probe.chosen} (auto: ${probe.reason}${flags})`);
+    }
+    const t = new Trainer(run, folder, notes);
     if (opts.resumeFrom) {
       await folder.reopen();
       try {
@@ -89,7 +108,10 @@ export class Trainer {
       } finally {
         disposeCheckpoint(opts.resumeFrom);
       }
-    } else await folder.create(prepared.cfg);
+    } else {
+      await folder.create(prepared.cfg);
+      if (probe !== null && folder.writer) await folder.writeJson("precision.json", probe);
+    }
     return t;
   }
 
@@ -139,11 +161,8 @@ export class Trainer {
     say(
       `training BYOL (${cfg.encoder}) on ${data.description}: ${data.train.length} ` +
         `images, ${schedule.stepsPerEpoch} steps/epoch, ${schedule.totalSteps} steps, ` +
-        `device ${device}, ${getNumThreads()} threads`,
+        `device ${device}, ${getNumThreads()} threads, precision ${this.parts.precision}`,
     );
-    if (cfg.amp && !this.parts.amp) {
-      say("note: --amp (bf16 autocast) applies on CUDA only; ignored on the CPU");
-    }
     using metrics = await this.folder.openMetrics();
     model.train();
     let lastLoss = NaN;

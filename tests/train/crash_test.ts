@@ -31,6 +31,8 @@ const TINY = [
   "--checkpoint-every",
   "1",
   "--no-evaluate",
+  "--precision", // runs compared step by step must not each pick by timing
+  "32",
   "--threads",
   "1",
 ]; // deno-fmt-ignore

@@ -35,6 +35,7 @@ async function cli(args: string[]) {
 /** A run small enough for the test suite: 512 images, a narrow convnet. */
 const TINY = {
   limit: 512,
+  precision: "32" as const, // exact comparisons between runs; auto would pick by timing
   epochs: 2,
   batchSize: 64,
   width: 8,
@@ -106,6 +107,8 @@ Deno.test("a tiny run writes every output, and its encoder gives the same featur
     "--knn-every",
     "0",
     "--no-evaluate",
+    "--precision",
+    "32",
     "--out",
     dir,
     "--log-every",
@@ -203,6 +206,8 @@ Deno.test("a real SIGINT checkpoints and says how to resume; the resumed run mat
     "--knn-every",
     "0",
     "--no-evaluate",
+    "--precision",
+    "32",
   ]; // deno-fmt-ignore
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", TRAIN, ...flags, "--out", b],
@@ -291,6 +296,8 @@ Deno.test("training works on a folder of images (mixed sizes) and on a CSV; bad 
     "--knn-every",
     "0",
     "--no-evaluate",
+    "--precision",
+    "32",
     "--log-every",
     "1",
   ];

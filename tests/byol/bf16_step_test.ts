@@ -1,0 +1,82 @@
+// A bf16-mixed BYOL step (CPU autocast) equals PyTorch's
+// torch.autocast("cpu", dtype=torch.bfloat16) step from the same weights and
+// views: same libtorch, same kernels, so the parameters after the step agree
+// to 1e-3; and its loss is within 2e-2 of the float32 step's.
+import { assert } from "../helpers/asserts.ts";
+import {
+  autocast,
+  BYOL,
+  isAutocastEnabled,
+  manualSeed,
+  optim,
+  randn,
+  setNumThreads,
+  type Tensor,
+  tidy,
+} from "../../mod.ts";
+import { reference } from "../helpers/reference.ts";
+import { assertNormClose } from "../helpers/assert.ts";
+import { TINY_BYOL_PY, TinyEncoder } from "./byol_test.ts";
+
+setNumThreads(navigator.hardwareConcurrency || 2);
+
+function oneStep(bf16: boolean) {
+  manualSeed(9);
+  const model = new BYOL(new TinyEncoder(), { hiddenDim: 32, projectionDim: 16, tauBase: 0.9 });
+  manualSeed(10);
+  const v1 = randn([6, 1, 8, 8]);
+  const v2 = randn([6, 1, 8, 8]);
+  const inputs: Record<string, Tensor> = { v1, v2 };
+  for (const [k, t] of Object.entries(model.stateDict())) inputs[`w.${k}`] = t.clone();
+  const opt = new optim.SGD(model.onlineParameters(), { lr: 0.5, momentum: 0, weightDecay: 0 });
+  const loss = tidy(() => {
+    const l = bf16
+      ? autocast(() => model.loss(v1, v2), { device: "cpu", dtype: "bfloat16" })
+      : model.loss(v1, v2);
+    opt.zeroGrad();
+    l.backward();
+    opt.step();
+    return l.item();
+  });
+  return { model, loss, inputs };
+}
+
+Deno.test("a bf16-mixed BYOL step on the CPU equals torch.autocast('cpu', bfloat16)'s", async () => {
+  const fp32 = oneStep(false);
+  const { model, loss, inputs } = oneStep(true);
+  assert(!isAutocastEnabled("cpu"), "autocast is off again after the region");
+  const ref = await reference(
+    `
+${TINY_BYOL_PY}online = list(enc.parameters()) + list(proj.parameters()) + list(pred.parameters())
+def loss_fn(x, y): return 2 - 2 * (F.normalize(x, dim=-1) * F.normalize(y, dim=-1)).sum(dim=-1)
+x = torch.cat([inp["v1"], inp["v2"]])
+with torch.autocast("cpu", dtype=torch.bfloat16):
+    p1, p2 = pred(proj(enc(x))).float().chunk(2)
+    with torch.no_grad(): z1, z2 = t_proj(t_enc(x)).float().chunk(2)
+    loss = (loss_fn(p1, z2) + loss_fn(p2, z1)).mean()
+out["loss"] = loss
+loss.backward()
+with torch.no_grad():
+    for p in online: p.add_(p.grad, alpha=-0.5)
+for k, v in pred.state_dict().items(): out["predictor." + k] = v
+for k, v in enc.state_dict().items(): out["encoder.body." + k] = v
+for k, v in proj.state_dict().items(): out["projector." + k] = v
+`,
+    inputs,
+  );
+  const refLoss = ref.loss.item();
+  assert(Math.abs(loss - refLoss) <= 1e-3 * Math.abs(refLoss), `loss ${loss} vs ${refLoss}`);
+  assert(
+    Math.abs(loss - fp32.loss) <= 2e-2 * Math.abs(fp32.loss),
+    `bf16 loss ${loss} vs fp32 ${fp32.loss}`,
+  );
+  // The weights stay float32.
+  for (const [k, t] of Object.entries(model.stateDict())) {
+    assert(t.dtype === "float32" || k.endsWith("num_batches_tracked"), `${k} is ${t.dtype}`);
+    assertNormClose(t.to({ dtype: "float64" }), ref[k].to({ dtype: "float64" }), 1e-3, k);
+  }
+  // And bf16 changed something: the step is not the float32 one.
+  const k0 = Object.keys(model.stateDict()).find((k) => k.endsWith("0.weight"))!;
+  const d = model.stateDict()[k0].sub(fp32.model.stateDict()[k0]).abs().max().item();
+  assert(d > 0, `the bf16 step equals the fp32 step bit for bit (${k0})`);
+});
