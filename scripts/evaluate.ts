@@ -65,7 +65,7 @@ async function main(): Promise<void> {
   }
   if (device !== "cpu") encoder.to(device);
   const norm = makeConfig(full.augment as PresetName).view1;
-  console.error(`evaluating ${source} on ${data.description} ...`);
+  console.error(`evaluating ${source} on ${data.description}, ${data.testSplit} split ...`);
   const r = evaluateEncoder(encoder, data.train, data.test, device, norm);
   console.log("| metric      | top-1 % | top-5 % |");
   console.log("| ----------- | ------- | ------- |");
@@ -79,7 +79,10 @@ async function main(): Promise<void> {
   const out = o.json ??
     (run ? join(run.dir, o.randomInit ? "evaluate-random-init.json" : "evaluate.json") : null);
   if (out) {
-    await writeFileAtomic(out, JSON.stringify({ encoder: source, ...r }, null, 2) + "\n");
+    await writeFileAtomic(
+      out,
+      JSON.stringify({ encoder: source, split: data.testSplit, ...r }, null, 2) + "\n",
+    );
     console.error(`wrote ${out}`);
   }
 }

@@ -63,6 +63,24 @@ export function subset(set: ImageSet, n: number): ImageSet {
   };
 }
 
+/**
+ * Images `start` to `end` (exclusive), as views into the original arrays like
+ * subset().
+ */
+export function sliceSet(set: ImageSet, start: number, end: number): ImageSet {
+  if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end < start) {
+    throw new RangeError(`bad image range [${start}, ${end})`);
+  }
+  const a = Math.min(start, set.length), b = Math.min(end, set.length);
+  const bytes = imageBytes(set);
+  return {
+    ...set,
+    length: b - a,
+    images: set.images.subarray(a * bytes, b * bytes),
+    labels: set.labels === null ? null : set.labels.subarray(a, b),
+  };
+}
+
 /** Images per class label (index = label); empty for unlabeled sets. */
 export function labelCounts(set: ImageSet): number[] {
   const counts: number[] = [];

@@ -8,7 +8,7 @@ import { cifar } from "../data/cifar.ts";
 import { csvImages } from "../data/csv_images.ts";
 import { fashionMnist } from "../data/idx.ts";
 import { imageFolder } from "../data/image_folder.ts";
-import { type ImageSet, subset } from "../data/image_set.ts";
+import { type ImageSet, sliceSet, subset } from "../data/image_set.ts";
 import { type ImageProbe, probeImageFiles, sampleImageFiles } from "../data/probe.ts";
 
 export interface DataSource {
@@ -17,6 +17,8 @@ export interface DataSource {
   train: ImageSet;
   /** Labelled held-out images, or null. */
   test: ImageSet | null;
+  /** What `test` is: the data's test split, or the validation images carved by --val-size. */
+  testSplit: "test" | "validation";
 }
 
 export interface DataRequest {
@@ -27,6 +29,8 @@ export interface DataRequest {
   channels: number;
   /** First N training images only (0: all). */
   limit: number;
+  /** Hold the last N training images out as the validation split (0: none). */
+  valSize: number;
 }
 
 type Kind = "fashion-mnist" | "csv" | "cifar" | "folder";
@@ -93,7 +97,7 @@ export async function loadDataSource(req: DataRequest): Promise<DataSource> {
   const { data } = req;
   const kind = await kindOf(data);
   const opts = { size: req.imageSize, channels: req.channels as 1 | 3 };
-  let src: DataSource;
+  let src: Omit<DataSource, "testSplit">;
   if (kind === "fashion-mnist") {
     const train = await fashionMnist({ split: "train" });
     const test = await fashionMnist({ split: "test" });
@@ -133,10 +137,31 @@ export async function loadDataSource(req: DataRequest): Promise<DataSource> {
       `--channels ${req.channels}: ${src.description} has ${src.train.channels}-channel images`,
     );
   }
+  let testSplit: DataSource["testSplit"] = "test";
+  if (req.valSize > 0) {
+    // The validation split is the last images of the training set, carved
+    // before --limit, so a recipe is tuned without looking at the test split.
+    const n = src.train.length;
+    if (src.train.labels === null) {
+      throw new DataError(
+        `--val-size ${req.valSize}: ${src.description} has no labels to score a validation split with`,
+      );
+    }
+    if (req.valSize > n - 2) {
+      throw new DataError(
+        `--val-size ${req.valSize}: ${src.description} has ${n} training images; ` +
+          `hold out at most ${n - 2}`,
+      );
+    }
+    src.test = sliceSet(src.train, n - req.valSize, n);
+    src.train = sliceSet(src.train, 0, n - req.valSize);
+    src.description += ` (last ${req.valSize} training images held out for validation)`;
+    testSplit = "validation";
+  }
   if (req.limit > 0) src.train = subset(src.train, req.limit);
   if (src.train.length < 2) {
     throw new DataError(`${src.description}: ${src.train.length} image(s); BYOL needs at least 2`);
   }
   if (src.test !== null && src.test.labels === null) src.test = null;
-  return src;
+  return { ...src, testSplit };
 }

@@ -10,6 +10,8 @@ import type { RunFolder } from "./run_folder.ts";
 export interface FinalEvaluation {
   trained: EncoderEval;
   randomInit: EncoderEval;
+  /** The images scored: the test split, or the validation images of --val-size. */
+  split: "test" | "validation";
   seconds: number;
 }
 
@@ -25,7 +27,12 @@ export async function finalEvaluation(run: Run, folder: RunFolder): Promise<Fina
   if (device !== "cpu") random.to(device);
   const randomInit = evaluateEncoder(random, data.train, data.test, device, norm);
   random.dispose();
-  const result = { trained, randomInit, seconds: (performance.now() - t0) / 1000 };
+  const result = {
+    trained,
+    randomInit,
+    split: data.testSplit,
+    seconds: (performance.now() - t0) / 1000,
+  };
   await folder.writeJson("eval.json", result);
   return result;
 }
@@ -42,7 +49,7 @@ export function printEvaluation(ev: FinalEvaluation): void {
   console.log(row("random init", ev.randomInit));
   const p = ev.trained.probe;
   console.log(
-    `(accuracy in %, test split; kNN cosine T=0.1 over the training split; probe: ${p.optimizer} ` +
+    `(accuracy in %, ${ev.split} split; kNN cosine T=0.1 over the training split; probe: ${p.optimizer} ` +
       `${p.epochs} epochs on standardised frozen features)`,
   );
 }

@@ -144,6 +144,7 @@ export function buildRun(
   const augment = makeAugment(cfg.augment as PresetName, {
     size: cfg.imageSize,
     ...(cfg.imageSize !== base.view1.size ? { blurKernel: 0 } : {}),
+    ...(cfg.cropScale > 0 ? { scale: [cfg.cropScale, 1] as [number, number] } : {}),
   });
   return {
     cfg,

@@ -182,6 +182,13 @@ export const SETTINGS = {
   lr: real(1e-3, (n) => n > 0, "a number > 0", "peak learning rate"),
   weightDecay: real(1e-6, (n) => n >= 0, "a number >= 0", "weight decay"),
   warmupEpochs: real(0.5, (n) => n >= 0, "a number >= 0", "linear warm-up epochs"),
+  cropScale: real(
+    0,
+    (n) => n >= 0 && n <= 1,
+    "in [0, 1]",
+    "smallest crop, as a fraction of the image area (0: the augmentation preset's)",
+    { legacy: 0 },
+  ),
   tauBase: real(0.99, (n) => n >= 0 && n <= 1, "in [0, 1]", "target EMA decay at step 0"),
   projectionDim: int(128, 1, "projector/predictor output size"),
   hiddenDim: int(1024, 1, "projector/predictor hidden width"),
@@ -197,6 +204,12 @@ export const SETTINGS = {
   threads: int(0, 0, "CPU threads (0: all cores)", { resumable: true }),
   seed: int(0, 0, "random seed"),
   limit: int(0, 0, "use only the first N training images (0: all)"),
+  valSize: int(
+    0,
+    0,
+    "hold out the last N training images as a validation split, scored instead of the test split (0: off)",
+    { legacy: 0 },
+  ),
   maxSteps: int(0, 0, "stop after N steps; the schedules still span --epochs (0: all)", {
     resumable: true,
   }),
