@@ -8,6 +8,7 @@
 // Benchmarks: matmul (the machine's float32 peak), op, resnet18, ema, optim,
 // augment, step. Prints one table and writes bench/results/<date>.json,
 // bench/results/latest.json and bench/results/latest.md.
+import { BF16_CPU_FLAGS, readCpuFlags } from "../src/train/precision.ts";
 import { Command, Option } from "../deps/commander.ts";
 import { join } from "node:path";
 import type { CaseParams } from "../bench/cases/params.ts";
@@ -41,6 +42,10 @@ const program = new Command()
     "--step-case <text>",
     'only the step cases whose label contains this ("convnet 28x28x1 default b32")',
   )
+  .addOption(
+    new Option("--precision <list>", "step precisions, comma-separated: 32, bf16-mixed")
+      .default("32"),
+  )
   .option("--threads <n>", "threads on both sides", String(navigator.hardwareConcurrency || 2))
   // libgomp's default (active) spin-waits at every barrier: on a machine
   // shared with other busy processes a 2-thread op then costs milliseconds.
@@ -66,6 +71,13 @@ for (const n of only) {
   }
 }
 const selected = new Set(only as Name[]);
+const cpuHasAmx = () => readCpuFlags().includes("amx_bf16");
+const precisions = String(opts.precision).split(",").map((s) => s.trim()).filter(Boolean);
+for (const pr of precisions) {
+  if (pr !== "32" && pr !== "bf16-mixed") {
+    program.error(`--precision: "${pr}" is not 32 or bf16-mixed`);
+  }
+}
 // The FLOP/s share of the step needs the matmul peak of the same run.
 if (selected.has("step")) selected.add("matmul");
 
@@ -133,6 +145,8 @@ const field = (k: string) => new RegExp(`^${k}:\\s*(.+)$`, "m").exec(lscpu)?.[1]
 const machine = {
   cpu: field("Model name"),
   cores: navigator.hardwareConcurrency,
+  // The CPU's native bf16 flags (amx_bf16, avx512_bf16): what bf16-mixed rows depend on.
+  bf16Flags: BF16_CPU_FLAGS.filter((f) => readCpuFlags().includes(f)),
   threads,
   ompWaitPolicy: ompWait,
   deno: Deno.version.deno,
@@ -354,94 +368,117 @@ const stepDetails: Record<string, unknown>[] = [];
 if (selected.has("step")) {
   const tmp = await Deno.makeTempDir({ prefix: "byol-bench-" });
   for (const c of stepCases) {
-    const heavy = c.preset !== "fashion-mnist" && c.batch >= 128;
-    // The convnet's step takes ~0.1 s: many repetitions make its median steady.
-    const reps = quick
-      ? { warmup: 1, reps: 2 }
-      : heavy
-      ? { warmup: 1, reps: 3 }
-      : c.preset === "fashion-mnist"
-      ? { warmup: 3, reps: 25 }
-      : { warmup: 1, reps: 5 };
-    const checkPath = join(tmp, `check-${c.preset}-${c.batch}.safetensors`);
-    log(`step ${c.label} b${c.batch} (load ${loadavg()})`);
-    const o = await ours("step", {
-      ...base,
-      ...reps,
-      preset: c.preset,
-      batch: c.batch,
-      checkPath,
-      oursNchw: opts.oursNchw,
-    });
-    const t = await torch("step", {
-      ...base,
-      ...reps,
-      recipe: o.result.recipe,
-      checkPath,
-      channelsLast: opts.torchChannelsLast,
-    });
-    const om = o.result.model as Variant, oe = o.result.e2e as Variant;
-    const tm = t.result.model as Variant, te = t.result.e2e as Variant;
-    const lossOurs = num(o.result.checkLoss), lossTorch = num(t.result.checkLoss);
-    const lossOk = Math.abs(lossOurs - lossTorch) <= 1e-4 * Math.max(1, Math.abs(lossTorch));
-    const flops = num(t.result.stepFlops);
-    const share = (v: Variant) => flops / (v.ms / 1e3) / 1e9 / peakGflops;
-    const r = o.result.recipe as { optimizer: string };
-    // Against a tuned PyTorch twin (channels-last, malloc), or with ours in NCHW, the rows are
-    // for information: no goal.
-    const torchTuned = opts.torchChannelsLast || opts.torchMalloc;
-    const oursNchw = opts.oursNchw;
-    const name = `step ${c.label} b${c.batch} ${r.optimizer}` +
-      (oursNchw ? " (ours NCHW)" : "") +
-      (opts.torchChannelsLast ? " (PyTorch channels-last)" : "") +
-      (opts.torchMalloc ? " (PyTorch malloc tuned)" : "");
-    // The speed issue's CPU goals: end-to-end >= 1.15x; model-only >= 1.0x at
-    // batch 256 and >= 1.1x at batch 32, where per-op overhead shows.
-    const modelGoal = c.batch >= 256 ? 1.0 : 1.1;
-    const lossNote = lossOk ? "loss check ok" : `LOSS MISMATCH ${lossOurs} vs ${lossTorch}`;
-    addRow(
-      `${name} end-to-end`,
-      "pairs/s",
-      oe.pairsPerSec,
-      te.pairsPerSec,
-      "higher",
-      torchTuned || oursNchw ? null : 1.15,
-      torchTuned || oursNchw ? "-" : ">= 1.15x",
-      lossNote,
-    );
-    addRow(
-      `${name} model-only`,
-      "pairs/s",
-      om.pairsPerSec,
-      tm.pairsPerSec,
-      "higher",
-      torchTuned || oursNchw ? null : modelGoal,
-      torchTuned || oursNchw ? "-" : `>= ${modelGoal.toFixed(1)}x`,
-      lossNote,
-    );
-    stepDetails.push({
-      case: name,
-      batch: c.batch,
-      recipe: o.result.recipe,
-      lossCheck: { ours: lossOurs, torch: lossTorch, ok: lossOk },
-      stepGflop: flops / 1e9,
-      flopShareOfPeak: {
-        oursModel: share(om),
-        torchModel: share(tm),
-        oursE2e: share(oe),
-        torchE2e: share(te),
-      },
-      peakRssMiB: {
-        ours: o.peakRssMiB,
-        torch: t.peakRssMiB,
-        torchWorkerMax: t.childPeakRssMiB,
-      },
-      ffiCallsPerStep: o.result.ffi,
-      liveTensorsDelta: o.result.liveTensorsDelta,
-      ours: { model: om, e2e: oe },
-      torch: { model: tm, e2e: te },
-      load: loadavg(),
-    });
+    // Our e2e pairs/s by precision, for the bf16-vs-fp32 row.
+    const e2eByPrecision: Record<string, number> = {};
+    for (const precision of precisions) {
+      const heavy = c.preset !== "fashion-mnist" && c.batch >= 128;
+      // The convnet's step takes ~0.1 s: many repetitions make its median steady.
+      const reps = quick
+        ? { warmup: 1, reps: 2 }
+        : heavy
+        ? { warmup: 1, reps: 3 }
+        : c.preset === "fashion-mnist"
+        ? { warmup: 3, reps: 25 }
+        : { warmup: 1, reps: 5 };
+      const checkPath = join(tmp, `check-${c.preset}-${c.batch}.safetensors`);
+      log(`step ${c.label} b${c.batch} (load ${loadavg()})`);
+      const o = await ours("step", {
+        ...base,
+        ...reps,
+        preset: c.preset,
+        batch: c.batch,
+        checkPath,
+        oursNchw: opts.oursNchw,
+        precision,
+      });
+      const t = await torch("step", {
+        ...base,
+        ...reps,
+        recipe: o.result.recipe,
+        checkPath,
+        channelsLast: opts.torchChannelsLast,
+        precision,
+      });
+      const om = o.result.model as Variant, oe = o.result.e2e as Variant;
+      const tm = t.result.model as Variant, te = t.result.e2e as Variant;
+      const lossOurs = num(o.result.checkLoss), lossTorch = num(t.result.checkLoss);
+      const lossOk = Math.abs(lossOurs - lossTorch) <= 1e-4 * Math.max(1, Math.abs(lossTorch));
+      const flops = num(t.result.stepFlops);
+      const share = (v: Variant) => flops / (v.ms / 1e3) / 1e9 / peakGflops;
+      const r = o.result.recipe as { optimizer: string };
+      // Against a tuned PyTorch twin (channels-last, malloc), or with ours in NCHW, the rows are
+      // for information: no goal.
+      const torchTuned = opts.torchChannelsLast || opts.torchMalloc;
+      const oursNchw = opts.oursNchw;
+      const name = `step ${c.label} b${c.batch} ${r.optimizer}` +
+        (precision === "32" ? "" : ` ${precision}`) +
+        (oursNchw ? " (ours NCHW)" : "") +
+        (opts.torchChannelsLast ? " (PyTorch channels-last)" : "") +
+        (opts.torchMalloc ? " (PyTorch malloc tuned)" : "");
+      // The speed issue's CPU goals: end-to-end >= 1.15x; model-only >= 1.0x at
+      // batch 256 and >= 1.1x at batch 32, where per-op overhead shows.
+      const modelGoal = c.batch >= 256 ? 1.0 : 1.1;
+      const lossNote = lossOk ? "loss check ok" : `LOSS MISMATCH ${lossOurs} vs ${lossTorch}`;
+      addRow(
+        `${name} end-to-end`,
+        "pairs/s",
+        oe.pairsPerSec,
+        te.pairsPerSec,
+        "higher",
+        torchTuned || oursNchw ? null : 1.15,
+        torchTuned || oursNchw ? "-" : ">= 1.15x",
+        lossNote,
+      );
+      addRow(
+        `${name} model-only`,
+        "pairs/s",
+        om.pairsPerSec,
+        tm.pairsPerSec,
+        "higher",
+        torchTuned || oursNchw ? null : modelGoal,
+        torchTuned || oursNchw ? "-" : `>= ${modelGoal.toFixed(1)}x`,
+        lossNote,
+      );
+      e2eByPrecision[precision] = oe.pairsPerSec;
+      stepDetails.push({
+        case: name,
+        precision,
+        batch: c.batch,
+        recipe: o.result.recipe,
+        lossCheck: { ours: lossOurs, torch: lossTorch, ok: lossOk },
+        stepGflop: flops / 1e9,
+        flopShareOfPeak: {
+          oursModel: share(om),
+          torchModel: share(tm),
+          oursE2e: share(oe),
+          torchE2e: share(te),
+        },
+        peakRssMiB: {
+          ours: o.peakRssMiB,
+          torch: t.peakRssMiB,
+          torchWorkerMax: t.childPeakRssMiB,
+        },
+        ffiCallsPerStep: o.result.ffi,
+        liveTensorsDelta: o.result.liveTensorsDelta,
+        ours: { model: om, e2e: oe },
+        torch: { model: tm, e2e: te },
+        load: loadavg(),
+      });
+    }
+    if (e2eByPrecision["32"] && e2eByPrecision["bf16-mixed"]) {
+      // Issue 14's goal on a CPU with AMX: bf16-mixed >= 2x fp32 for the default preset.
+      const goal = c.preset === "fashion-mnist" && cpuHasAmx() ? 2.0 : null;
+      addRow(
+        `step ${c.label} b${c.batch} ours bf16-mixed vs ours 32, end-to-end`,
+        "pairs/s",
+        e2eByPrecision["bf16-mixed"],
+        e2eByPrecision["32"],
+        "higher",
+        goal,
+        goal === null ? "-" : ">= 2.0x",
+        "columns: ours bf16-mixed, ours 32",
+      );
+    }
   }
   await Deno.remove(tmp, { recursive: true });
   details.step = stepDetails;
@@ -534,7 +571,9 @@ for (
 
 const loadAtEnd = loadavg();
 const intro = [
-  `machine: ${machine.cpu}, ${machine.cores} cores; ${threads} threads on both sides ` +
+  `machine: ${machine.cpu}, ${machine.cores} cores, native bf16: ${
+    machine.bf16Flags.join(" ") || "none"
+  }; ${threads} threads on both sides ` +
   `(setNumThreads / torch.set_num_threads, OMP_NUM_THREADS=${threads}, ` +
   `OMP_WAIT_POLICY=${ompWait})`,
   `libtorch ${machine.libtorch} (shim); PyTorch twin: ${PYTHON}`,

@@ -4,7 +4,15 @@
 // two views -> model step) and "model" (pre-made views -> model step).
 // Before timing it writes the online weights and the first views to
 // `checkPath` and reports the loss on them, for the PyTorch side to check.
-import { BYOL, Generator, liveTensorCount, manualSeed, type Tensor, tidy } from "../../mod.ts";
+import {
+  autocast,
+  BYOL,
+  Generator,
+  liveTensorCount,
+  manualSeed,
+  type Tensor,
+  tidy,
+} from "../../mod.ts";
 import { makeAugment } from "../../src/augment/two_views.ts";
 import type { PresetName } from "../../src/augment/presets.ts";
 import { ImageLoader } from "../../src/data/loader.ts";
@@ -49,6 +57,7 @@ export interface VariantResult {
 
 export async function run(p: CaseParams): Promise<Record<string, unknown>> {
   const batch = p.batch as number;
+  const bf16 = p.precision === "bf16-mixed";
   const preset = resolveConfig(undefined, {
     preset: p.preset as string,
     batchSize: batch,
@@ -77,7 +86,8 @@ export async function run(p: CaseParams): Promise<Record<string, unknown>> {
   const gen = new Generator(1);
   const totalSteps = 1000;
 
-  // Loss check: weights and first views to a file, then our loss on them.
+  // Loss check (in fp32 whatever the timed precision): weights and first views
+  // to a file, then our loss on them.
   const [v1, v2] = tidy(() => augment.twoViews(loader.batch(0, 0).images, gen));
   v1.keep();
   v2.keep();
@@ -96,7 +106,8 @@ export async function run(p: CaseParams): Promise<Record<string, unknown>> {
       }
       if (channelsLast) [a, b] = [a.contiguous("channelsLast"), b.contiguous("channelsLast")];
       mark("augment");
-      const l = model.loss(a, b);
+      // bf16-mixed as the trainer's step runs it (src/train/step.ts).
+      const l = bf16 ? autocast(() => model.loss(a, b), { device: "cpu" }) : model.loss(a, b);
       mark("forward");
       optimizer.zeroGrad();
       l.backward();

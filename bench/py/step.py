@@ -55,8 +55,8 @@ def byol_loss(a, b):
     pr = online["predictor"](online_tp(x))
     with torch.no_grad():
         zt = target(x)
-    p1, p2 = pr.chunk(2, 0)
-    t1, t2 = zt.chunk(2, 0)
+    p1, p2 = pr.float().chunk(2, 0)
+    t1, t2 = zt.float().chunk(2, 0)
     return (loss_fn(p1, t2) + loss_fn(p2, t1)).mean()
 
 
@@ -96,12 +96,17 @@ PHASES = ["augment", "forward", "backward", "optimizer", "ema"]
 k = [0]
 
 
+# bf16-mixed: torch.autocast("cpu"), the loss on float32 projections as ours.
+bf16 = p.get("precision") == "bf16-mixed"
+
+
 def step(get_views):
     ends = []
     t0 = time.perf_counter()
     a, b = get_views()
     ends.append(time.perf_counter())
-    loss = byol_loss(a, b)
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        loss = byol_loss(a, b)
     ends.append(time.perf_counter())
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
