@@ -25,8 +25,9 @@ import type { Module } from "./module.ts";
  * exactly what BatchNorm computes. Takes (N, C) and (N, C, ...) inputs.
  */
 export class SyncBatchNorm extends BatchNormBase {
-  // No instance fields of its own: convertSyncBatchNorm turns BatchNorm
-  // objects into SyncBatchNorms in place (see there).
+  // No instance fields and no #private members of its own: convertSyncBatchNorm
+  // turns BatchNorm objects into SyncBatchNorms in place (see there), and such
+  // objects carry only BatchNorm's.
   protected checkInput(x: Tensor): void {
     if (x.ndim < 2) {
       throw new RangeError(
@@ -41,10 +42,11 @@ export class SyncBatchNorm extends BatchNormBase {
     // stats), synchronised only in training.
     const sync = this.training && isInitialized() && getWorldSize() > 1;
     if (!sync) return super.forward(x);
-    return this.#syncForward(x);
+    return this.syncForward(x);
   }
 
-  #syncForward(x: Tensor): Tensor {
+  /** The training forward with the global batch's statistics. */
+  protected syncForward(x: Tensor): Tensor {
     const c = x.size(1);
     if (c !== this.numFeatures) {
       throw new RangeError(

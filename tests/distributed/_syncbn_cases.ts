@@ -5,7 +5,7 @@ import { manualSeed } from "../../ffi/runtime.ts";
 import { randn } from "../../ffi/creation.ts";
 import type { Tensor } from "../../ffi/tensor.ts";
 import { BatchNorm1d, BatchNorm2d, type BatchNormBase } from "../../src/nn/layers.ts";
-import { SyncBatchNorm } from "../../src/nn/sync_batchnorm.ts";
+import { convertSyncBatchNorm, SyncBatchNorm } from "../../src/nn/sync_batchnorm.ts";
 import { noGrad } from "../../ffi/runtime.ts";
 
 export interface BnCase {
@@ -45,11 +45,10 @@ export function caseData(
 /** A BatchNorm (or SyncBatchNorm) for the case, float64, with the case's weight and bias. */
 export function makeBn(c: BnCase, sync: boolean): BatchNormBase {
   const ch = c.shape[1];
-  const bn = sync
-    ? new SyncBatchNorm(ch)
-    : c.shape.length === 2
-    ? new BatchNorm1d(ch)
-    : new BatchNorm2d(ch);
+  // A SyncBatchNorm built as one (2-D cases) or converted from a BatchNorm2d (4-D).
+  const bn = c.shape.length === 2
+    ? (sync ? new SyncBatchNorm(ch) : new BatchNorm1d(ch))
+    : (sync ? convertSyncBatchNorm(new BatchNorm2d(ch)) : new BatchNorm2d(ch));
   bn.to("cpu", "float64");
   const d = caseData(c);
   noGrad(() => {
