@@ -117,6 +117,17 @@ void check_tensor(const PgBox& g, const char* op, const at::Tensor& t) {
   if (t.is_sparse()) throw std::invalid_argument(where(g, op) + ": sparse tensors are not supported");
 }
 
+void check_dense(const PgBox& g, const char* op, const at::Tensor& t) {
+  if (!t.defined()) throw std::invalid_argument(std::string(op) + ": undefined tensor");
+  if (!t.device().is_cpu()) {
+    throw std::invalid_argument(where(g, op) + ": Gloo takes CPU tensors here, this one is on " +
+                                t.device().str() + " (move it with .to(\"cpu\"))");
+  }
+  if (t.layout() != at::kStrided) {
+    throw std::invalid_argument(where(g, op) + ": sparse tensors are not supported");
+  }
+}
+
 c10d::ReduceOp reduce_op(int32_t op) {
   switch (op) {
     case TT_RED_SUM:
@@ -513,7 +524,9 @@ int32_t tt_pg_all_reduce_buckets(tt_pg pg, const tt_tensor* ts, int64_t n, int64
     if (bucket_bytes < 1) throw std::invalid_argument("all_reduce_buckets: bucket size must be >= 1 byte");
     auto tensors = list(ts, n);
     for (auto& x : tensors) {
-      check_tensor(g, "all_reduce_buckets", x);
+      // Any dense layout (channels-last gradients included): the buckets are
+      // flat copies, written back element for element.
+      check_dense(g, "all_reduce_buckets", x);
       if (average) check_average(g, "all_reduce_buckets", x);
     }
     // Buckets in list order: a new one starts where the dtype changes or the
