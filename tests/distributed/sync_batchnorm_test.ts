@@ -76,6 +76,37 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name:
+    "SyncBatchNorm: a peer killed before the backward makes it a TorchError naming the collective",
+  ignore,
+  fn: async () => {
+    const timeoutMs = 3000;
+    const port = freePort();
+    const ranks = [0, 1].map((r) => new Rank("deno", "syncbn_fault", r, 2, port, timeoutMs));
+    try {
+      await Promise.all(ranks.map((r) => r.waitFor("ready", 30_000)));
+      ranks[1].kill("SIGKILL");
+      assert(!(await ranks[1].close()).success, "rank 1 was killed");
+      await ranks[0].send("go");
+      const f = (await ranks[0].waitFor("fault", timeoutMs + 10_000)).value as {
+        ok: boolean;
+        name: string;
+        message: string;
+        ms: number;
+      };
+      assert(!f.ok, "the backward after a peer's death failed");
+      assertEquals(f.name, "TorchError");
+      assert(f.message.includes("all_reduce (SyncBatchNorm statistics, backward)"), f.message);
+      assert(f.message.includes("rank 0 of 2"), f.message);
+      assertEquals((await ranks[0].close()).code, 0, ranks[0].stderr);
+    } finally {
+      for (const r of ranks) r.kill();
+      await Promise.all(ranks.map((r) => r.close()));
+    }
+  },
+});
+
 function sameBytes(a: BnResult, b: BnResult): void {
   assertEquals(a, b);
 }
