@@ -88,6 +88,31 @@ Deno.test({
 });
 
 Deno.test({
+  name: "DDP: a parameter without a gradient on one rank fails syncGradients on every rank, named",
+  ignore,
+  fn: async () => {
+    const port = freePort();
+    const ranks = [0, 1].map((r) => new Rank("deno", "ddp_unused", r, 2, port, 10_000));
+    try {
+      const [u0, u1] = (await Promise.all(ranks.map((r) => r.waitFor("unused", 30_000)))).map(
+        (o) => o.value as { ok: boolean; name: string; message: string },
+      );
+      for (const u of [u0, u1]) {
+        assert(!u.ok, "syncGradients failed");
+        assertEquals(u.name, "TorchError");
+        assert(u.message.includes("parameters without a gradient"), u.message);
+      }
+      assert(u0.message.includes("2 on this rank: weight, bias; rank 0 of 2"), u0.message);
+      assert(u1.message.includes("none on this rank, so another rank; rank 1 of 2"), u1.message);
+      for (const r of ranks) assertEquals((await r.close()).code, 0, r.stderr);
+    } finally {
+      for (const r of ranks) r.kill();
+      await Promise.all(ranks.map((r) => r.close()));
+    }
+  },
+});
+
+Deno.test({
   name: "DDP: without a group, PyTorch's message; a bad bucket size is named",
   ignore,
   fn: () => {

@@ -2,7 +2,7 @@
 // tests/distributed/rank.py is its PyTorch twin, step for step.
 //   deno run --allow-all tests/distributed/rank.ts <scenario> <rank> <world> <port> <timeoutMs>
 // Scenarios: "syncbn" (tests/distributed/_syncbn_cases.ts), "syncbn_fault" (a peer
-// dies between a SyncBatchNorm forward and its backward), "ddp" (_ddp_cases.ts), "torchrun" (init from torchrun's environment, one all-reduce), "interop" (every collective, results as "@@" JSON lines), "fault"
+// dies between a SyncBatchNorm forward and its backward), "ddp" (_ddp_cases.ts), "ddp_unused" (rank 0 without gradients), "torchrun" (init from torchrun's environment, one all-reduce), "interop" (every collective, results as "@@" JSON lines), "fault"
 // (init, one all-reduce, "@@ready", then one more all-reduce after a line on
 // stdin: a killed peer makes it fail).
 // Results: "@@{...}" lines on stdout: {key, hex} (bytes of a small result),
@@ -133,6 +133,18 @@ if (scenario === "interop") {
       key: "fault",
       value: { ok: false, name: err.name, message: err.message, ms: performance.now() - t },
     });
+  }
+} else if (scenario === "ddp_unused") {
+  // DDP over a Linear; only rank 1 runs a backward, so rank 0 has no gradients.
+  const { Linear } = await import("../../src/nn/layers.ts");
+  const ddp = new dist.DistributedDataParallel(new Linear(3, 2));
+  if (rank === 1) ddp.module.forward(input(rank, 0, 6).view([2, 3])).sum().backward();
+  try {
+    ddp.syncGradients();
+    emit({ key: "unused", value: { ok: true } });
+  } catch (e) {
+    const err = e as Error;
+    emit({ key: "unused", value: { ok: false, name: err.name, message: err.message } });
   }
 } else if (scenario === "ddp") {
   // tests/distributed/ddp_test.ts: BYOL under DistributedDataParallel; the state goes to $DDP_OUT.
