@@ -6,7 +6,7 @@
 //                   [--torch-channels-last] [--torch-malloc] [--ours-nchw]
 //
 // Benchmarks: matmul (the machine's float32 peak), op, resnet18, ema, optim,
-// augment, step. Prints one table and writes bench/results/<date>.json,
+// augment, step, ddp (2 local ranks per side: bench/ddp_rank.ts, bench/py/ddp.py). Prints one table and writes bench/results/<date>.json,
 // bench/results/latest.json and bench/results/latest.md.
 import { BF16_CPU_FLAGS, readCpuFlags } from "../src/train/precision.ts";
 import { Command, Option } from "../deps/commander.ts";
@@ -17,7 +17,7 @@ import { readShimInfo, referencePython } from "../ffi/shim_path.ts";
 const ROOT = new URL("..", import.meta.url).pathname;
 // The PyTorch twin runs on the shim's own libtorch line (build-info's referencePython).
 const PYTHON = referencePython();
-const ALL = ["matmul", "op", "resnet18", "ema", "optim", "augment", "step"] as const;
+const ALL = ["matmul", "op", "resnet18", "ema", "optim", "augment", "step", "ddp"] as const;
 type Name = typeof ALL[number];
 
 const program = new Command()
@@ -482,6 +482,100 @@ if (selected.has("step")) {
   }
   await Deno.remove(tmp, { recursive: true });
   details.step = stepDetails;
+}
+
+// ---- ddp: two local ranks per side over Gloo on loopback ----
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/** Runs `world` ranks of one side (each with `perRank` threads); rank 0's JSON. */
+async function ranks(
+  side: "ours" | "torch",
+  mode: string,
+  world: number,
+  perRank: number,
+  p: Record<string, unknown>,
+): Promise<SideOut> {
+  const port = String(freePort());
+  const json = JSON.stringify({ ...base, ...p, threads: perRank });
+  const env = {
+    OMP_NUM_THREADS: String(perRank),
+    GLOO_SOCKET_IFNAME: "lo",
+    ...(side === "torch"
+      ? { PYTHONPATH: `${join(ROOT, "bench/py")}:${join(ROOT, "tests/py")}` }
+      : {}),
+  };
+  const outs = await Promise.all(
+    Array.from(
+      { length: world },
+      (_, r) =>
+        side === "ours"
+          ? runChild(Deno.execPath(), [
+            "run",
+            "-A",
+            "bench/ddp_rank.ts",
+            mode,
+            String(r),
+            String(world),
+            port,
+            json,
+          ], env)
+            .catch((e) => (r === 0 ? Promise.reject(e) : null))
+          : runChild(PYTHON, ["bench/py/ddp.py", mode, String(r), String(world), port, json], env)
+            .catch((e) => (r === 0 ? Promise.reject(e) : null)),
+    ),
+  );
+  return outs[0]!;
+}
+
+if (selected.has("ddp")) {
+  // Rank 1 prints nothing: runChild's JSON parse of an empty stdout throws, caught above.
+  log(`ddp all-reduce 2 ranks (load ${loadavg()})`);
+  const o = await ranks("ours", "allreduce", 2, 1, {});
+  const t = await ranks("torch", "allreduce", 2, 1, {});
+  addRow(
+    `ddp all-reduce ResNet-18 grads (${(num(o.result.floats) / 1e6).toFixed(1)}M f32), 2 ranks`,
+    "ms",
+    num(o.result.ms),
+    num(t.result.ms),
+    "lower",
+    0.95,
+    ">= 0.95",
+    `ours: allReduceBuckets of ${o.result.tensors} tensors in ${o.result.buckets} buckets, ` +
+      "averaged; PyTorch: dist.all_reduce of one flat buffer",
+  );
+  const batch = quick ? 32 : 64;
+  const stepP = { batch, side: 32 };
+  log(`ddp BYOL step b${batch} (load ${loadavg()})`);
+  const o2 = await ranks("ours", "step", 2, 1, stepP);
+  const t2 = await ranks("torch", "step", 2, 1, stepP);
+  const o1 = await ranks("ours", "step", 1, 2, stepP);
+  addRow(
+    `ddp BYOL step resnet18 32x32 b${batch}, 2 ranks x 1 thread`,
+    "ms",
+    num(o2.result.ms),
+    num(t2.result.ms),
+    "lower",
+    1.0,
+    ">= 1.0",
+    "ours with SyncBatchNorm and DDP; PyTorch DDP (gloo) with plain BatchNorm",
+  );
+  addRow(
+    `ddp BYOL step b${batch}: ours 2 ranks x 1 thread vs ours 1 rank x 2 threads`,
+    "ms",
+    num(o2.result.ms),
+    num(o1.result.ms),
+    "lower",
+    null,
+    "-",
+    "what splitting one machine into ranks costs (the PyTorch column is ours, 1 rank)",
+  );
+  details.ddp = { allreduce: { ours: o, torch: t }, step: { ours2: o2, torch2: t2, ours1: o1 } };
 }
 
 // ---- output ----

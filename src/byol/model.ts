@@ -12,6 +12,7 @@ import { type Device, deviceCode } from "../../ffi/device.ts";
 import { inferenceMode, noGrad } from "../../ffi/runtime.ts";
 import { channelsLastTensor, type Module, moveTensor, type TensorSlot } from "../nn/module.ts";
 import { mlp } from "../nn/mlp.ts";
+import { convertSyncBatchNorm } from "../nn/sync_batchnorm.ts";
 import type { Sequential } from "../nn/layers.ts";
 import { byolLoss } from "./loss.ts";
 import { tauAt, type TauSchedule } from "./tau.ts";
@@ -40,6 +41,17 @@ export interface BYOLOptions {
    * Default: the encoder's device.
    */
   device?: string;
+  /**
+   * Synchronised batch statistics for a multi-process run: every BatchNorm of
+   * the encoder (converted in place, the caller's module) and of the projector
+   * and predictor becomes an nn.SyncBatchNorm, so the online forward and the
+   * target's forward normalise with the global batch's statistics when a
+   * process group of more than one rank is initialised (and compute exactly
+   * BatchNorm otherwise). Default false. Equivalent to calling
+   * nn.convertSyncBatchNorm on byol.encoder, byol.projector and byol.predictor
+   * after construction (the conversion keeps the module objects).
+   */
+  syncBatchNorm?: boolean;
 }
 
 export class BYOL {
@@ -72,6 +84,7 @@ export class BYOL {
       tauSchedule: options.tauSchedule ?? "cosine",
       useMomentum: options.useMomentum ?? true,
       device: options.device ?? encoder.parameters()[0]?.device ?? "cpu",
+      syncBatchNorm: options.syncBatchNorm ?? false,
     };
     const { projectionDim, hiddenDim, tauBase } = this.options;
     if (!(tauBase >= 0 && tauBase <= 1)) {
@@ -80,6 +93,9 @@ export class BYOL {
     this.encoder = encoder;
     this.projector = mlp(encoder.outDim, projectionDim, hiddenDim);
     this.predictor = mlp(projectionDim, projectionDim, hiddenDim);
+    if (this.options.syncBatchNorm) {
+      for (const m of [encoder, this.projector, this.predictor]) convertSyncBatchNorm(m);
+    }
     if (this.options.device !== "cpu") {
       this.projector.to(this.options.device);
       this.predictor.to(this.options.device);
@@ -179,6 +195,29 @@ export class BYOL {
       ...this.projector.namedParameters("projector"),
       ...this.predictor.namedParameters("predictor"),
     ];
+  }
+
+  /** As a Module's: the online parameters (namedOnlineParameters), for DistributedDataParallel. */
+  namedParameters(): [string, Tensor][] {
+    return this.namedOnlineParameters();
+  }
+
+  /**
+   * Every tensor of the model that is not trained by the optimizer: the online
+   * BatchNorm buffers, then the target network's tensors ("target." + the
+   * slot's name; none without momentum). DistributedDataParallel broadcasts
+   * these from rank 0 with the parameters.
+   */
+  namedBuffers(): [string, Tensor][] {
+    const out: [string, Tensor][] = [
+      ...this.encoder.namedBuffers("encoder"),
+      ...this.projector.namedBuffers("projector"),
+      ...this.predictor.namedBuffers("predictor"),
+    ];
+    if (this.options.useMomentum) {
+      this.#slots.forEach((s, i) => out.push([`target.${s.name}`, this.#target[i]]));
+    }
+    return out;
   }
 
   /** The encoder to export (its state dict has the backbone's own names). */

@@ -8,6 +8,7 @@ export {
   allGather,
   allReduce,
   allReduceBuckets,
+  allReduceWithGrad,
   barrier,
   broadcast,
   destroyProcessGroup,
@@ -19,6 +20,7 @@ export {
   isInitialized,
   ReduceOp,
 } from "./group.ts";
+export { type DDPOptions, DistributedDataParallel, type Replicable } from "./ddp.ts";
 export { DEFAULT_TIMEOUT_MS, type InitOptions, resolveRendezvous } from "./rendezvous.ts";
 export type { Rendezvous } from "./rendezvous.ts";
 export { DEFAULT_BUCKET_BYTES, type ReduceOpName } from "../../ffi/distributed.ts";

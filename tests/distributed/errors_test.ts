@@ -110,6 +110,9 @@ Deno.test({
       assertEquals(x.toArray(), [[1, 2, 3], [4, 5, 6]]);
       using t = x.transpose(0, 1);
       assertThrows(() => dist.allReduce(t), TorchError, "contiguous");
+      // The bucketed all-reduce takes any dense layout (channels-last gradients).
+      assertEquals(dist.allReduceBuckets([t]), 1);
+      assertEquals(t.toArray(), [[1, 4], [2, 5], [3, 6]]);
       using ints = tensor(new BigInt64Array([1n, 2n]));
       assertThrows(() => dist.allReduce(ints, { op: "avg" }), TorchError, "floating-point");
       assertThrows(() => dist.broadcast(x, { src: 1 }), TorchError, "src 1 is outside 0..0");

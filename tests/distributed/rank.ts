@@ -1,7 +1,8 @@
 // One Deno rank of the distributed tests (tests/distributed/interop_test.ts);
 // tests/distributed/rank.py is its PyTorch twin, step for step.
 //   deno run --allow-all tests/distributed/rank.ts <scenario> <rank> <world> <port> <timeoutMs>
-// Scenarios: "torchrun" (init from torchrun's environment, one all-reduce), "interop" (every collective, results as "@@" JSON lines), "fault"
+// Scenarios: "syncbn" (tests/distributed/_syncbn_cases.ts), "syncbn_fault" (a peer
+// dies between a SyncBatchNorm forward and its backward), "ddp" (_ddp_cases.ts), "ddp_unused" (rank 0 without gradients), "torchrun" (init from torchrun's environment, one all-reduce), "interop" (every collective, results as "@@" JSON lines), "fault"
 // (init, one all-reduce, "@@ready", then one more all-reduce after a line on
 // stdin: a killed peer makes it fail).
 // Results: "@@{...}" lines on stdout: {key, hex} (bytes of a small result),
@@ -108,6 +109,47 @@ if (scenario === "interop") {
       value: { ok: false, name: err.name, message: err.message, ms: performance.now() - t },
     });
   }
+} else if (scenario === "syncbn") {
+  // tests/distributed/sync_batchnorm_test.ts: SyncBatchNorm over this rank's slices.
+  const { syncbnRank } = await import("./_syncbn_cases.ts");
+  syncbnRank(rank, emit);
+} else if (scenario === "syncbn_fault") {
+  // A SyncBatchNorm forward on both ranks, "@@ready", then (after a line on
+  // stdin) its backward: a peer killed in between makes the backward's all-reduce fail.
+  const { SyncBatchNorm } = await import("../../src/nn/sync_batchnorm.ts");
+  const bn = new SyncBatchNorm(2);
+  const x = input(rank, 0, 8).view([4, 2]).clone().requiresGrad_(true);
+  const y = bn.forward(x);
+  const loss = y.mul(y).sum();
+  emit({ key: "ready", value: true });
+  await readLine();
+  const t = performance.now();
+  try {
+    loss.backward();
+    emit({ key: "fault", value: { ok: true } });
+  } catch (e) {
+    const err = e as Error;
+    emit({
+      key: "fault",
+      value: { ok: false, name: err.name, message: err.message, ms: performance.now() - t },
+    });
+  }
+} else if (scenario === "ddp_unused") {
+  // DDP over a Linear; only rank 1 runs a backward, so rank 0 has no gradients.
+  const { Linear } = await import("../../src/nn/layers.ts");
+  const ddp = new dist.DistributedDataParallel(new Linear(3, 2));
+  if (rank === 1) ddp.module.forward(input(rank, 0, 6).view([2, 3])).sum().backward();
+  try {
+    ddp.syncGradients();
+    emit({ key: "unused", value: { ok: true } });
+  } catch (e) {
+    const err = e as Error;
+    emit({ key: "unused", value: { ok: false, name: err.name, message: err.message } });
+  }
+} else if (scenario === "ddp") {
+  // tests/distributed/ddp_test.ts: BYOL under DistributedDataParallel; the state goes to $DDP_OUT.
+  const { ddpRank } = await import("./_ddp_cases.ts");
+  await ddpRank(rank, world, Deno.env.get("DDP_OUT")!, emit);
 } else {
   throw new Error(`unknown scenario ${scenario}`);
 }

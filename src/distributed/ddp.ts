@@ -1,0 +1,189 @@
+// DistributedDataParallel over the default process group: the model starts
+// equal on every rank (parameters, buffers and any other state, broadcast from
+// rank 0), and syncGradients() averages the gradients after backward with the
+// bucketed all-reduce. libtorch's C++ DDP (the Reducer) cannot be reached from
+// Debian's headers and is not supported upstream, so this is the Python DDP's
+// contract, written over the collectives.
+import { TorchError } from "../../ffi/error.ts";
+import { cat, tensor } from "../../ffi/creation.ts";
+import { DEFAULT_BUCKET_BYTES } from "../../ffi/distributed.ts";
+import { DTYPE_BYTES } from "../../ffi/dtype.ts";
+import { noGrad } from "../../ffi/runtime.ts";
+import type { Tensor } from "../../ffi/tensor.ts";
+import {
+  allGather,
+  allReduce,
+  allReduceBuckets,
+  broadcast,
+  getRank,
+  getWorldSize,
+} from "./group.ts";
+
+/**
+ * What DistributedDataParallel replicates: any nn.Module, or a BYOL model (its
+ * online parameters; its online buffers and its EMA target as buffers).
+ */
+export interface Replicable {
+  /** The trained tensors, whose gradients are averaged, in the same order on every rank. */
+  namedParameters(): [string, Tensor][];
+  /** The other state that must start equal on every rank (BatchNorm buffers, an EMA target). */
+  namedBuffers(): [string, Tensor][];
+}
+
+export interface DDPOptions {
+  /** Gradient bucket size, as DDP's bucket_cap_mb. Default 25 MB. */
+  bucketBytes?: number;
+}
+
+/**
+ * torch.nn.parallel.DistributedDataParallel, without wrapping the forward.
+ * Construction (every rank, collectively) checks that the ranks hold the same
+ * parameter and buffer shapes and broadcasts rank 0's values of both into
+ * every rank's tensors, in place (optimizers and BYOL's EMA lists built over
+ * them stay valid). After each backward, `syncGradients()` replaces every
+ * gradient by its average over the ranks. Run the forward and backward on the
+ * module itself; with nn.SyncBatchNorm the BatchNorm buffers stay equal on
+ * every rank by themselves, otherwise `syncBuffers()` copies rank 0's (PyTorch
+ * DDP's broadcast_buffers, which it does before every forward).
+ */
+export class DistributedDataParallel<M extends Replicable> {
+  readonly module: M;
+  readonly rank: number;
+  readonly worldSize: number;
+  readonly bucketBytes: number;
+  readonly #params: [string, Tensor][];
+  readonly #buffers: [string, Tensor][];
+  readonly #missingFlag: Tensor;
+
+  constructor(module: M, opts: DDPOptions = {}) {
+    this.rank = getRank(); // throws, with PyTorch's message, without a group
+    this.worldSize = getWorldSize();
+    this.module = module;
+    this.bucketBytes = opts.bucketBytes ?? DEFAULT_BUCKET_BYTES;
+    if (!(Number.isInteger(this.bucketBytes) && this.bucketBytes >= 1)) {
+      throw new RangeError(
+        `DistributedDataParallel: bucketBytes must be a positive integer, got ${opts.bucketBytes}`,
+      );
+    }
+    this.#params = module.namedParameters();
+    this.#buffers = module.namedBuffers();
+    this.#missingFlag = tensor(new BigInt64Array(1)).keep();
+    this.#verifyShapes();
+    this.#broadcastFromRank0([...this.#params, ...this.#buffers]);
+  }
+
+  /**
+   * Averages every parameter's gradient over the ranks, in place, with the
+   * bucketed all-reduce (one FFI call, `bucketBytes` buckets in parameter
+   * order). Every parameter must have a gradient on every rank, as PyTorch DDP
+   * requires without find_unused_parameters: if one has none on any rank,
+   * every rank throws the same TorchError (after one small all-reduce that
+   * tells them), naming this rank's missing parameters. Returns the number of buckets.
+   */
+  syncGradients(): number {
+    const grads: Tensor[] = [];
+    const missing: string[] = [];
+    for (const [name, p] of this.#params) {
+      const g = p.grad;
+      if (g === null) missing.push(name);
+      else grads.push(g);
+    }
+    try {
+      if (this.worldSize === 1 && missing.length === 0) return 0;
+      // Every rank learns whether any rank lacks a gradient, so all fail
+      // together instead of one waiting in a bucket all-reduce the others skipped.
+      this.#missingFlag.fill_(missing.length);
+      allReduce(this.#missingFlag, { op: "max" });
+      const worst = this.#missingFlag.item();
+      if (worst > 0) {
+        const here = missing.length === 0
+          ? "none on this rank, so another rank"
+          : `${missing.length} on this rank: ${missing.slice(0, 5).join(", ")}${
+            missing.length > 5 ? ", ..." : ""
+          }`;
+        throw new TorchError(
+          "DistributedDataParallel.syncGradients",
+          `parameters without a gradient after backward (${here}; rank ${this.rank} of ` +
+            `${this.worldSize}). Every parameter must take part in the loss on every rank: ` +
+            "leave unused parameters out of the module, or set their gradient to zeros",
+        );
+      }
+      return allReduceBuckets(grads, { bucketBytes: this.bucketBytes, average: true });
+    } finally {
+      for (const g of grads) g.dispose();
+    }
+  }
+
+  /** Copies rank 0's buffers into every rank's (collective). */
+  syncBuffers(): void {
+    this.#broadcastFromRank0(this.#buffers);
+  }
+
+  /** The parameters and buffers must have the same names count, shapes and dtypes everywhere. */
+  #verifyShapes(): void {
+    const describe = (list: [string, Tensor][]) =>
+      list.map(([n, t]) => `${n}:${t.dtype}[${t.shape.join(",")}]`).join(";");
+    const sig = `${describe(this.#params)}|${describe(this.#buffers)}`;
+    // FNV-1a over the signature, with the counts, gathered from every rank.
+    let h = 0x811c9dc5;
+    for (let i = 0; i < sig.length; i++) h = Math.imul(h ^ sig.charCodeAt(i), 0x01000193) >>> 0;
+    using mine = tensor(
+      BigInt64Array.from([this.#params.length, this.#buffers.length, h].map(BigInt)),
+    );
+    const all = allGather(mine);
+    try {
+      const rows = all.map((t) => Array.from(t.toTypedArray() as BigInt64Array, Number));
+      const bad = rows.findIndex((r) => r.some((v, i) => v !== rows[this.rank][i]));
+      if (bad >= 0) {
+        const [p, b] = rows[bad];
+        throw new TorchError(
+          "DistributedDataParallel",
+          `rank ${bad} holds a different model: ${p} parameters and ${b} buffers there, ` +
+            `${this.#params.length} and ${this.#buffers.length} here (rank ${this.rank}), or ` +
+            "different names, shapes or dtypes. Build the same model on every rank",
+        );
+      }
+    } finally {
+      for (const t of all) t.dispose();
+    }
+  }
+
+  /** Broadcasts the tensors' values from rank 0 in flat chunks of at most bucketBytes per dtype. */
+  #broadcastFromRank0(list: [string, Tensor][]): void {
+    if (this.worldSize === 1) return;
+    const chunks: Tensor[][] = [];
+    let bytes = 0;
+    for (const [, t] of list) {
+      const b = t.numel * DTYPE_BYTES[t.dtype];
+      const last = chunks[chunks.length - 1];
+      if (last === undefined || last[0].dtype !== t.dtype || bytes + b > this.bucketBytes) {
+        chunks.push([t]);
+        bytes = b;
+      } else {
+        last.push(t);
+        bytes += b;
+      }
+    }
+    noGrad(() => {
+      for (const chunk of chunks) {
+        const flats = chunk.map((t) => t.reshape(-1));
+        using flat = cat(flats);
+        for (const f of flats) f.dispose();
+        broadcast(flat, { src: 0 });
+        if (this.rank === 0) continue;
+        let offset = 0;
+        for (const t of chunk) {
+          using part = flat.narrow(0, offset, t.numel);
+          using shaped = part.view(t.shape);
+          t.copy_(shaped);
+          offset += t.numel;
+        }
+      }
+    });
+  }
+
+  /** Frees the small tensor DDP keeps; the module is the caller's. */
+  dispose(): void {
+    if (!this.#missingFlag.isDisposed) this.#missingFlag.dispose();
+  }
+}
