@@ -6,6 +6,7 @@ import {
   bf16Flags,
   chooseByTimings,
   type Precision,
+  probeRounds,
   readCpuFlags,
   resolvePrecision,
 } from "../../src/train/precision.ts";
@@ -62,6 +63,31 @@ Deno.test("auto on a CPU with AMX follows the probe, both ways, and records the 
   const b = resolvePrecision({ cfg: DEFAULTS, device: "cpu", cpuFlags: AMX, probe: slow.probe });
   assertEquals(b.chosen, "32");
   assert(/probe/.test(b.reason), b.reason);
+});
+
+Deno.test("the probe alternates at least two rounds and keeps each side's fastest step", () => {
+  // A loaded machine: the first timed bf16 step is slowed 3x by other work.
+  const steps: Record<Precision, number[]> = {
+    "32": [1400, 1500, 1450, 1480],
+    "bf16-mixed": [800, 2400, 790, 820],
+  };
+  const seen: Precision[] = [];
+  const probe = (p: Precision, n: number) => {
+    seen.push(p);
+    return Array.from({ length: n }, () => steps[p].shift()!);
+  };
+  const r = resolvePrecision({ cfg: DEFAULTS, device: "cpu", cpuFlags: AMX, probe });
+  assertEquals(r.chosen, "bf16-mixed");
+  assertEquals([r.fp32Ms, r.bf16Ms], [1450, 790]);
+  assertEquals([r.fp32Steps, r.bf16Steps], [[1500, 1450], [2400, 790]]);
+  // Warm-ups, then alternating 32 / bf16 rounds: as many as fit ~8 s, 2 to 5.
+  assertEquals(seen, ["32", "bf16-mixed", "32", "bf16-mixed", "32", "bf16-mixed"]);
+  assertEquals([probeRounds(4000), probeRounds(1400), probeRounds(500), probeRounds(10)], [
+    2,
+    2,
+    5,
+    5,
+  ]);
 });
 
 Deno.test("auto on CUDA: bf16-mixed when the GPU has native bf16; explicit values are kept", () => {
