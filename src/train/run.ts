@@ -20,6 +20,7 @@ import { buildEncoder } from "./encoders.ts";
 import type { TrainConfig } from "./settings.ts";
 import { keepingCpuRng, type Precision } from "./precision.ts";
 import { trainStep } from "./step.ts";
+import { SOLO, type World } from "./world.ts";
 
 export type RunOptimizer = Optimizer<{ lr: number; weightDecay: number }>;
 
@@ -46,6 +47,8 @@ export interface Run {
   schedule: Schedule;
   /** The step's precision: "32", or bf16 autocast on the run's device ("bf16-mixed"). */
   precision: Precision;
+  /** The processes training together (SOLO: this one alone); see world.ts. */
+  world: World;
 }
 
 export function resolveDevice(device: string): string {
@@ -124,10 +127,18 @@ export function buildRun(
   cfg: TrainConfig,
   data: DataSource,
   device: string,
-  opts: { loader?: ImageLoader } = {},
+  opts: { loader?: ImageLoader; world?: World } = {},
 ): Run {
+  const world = opts.world ?? SOLO;
+  // Every rank shuffles the same global order and takes its share of each
+  // batch (world.ts, the loader's shard).
   const loader = opts.loader ??
-    new ImageLoader(data.train, { batchSize: cfg.batchSize, seed: cfg.seed, device });
+    new ImageLoader(data.train, {
+      batchSize: cfg.batchSize,
+      seed: cfg.seed,
+      device,
+      shard: { rank: world.rank, worldSize: world.worldSize },
+    });
   const encoder = buildEncoder(cfg, data.train.channels);
   if (device !== "cpu") encoder.to(device);
   // Weights (here) and views (in the step) channels-last, the layout oneDNN
@@ -157,6 +168,7 @@ export function buildRun(
     schedule: buildSchedule(cfg, loader.stepsPerEpoch),
     // "auto" is resolved before training (resolvePrecision); until then 32.
     precision: cfg.precision === "bf16-mixed" ? "bf16-mixed" : "32",
+    world,
   };
 }
 
