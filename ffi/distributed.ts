@@ -7,7 +7,7 @@ import { check, OUT, OUT_I64, outHandle } from "./call.ts";
 import { TorchError } from "./error.ts";
 import { TensorList } from "./lists.ts";
 import { ReduceKind } from "./ops.ts";
-import { handleOf, Tensor } from "./tensor.ts";
+import { handleOf, Tensor, wrap } from "./tensor.ts";
 
 export type ReduceOpName = keyof typeof ReduceKind;
 
@@ -145,6 +145,18 @@ export class ProcessGroup implements Disposable {
 
   barrier(): void {
     check("tt_pg_barrier", lib.tt_pg_barrier(this.handle));
+  }
+
+  /**
+   * A new tensor: the sum of `t` over the ranks, differentiable (its backward
+   * sums the incoming gradient over the ranks, as torch.distributed.nn's
+   * all_reduce). Every rank must call it, and later run the backward, in the same order.
+   */
+  allReduceWithGrad(t: Tensor): Tensor {
+    return wrap(
+      "tt_pg_all_reduce_autograd",
+      lib.tt_pg_all_reduce_autograd(this.handle, handleOf(t), OUT),
+    );
   }
 
   /**

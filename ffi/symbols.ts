@@ -338,6 +338,7 @@ export const symbols = {
     parameters: ["pointer", "buffer", "i64", "i64", "i32", "buffer"],
     result: status,
   },
+  tt_pg_all_reduce_autograd: { parameters: ["pointer", "pointer", "buffer"], result: status }, // (tt_pg pg, tt_tensor t, tt_tensor* out)
 } as const satisfies Deno.ForeignLibraryInterface;
 
 export type Symbols = typeof symbols;

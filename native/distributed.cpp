@@ -27,6 +27,7 @@
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#include <torch/csrc/autograd/custom_function.h>
 #endif
 
 using namespace tt;
@@ -187,6 +188,58 @@ void store_barrier_2x(c10d::Store& store, const std::string& key, int world, ms 
   store.wait({last}, timeout);
 }
 #endif
+
+// Sums a tensor over the ranks in place and waits (one all-reduce; the error
+// names `op`, the rank and the timeout).
+void all_reduce_sum(const PgBox& g, const char* op, at::Tensor& x) {
+  c10d::AllreduceOptions o;
+  o.reduceOp = c10d::ReduceOp::SUM;
+  o.timeout = g.timeout;
+  std::vector<at::Tensor> ts{x};
+  c10::intrusive_ptr<c10d::Work> w;
+  try {
+    w = g.pg->allreduce(ts, o);
+  } catch (...) {
+    throw std::runtime_error(where(g, op) + ": " + current_message());
+  }
+  wait_work(g, op, w);
+}
+
+// The group, kept alive by the autograd graph until its backward ran (the
+// capsule holds a reference to the ProcessGroupGloo, so destroying the JS-side
+// group before backward does not leave a dangling pointer).
+struct PgRef : torch::CustomClassHolder {
+  explicit PgRef(PgBox b) : box(std::move(b)) {}
+  PgBox box;
+};
+
+const char* const kArForward = "all_reduce (SyncBatchNorm statistics, forward)";
+const char* const kArBackward = "all_reduce (SyncBatchNorm statistics, backward)";
+
+// torch.distributed.nn.functional.all_reduce(SUM): forward sums a copy of the
+// input over the ranks, backward sums the incoming gradient over the ranks
+// (the gradient of a sum that every rank consumes). SyncBatchNorm packs its
+// per-channel sums and counts through it.
+struct AllReduceSum : public torch::autograd::Function<AllReduceSum> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x,
+                            const PgBox* g) {
+    at::Tensor y = x.detach().clone(at::MemoryFormat::Contiguous);
+    all_reduce_sum(*g, kArForward, y);
+    ctx->saved_data["pg"] = c10::IValue::make_capsule(
+        c10::intrusive_ptr<torch::CustomClassHolder>(c10::make_intrusive<PgRef>(*g)));
+    return y;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    auto holder = ctx->saved_data["pg"].toCapsule();
+    const PgBox& g = static_cast<PgRef*>(holder.get())->box;
+    at::Tensor grad = grads[0].defined() ? grads[0].clone(at::MemoryFormat::Contiguous)
+                                         : at::Tensor();
+    if (grad.defined()) all_reduce_sum(g, kArBackward, grad);
+    return {grad, at::Tensor()};
+  }
+};
 
 #endif  // TT_WITH_GLOO
 
@@ -523,6 +576,29 @@ int32_t tt_pg_all_reduce_buckets(tt_pg pg, const tt_tensor* ts, int64_t n, int64
     if (nbuckets != nullptr) *nbuckets = static_cast<int64_t>(buckets.size());
 #else
     (void)pg; (void)ts; (void)n; (void)bucket_bytes; (void)average; (void)nbuckets;
+    throw std::runtime_error(kNoGloo);
+#endif
+  })
+}
+
+int32_t tt_pg_all_reduce_autograd(tt_pg pg, tt_tensor t, tt_tensor* out) {
+  PROTECT({
+#ifdef TT_WITH_GLOO
+    auto& g = P(pg);
+    auto& x = T(t);
+    if (!x.defined()) throw std::invalid_argument(where(g, kArForward) + ": undefined tensor");
+    if (!x.device().is_cpu()) {
+      throw std::invalid_argument(where(g, kArForward) +
+                                  ": Gloo takes CPU tensors here, this one is on " +
+                                  x.device().str() + " (move it with .to(\"cpu\"))");
+    }
+    if (!at::isFloatingType(x.scalar_type())) {
+      throw std::invalid_argument(where(g, kArForward) +
+                                  ": needs a floating-point tensor (gradients flow through it)");
+    }
+    put(out, AllReduceSum::apply(x, &g));
+#else
+    (void)pg; (void)t; (void)out;
     throw std::runtime_error(kNoGloo);
 #endif
   })

@@ -294,6 +294,10 @@ int32_t tt_pg_barrier(tt_pg pg);
  * divides by the world size when average is 1 and copies back; *nbuckets receives the count */
 int32_t tt_pg_all_reduce_buckets(tt_pg pg, const tt_tensor* ts, int64_t n, int64_t bucket_bytes,
                                  int32_t average, int64_t* nbuckets);
+/* a new tensor: the sum of a copy of t (floating point) over the ranks, differentiable (an autograd
+ * function whose backward sums the incoming gradient over the ranks; torch.distributed.nn's
+ * all_reduce). SyncBatchNorm's statistics go through it. The graph keeps the group alive. */
+int32_t tt_pg_all_reduce_autograd(tt_pg pg, tt_tensor t, tt_tensor* out);
 
 #ifdef __cplusplus
 }

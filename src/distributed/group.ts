@@ -143,6 +143,16 @@ export function barrier(): void {
 }
 
 /**
+ * torch.distributed.nn.functional.all_reduce (sum): a new tensor holding the
+ * sum of `t` over the ranks, through autograd: its backward sums the gradient
+ * over the ranks. Every rank must call it, and run the backward, in the same
+ * order. SyncBatchNorm's statistics go through it.
+ */
+export function allReduceWithGrad(t: Tensor): Tensor {
+  return groupOf("all_reduce").allReduceWithGrad(t);
+}
+
+/**
  * Averages (or sums) gradients over the ranks in one call: see
  * ProcessGroup.allReduceBuckets. Returns the number of buckets.
  */

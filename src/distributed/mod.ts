@@ -8,6 +8,7 @@ export {
   allGather,
   allReduce,
   allReduceBuckets,
+  allReduceWithGrad,
   barrier,
   broadcast,
   destroyProcessGroup,

@@ -86,8 +86,11 @@ export interface BatchNormOptions {
   trackRunningStats?: boolean;
 }
 
-/** Shared by BatchNorm1d and BatchNorm2d; PyTorch's buffers and update rule. */
-abstract class BatchNorm extends Module {
+/**
+ * Shared by BatchNorm1d, BatchNorm2d and SyncBatchNorm (PyTorch's _BatchNorm):
+ * PyTorch's parameters, buffers and update rule.
+ */
+export abstract class BatchNormBase extends Module {
   readonly eps: number;
   readonly momentum: number;
   constructor(readonly numFeatures: number, opts: BatchNormOptions = {}) {
@@ -132,7 +135,7 @@ abstract class BatchNorm extends Module {
   }
 }
 
-export class BatchNorm1d extends BatchNorm {
+export class BatchNorm1d extends BatchNormBase {
   protected checkInput(x: Tensor): void {
     const nd = x.ndim;
     if (nd !== 2 && nd !== 3) {
@@ -141,7 +144,7 @@ export class BatchNorm1d extends BatchNorm {
   }
 }
 
-export class BatchNorm2d extends BatchNorm {
+export class BatchNorm2d extends BatchNormBase {
   protected checkInput(x: Tensor): void {
     if (x.ndim !== 4) {
       throw new RangeError(`BatchNorm2d expects a 4-D (N, C, H, W) input, got [${x.shape}]`);

@@ -4,6 +4,7 @@ export {
   AdaptiveAvgPool2d,
   BatchNorm1d,
   BatchNorm2d,
+  BatchNormBase,
   type BatchNormOptions,
   Conv2d,
   type Conv2dOptions,
@@ -14,6 +15,7 @@ export {
   ReLU,
   Sequential,
 } from "./layers.ts";
+export { convertSyncBatchNorm, SyncBatchNorm } from "./sync_batchnorm.ts";
 export { ResNet, resnet18, resnet34, resnet50, type ResNetOptions } from "./resnet.ts";
 export { mlp } from "./mlp.ts";
 export { ConvNet, convNet, type ConvNetOptions } from "./convnet.ts";

@@ -1,7 +1,7 @@
 // One Deno rank of the distributed tests (tests/distributed/interop_test.ts);
 // tests/distributed/rank.py is its PyTorch twin, step for step.
 //   deno run --allow-all tests/distributed/rank.ts <scenario> <rank> <world> <port> <timeoutMs>
-// Scenarios: "torchrun" (init from torchrun's environment, one all-reduce), "interop" (every collective, results as "@@" JSON lines), "fault"
+// Scenarios: "syncbn" (tests/distributed/_syncbn_cases.ts), "torchrun" (init from torchrun's environment, one all-reduce), "interop" (every collective, results as "@@" JSON lines), "fault"
 // (init, one all-reduce, "@@ready", then one more all-reduce after a line on
 // stdin: a killed peer makes it fail).
 // Results: "@@{...}" lines on stdout: {key, hex} (bytes of a small result),
@@ -108,6 +108,10 @@ if (scenario === "interop") {
       value: { ok: false, name: err.name, message: err.message, ms: performance.now() - t },
     });
   }
+} else if (scenario === "syncbn") {
+  // tests/distributed/sync_batchnorm_test.ts: SyncBatchNorm over this rank's slices.
+  const { syncbnRank } = await import("./_syncbn_cases.ts");
+  syncbnRank(rank, emit);
 } else {
   throw new Error(`unknown scenario ${scenario}`);
 }
