@@ -41,10 +41,12 @@ export class SyncBatchNorm extends BatchNormBase {
     // stats), synchronised only in training.
     const sync = this.training && isInitialized() && getWorldSize() > 1;
     if (!sync) return super.forward(x);
-    return this.#syncForward(x);
+    return this.syncForward(x);
   }
 
-  #syncForward(x: Tensor): Tensor {
+  // A TS-private method, not an ES #private one: convertSyncBatchNorm swaps the
+  // prototype of existing BatchNorms, which never get an ES private brand.
+  private syncForward(x: Tensor): Tensor {
     const c = x.size(1);
     if (c !== this.numFeatures) {
       throw new RangeError(
