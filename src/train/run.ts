@@ -11,6 +11,7 @@ import { presets as augmentPresets } from "../augment/presets.ts";
 import type { PresetName } from "../augment/presets.ts";
 import { ImageLoader } from "../data/loader.ts";
 import { BYOL } from "../byol/model.ts";
+import { convertSyncBatchNorm } from "../nn/sync_batchnorm.ts";
 import { AdamW, decayParamGroups, LARS, SGD, warmupCosine } from "../optim/mod.ts";
 import type { Optimizer } from "../optim/optimizer.ts";
 import type { TrainingState } from "./checkpoint.ts";
@@ -150,6 +151,14 @@ export function buildRun(
     tauBase: cfg.tauBase,
     device,
   });
+  // Several ranks: batch statistics over the global batch (every BatchNorm of
+  // the online encoder, projector and predictor, and so the target's forward,
+  // which runs the same modules), as one process computes them.
+  if (world.worldSize > 1) {
+    convertSyncBatchNorm(model.encoder);
+    convertSyncBatchNorm(model.projector);
+    convertSyncBatchNorm(model.predictor);
+  }
   const base = augmentPresets[cfg.augment as PresetName];
   // A preset's fixed blur kernel fits its own size; other sizes get 10% of the side.
   const augment = makeAugment(cfg.augment as PresetName, {

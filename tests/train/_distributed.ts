@@ -197,6 +197,14 @@ export function checkpoints(runDir: string): string[] {
   }
 }
 
+/**
+ * How close a run on several ranks comes to one on a single process, loss by
+ * loss (relative): the ranks' reductions (gradient all-reduce, SyncBatchNorm's
+ * float64 statistics) add in another order than one process's kernels.
+ * docs/DISTRIBUTED.md states it.
+ */
+export const LOSS_RTOL = 1e-4;
+
 /** Relative difference of two losses. */
 export function relDiff(a: number, b: number): number {
   return Math.abs(a - b) / Math.max(1e-12, Math.abs(b));

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { assert, assertEquals } from "../helpers/asserts.ts";
 import { LAUNCH_KEYS, planWorkers, workerArgs } from "../../src/train/launch.ts";
 import { DEFAULTS } from "../../src/train/settings.ts";
-import { checkpoints, losses, TINY, train, waitFor } from "./_distributed.ts";
+import { checkpoints, LOSS_RTOL, losses, relDiff, TINY, train, waitFor } from "./_distributed.ts";
 
 Deno.test("launcher: worker arguments and torchrun's environment contract", () => {
   assertEquals(
@@ -79,7 +79,7 @@ Deno.test("launcher: a global batch that does not split over the ranks is refuse
   }
 });
 
-Deno.test("launcher: 2 ranks write one run folder, from rank 0 alone", async () => {
+Deno.test("launcher: 2 ranks write one run folder, from rank 0 alone, with a 1-rank run's losses", async () => {
   const cwd = await Deno.makeTempDir({ prefix: "byol-dist-" });
   try {
     // No --out: the folder's name has the time in it, so rank 0 names it for all.
@@ -94,7 +94,17 @@ Deno.test("launcher: 2 ranks write one run folder, from rank 0 alone", async () 
     const cfg = JSON.parse(Deno.readTextFileSync(join(dir, "config.json")));
     assertEquals([cfg.nprocPerNode, cfg.nnodes, cfg.batchSize, cfg.threads], [2, 1, 32, 1]);
     assertEquals([...losses(dir).keys()], [1, 2, 3, 4]);
-    assert([...losses(dir).values()].every(Number.isFinite));
+    // The same training as one process (SyncBatchNorm, the global batch's
+    // augmentation draws), up to the order of float reductions.
+    const solo = await train([...TINY, "--max-steps", "4", "--out", join(cwd, "solo")], {
+      deadlineMs: 60_000,
+    }).done();
+    assertEquals(solo.code, 0, solo.stderr);
+    const want = losses(join(cwd, "solo"));
+    for (const [step, l] of losses(dir)) {
+      const d = relDiff(l, want.get(step)!);
+      assert(d <= LOSS_RTOL, `step ${step}: 2 ranks ${l}, 1 rank ${want.get(step)} (rel ${d})`);
+    }
     // Each metrics record once: rank 1 writes nothing.
     assertEquals(Deno.readTextFileSync(join(dir, "metrics.jsonl")).trim().split("\n").length, 4);
     assertEquals(checkpoints(dir), ["step-0000002", "step-0000004"]);
