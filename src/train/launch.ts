@@ -209,15 +209,8 @@ export async function launch(o: LaunchOptions): Promise<number> {
       }
     }
   };
-  let interrupted = false;
-  const onSigint = () => {
-    interrupted = true;
-    signal("SIGINT");
-  };
-  const onSigterm = () => {
-    interrupted = true;
-    signal("SIGTERM");
-  };
+  const onSigint = () => signal("SIGINT");
+  const onSigterm = () => signal("SIGTERM");
   Deno.addSignalListener("SIGINT", onSigint);
   Deno.addSignalListener("SIGTERM", onSigterm);
   let failed: { rank: number; status: Deno.CommandStatus } | null = null;
@@ -227,8 +220,9 @@ export async function launch(o: LaunchOptions): Promise<number> {
       const st = await c.child.status;
       c.status = st;
       if (st.success || failed !== null) return;
-      // An interrupted worker exits 130 after its checkpoint: not a failure.
-      if (interrupted && st.code === 130) return;
+      // An interrupted worker exits 130 after the ranks agreed to stop (rank 0
+      // checkpoints): not a failure, whoever got the SIGINT.
+      if (st.code === 130) return;
       failed = { rank: c.plan.rank, status: st };
       const left = children.filter((x) => x.status === null).length;
       if (left === 0) return;

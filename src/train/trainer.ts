@@ -22,7 +22,7 @@ import { RunFolder } from "./run_folder.ts";
 import { checkBatchFits } from "./data_defaults.ts";
 import type { TrainConfig } from "./settings.ts";
 import { trainStep } from "./step.ts";
-import { anyRank, broadcastText, rankDevice, SOLO, type World } from "./world.ts";
+import { anyRank, broadcastText, collective, rankDevice, SOLO, type World } from "./world.ts";
 
 export interface TrainEvents {
   /** Called after each logged step. */
@@ -195,7 +195,13 @@ export class Trainer {
       const next = this.step + 1;
       const epochEnds = next % schedule.stepsPerEpoch === 0;
       const log = next % cfg.logEvery === 0 || next === schedule.totalSteps || epochEnds;
-      const r = trainStep(this.parts, this.step, log);
+      // Several ranks: the step's collectives (SyncBatchNorm's statistics, the
+      // gradient all-reduce) fail alike when a rank is lost: one line naming it.
+      const r = collective(
+        this.parts.world,
+        `step ${next}`,
+        () => trainStep(this.parts, this.step, log),
+      );
       this.step = next;
       windowImages += cfg.batchSize;
       if (log) {

@@ -140,9 +140,11 @@ const LOST = /closed|reset|broken pipe|refused|timed? ?out|timeout|peer|EOF|conn
  * any other is re-thrown with this rank and `what` in front.
  */
 export function collective<T>(w: World, what: string, fn: () => T): T {
+  if (w.worldSize === 1) return fn();
   try {
     return fn();
   } catch (e) {
+    if (e instanceof LostRankError) throw e;
     const why = firstLine((e as Error).message);
     if (!LOST.test(why)) {
       throw new Error(`rank ${w.rank} of ${w.worldSize}: ${what} failed: ${why}`, { cause: e });

@@ -6,7 +6,16 @@ import { join } from "node:path";
 import { assert, assertEquals } from "../helpers/asserts.ts";
 import { LAUNCH_KEYS, planWorkers, workerArgs } from "../../src/train/launch.ts";
 import { DEFAULTS } from "../../src/train/settings.ts";
-import { checkpoints, LOSS_RTOL, losses, relDiff, TINY, train, waitFor } from "./_distributed.ts";
+import {
+  checkpoints,
+  envOf,
+  LOSS_RTOL,
+  losses,
+  relDiff,
+  TINY,
+  train,
+  waitFor,
+} from "./_distributed.ts";
 
 Deno.test("launcher: worker arguments and torchrun's environment contract", () => {
   assertEquals(
@@ -117,23 +126,14 @@ Deno.test("launcher: 2 ranks write one run folder, from rank 0 alone, with a 1-r
   }
 });
 
-Deno.test("launcher: SIGINT stops every rank at the same step; rank 0 checkpoints; one resume line", async () => {
+/** Starts a long 2-rank run, sends SIGINT to `target` once a few steps are logged, checks the stop. */
+async function interrupt(target: "launcher" | "rank 1"): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "byol-dist-" });
+  const p = train(
+    ["--nproc-per-node", "2", ...TINY, "--epochs", "200", "--checkpoint-every", "0", "--out", dir],
+    { deadlineMs: 80_000 },
+  );
   try {
-    const p = train(
-      [
-        "--nproc-per-node",
-        "2",
-        ...TINY,
-        "--epochs",
-        "200",
-        "--checkpoint-every",
-        "0",
-        "--out",
-        dir,
-      ],
-      { deadlineMs: 80_000 },
-    );
     const metrics = join(dir, "metrics.jsonl");
     await waitFor(
       () => {
@@ -146,13 +146,15 @@ Deno.test("launcher: SIGINT stops every rank at the same step; rank 0 checkpoint
       60_000,
       "a few logged steps",
     );
-    // The launcher alone gets it (as `kill -INT`); it forwards it.
-    Deno.kill(p.pid, "SIGINT");
+    // As `kill -INT`: the launcher forwards it; a rank alone makes the others agree.
+    const pid = target === "launcher" ? p.pid : p.children().find((c) => envOf(c, "RANK") === "1");
+    assert(pid !== undefined, "no rank 1 among the launcher's children");
+    Deno.kill(pid, "SIGINT");
     const r = await p.done();
     assertEquals(r.code, 130, r.stderr);
     assertEquals((r.stderr.match(/resume with: /g) ?? []).length, 1, r.stderr);
     assert(
-      new RegExp(`resume with: deno task train --resume \\S+ --nproc-per-node 2`).test(r.stderr),
+      /resume with: deno task train --resume \S+ --nproc-per-node 2/.test(r.stderr),
       r.stderr,
     );
     const steps = [...losses(dir).keys()];
@@ -161,6 +163,16 @@ Deno.test("launcher: SIGINT stops every rank at the same step; rank 0 checkpoint
     assertEquals(checkpoints(dir), [`step-${String(last).padStart(7, "0")}`]);
     assert(!/error/.test(r.stderr), r.stderr);
   } finally {
+    p.killTree("SIGKILL");
+    await p.done();
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+Deno.test("launcher: SIGINT to the launcher stops every rank at one step; rank 0 checkpoints; one resume line", async () => {
+  await interrupt("launcher");
+});
+
+Deno.test("SIGINT to one rank: the ranks agree on the step to stop at", async () => {
+  await interrupt("rank 1");
 });

@@ -37,6 +37,9 @@ Deno.test("resume 2 -> 1 and 1 -> 2 ranks: the losses of an uninterrupted run", 
     await run(`${root}/one-two`, 1, 4, false);
     await run(`${root}/one-two`, 2, 8, true);
     assertClose(losses(`${root}/one-two`), want, "1 -> 2");
+    // Rank 0 alone appended the resumed steps (rank 1's folder does not write).
+    const lines = Deno.readTextFileSync(`${root}/one-two/metrics.jsonl`).trim().split("\n");
+    assertEquals(lines.length, 8, lines.join("\n"));
   } finally {
     await Deno.remove(root, { recursive: true });
   }

@@ -42,6 +42,8 @@ Deno.test("torchrun --nproc_per_node 2 runs a few steps and writes one run folde
     const cfg = JSON.parse(Deno.readTextFileSync(join(dir, "config.json")));
     assertEquals([cfg.nprocPerNode, cfg.nnodes], [2, 1]);
     assertEquals([...losses(dir).keys()], [1, 2, 3]);
+    // Rank 0 alone writes: each record once.
+    assertEquals(Deno.readTextFileSync(join(dir, "metrics.jsonl")).trim().split("\n").length, 3);
     assert([...losses(dir).values()].every(Number.isFinite));
     assertEquals(checkpoints(dir), ["step-0000002", "step-0000003"]);
   } finally {
