@@ -66,7 +66,8 @@ async function main(): Promise<void> {
   if (device !== "cpu") encoder.to(device);
   const norm = makeConfig(full.augment as PresetName).view1;
   console.error(`evaluating ${source} on ${data.description}, ${data.testSplit} split ...`);
-  const r = evaluateEncoder(encoder, data.train, data.test, device, norm);
+  // One process (no world): rank 0, so the result is never null.
+  const r = evaluateEncoder(encoder, data.train, data.test, device, norm)!;
   console.log("| metric      | top-1 % | top-5 % |");
   console.log("| ----------- | ------- | ------- |");
   console.log(`| kNN k=20    | ${r.knn20.toFixed(2).padStart(7)} |         |`);

@@ -2,8 +2,20 @@
 // Run with --help for the flags; docs/TRAINING.md explains the recipes.
 import { Command } from "../deps/commander.ts";
 import { relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { addSettingOptions, settingFlags } from "../src/train/options.ts";
-import { resolveJob } from "../src/train/job.ts";
+import { type Job, resolveJob } from "../src/train/job.ts";
+import { launch, launchRequest, wantsLaunch } from "../src/train/launch.ts";
+import { RunFolder } from "../src/train/run_folder.ts";
+import { ConfigError, type TrainConfig } from "../src/train/settings.ts";
+import {
+  broadcastText,
+  joinWorld,
+  leaveWorld,
+  rankSettings,
+  startedAsRank,
+  type World,
+} from "../src/train/world.ts";
 import { Trainer } from "../src/train/trainer.ts";
 import { finalEvaluation, printEvaluation } from "../src/train/final_eval.ts";
 import { Progress } from "../src/train/progress.ts";
@@ -27,28 +39,71 @@ const program = addSettingOptions(
 async function main(): Promise<number> {
   program.parse(["deno", "train", ...Deno.args]);
   const o = program.opts();
-  const job = await resolveJob({
-    flags: settingFlags(program),
-    configFile: o.config,
-    resume: o.resume,
-  });
-  if (job.resumeFrom) {
-    console.error(
-      `resuming ${job.folder.dir} from step ${job.resumeFrom.meta.step} (${job.resumeFrom.dir})`,
+  const flags = settingFlags(program);
+  if (!startedAsRank()) {
+    // --nproc-per-node N / --nnodes M: this process starts the workers (launch.ts).
+    const req = await launchRequest(flags, { configFile: o.config, resume: o.resume });
+    if (wantsLaunch(req.settings)) {
+      return await launch({
+        script: fileURLToPath(import.meta.url),
+        args: Deno.args,
+        settings: req.settings,
+        threads: req.threads,
+      });
+    }
+  } else if (Number(flags.nprocPerNode ?? 1) > 1 || Number(flags.nnodes ?? 1) > 1) {
+    throw new ConfigError(
+      "--nproc-per-node / --nnodes are the launcher's, but this process is already one rank " +
+        `(WORLD_SIZE=${Deno.env.get("WORLD_SIZE")}, set by torchrun or deno task train): give ` +
+        "them to the launcher (torchrun --nproc_per_node N), not to each rank",
     );
   }
-  const trainer = await Trainer.create(job.cfg, { resumeFrom: job.resumeFrom, folder: job.folder });
-  for (const n of trainer.notes) {
-    console.error(n.startsWith("precision ") ? n : `from the data: ${n}`);
+  const job = await resolveJob({ flags, configFile: o.config, resume: o.resume });
+  const cfg = rankSettings(job.cfg);
+  // WORLD_SIZE set: one rank of several (torchrun's environment).
+  const world = joinWorld(cfg);
+  try {
+    return await train(job, cfg, world);
+  } finally {
+    leaveWorld(world);
   }
-  const progress = new Progress(trainer.totalSteps, trainer.step);
+}
+
+async function train(job: Job, cfg: TrainConfig, world: World): Promise<number> {
+  const lead = world.rank === 0;
+  // Rank 0 alone writes; every rank uses its folder (a new run's name has the time in it).
+  const folder = world.worldSize === 1 ? job.folder : new RunFolder(
+    broadcastText(world, job.folder.dir, "the run folder broadcast"),
+    { writer: lead },
+  );
+  const note = (line: string) => {
+    if (lead) console.error(line);
+  };
+  if (job.resumeFrom) {
+    note(`resuming ${folder.dir} from step ${job.resumeFrom.meta.step} (${job.resumeFrom.dir})`);
+  }
+  if (world.worldSize > 1) {
+    note(
+      `${world.worldSize} processes, global batch ${cfg.batchSize} (${
+        cfg.batchSize / world.worldSize
+      } per process), ${cfg.threads} thread(s) each`,
+    );
+  }
+  const trainer = await Trainer.create(cfg, { resumeFrom: job.resumeFrom, folder, world });
+  for (const n of trainer.notes) note(n.startsWith("precision ") ? n : `from the data: ${n}`);
+  const progress = lead ? new Progress(trainer.totalSteps, trainer.step) : null;
   let interrupts = 0;
+  let firstAt = 0;
   const onSigint = () => {
+    // A terminal's Ctrl-C reaches the launcher and its workers alike, and
+    // the launcher forwards it too: one interrupt within a second is one.
+    if (interrupts > 0 && performance.now() - firstAt < 1000) return;
     if (++interrupts > 1) {
       console.error("\nsecond interrupt: exiting without a checkpoint");
       Deno.exit(130);
     }
-    progress.note(
+    firstAt = performance.now();
+    progress?.note(
       "interrupt: finishing the step and writing a checkpoint (Ctrl-C again to quit now)",
     );
     trainer.requestStop();
@@ -57,41 +112,53 @@ async function main(): Promise<number> {
   let result;
   try {
     result = await trainer.run({
-      onMessage: (l) => progress.note(l),
-      onLog: (m) => progress.update(m),
+      onMessage: (l) => progress?.note(l),
+      onLog: (m) => progress?.update(m),
       onEpochEnd: (e, top1) => {
-        if (top1 !== null) progress.note(`epoch ${e}: kNN top-1 ${top1.toFixed(2)}%`);
+        if (top1 !== null && lead) progress?.note(`epoch ${e}: kNN top-1 ${top1.toFixed(2)}%`);
       },
     });
   } finally {
     Deno.removeSignalListener("SIGINT", onSigint);
-    progress.stop();
+    progress?.stop();
   }
   const rel = (p: string) => relative(Deno.cwd(), resolve(p)) || ".";
   if (result.interrupted) {
-    console.error(
+    const launchFlags = world.worldSize === 1
+      ? ""
+      : cfg.nnodes === 1
+      ? ` --nproc-per-node ${cfg.nprocPerNode}`
+      : ` --nproc-per-node ${cfg.nprocPerNode} --nnodes ${cfg.nnodes} ...`;
+    note(
       `interrupted at step ${result.steps}/${trainer.totalSteps}; checkpoint written.\n` +
-        `resume with: deno task train --resume ${rel(result.runDir)}`,
+        `resume with: deno task train --resume ${rel(result.runDir)}${launchFlags}` +
+        (world.worldSize > 1 ? " (any number of processes)" : ""),
     );
     trainer.dispose();
     return 130;
   }
   let plots: string[] = [];
-  try {
-    plots = await writeRunPlots(result.runDir);
-  } catch (e) {
-    console.error(`warning: plots not written: ${(e as Error).message}`);
+  if (lead) {
+    try {
+      plots = await writeRunPlots(result.runDir);
+    } catch (e) {
+      console.error(`warning: plots not written: ${(e as Error).message}`);
+    }
   }
-  if (job.cfg.evaluate && trainer.parts.data.test !== null) {
-    console.error("evaluating the trained encoder and a random-init one (kNN, linear probe) ...");
-    printEvaluation(await finalEvaluation(trainer.parts, trainer.folder));
+  if (cfg.evaluate && trainer.parts.data.test !== null) {
+    note("evaluating the trained encoder and a random-init one (kNN, linear probe) ...");
+    // Every rank extracts its share of the features; rank 0 scores and writes.
+    const ev = await finalEvaluation(trainer.parts, trainer.folder);
+    if (ev !== null) printEvaluation(ev);
   }
-  const f = trainer.folder;
-  console.log(`\nrun folder: ${rel(f.dir)}`);
-  console.log(`  encoder (torchvision names): ${rel(f.encoderPath)}`);
-  console.log(`  metrics: ${rel(f.metricsPath)}`);
-  if (plots.length) console.log(`  plots: ${plots.map(rel).join(", ")}`);
-  console.log(`  checkpoints: ${rel(f.checkpointsDir)}`);
+  if (lead) {
+    const f = trainer.folder;
+    console.log(`\nrun folder: ${rel(f.dir)}`);
+    console.log(`  encoder (torchvision names): ${rel(f.encoderPath)}`);
+    console.log(`  metrics: ${rel(f.metricsPath)}`);
+    if (plots.length) console.log(`  plots: ${plots.map(rel).join(", ")}`);
+    console.log(`  checkpoints: ${rel(f.checkpointsDir)}`);
+  }
   trainer.dispose();
   return 0;
 }

@@ -99,12 +99,46 @@ function checkBatch(batch: Tensor, cfg: ViewConfig, gen: Generator): void {
   }
 }
 
-/** One augmented view of a uint8 batch: float32 (N, C, size, size), normalised. */
-export function augmentView(batch: Tensor, cfg: ViewConfig, gen: Generator): Tensor {
+/**
+ * Where a batch sits in a larger one: its images are rows [offset, offset + N)
+ * of a global batch of `total` (one process's share in data-parallel training).
+ */
+export interface BatchSlice {
+  offset: number;
+  total: number;
+}
+
+/** The rows [offset, offset + n) of every parameter drawn for a global batch. */
+function sliceParams(p: ViewParams, offset: number, n: number): ViewParams {
+  const out: Record<string, Tensor> = {};
+  for (const [k, t] of Object.entries(p)) out[k] = t.narrow(0, offset, n);
+  return out as unknown as ViewParams;
+}
+
+/**
+ * One augmented view of a uint8 batch: float32 (N, C, size, size), normalised.
+ * With `slice`, the parameters of the whole global batch are drawn (so the
+ * generator advances as in a single process) and this batch takes its rows.
+ */
+export function augmentView(
+  batch: Tensor,
+  cfg: ViewConfig,
+  gen: Generator,
+  slice?: BatchSlice,
+): Tensor {
   checkBatch(batch, cfg, gen);
   return tidy(() => {
     const [n, , h, w] = batch.shape;
-    const p = drawViewParams(n, h, w, cfg, gen);
+    const total = slice?.total ?? n;
+    const offset = slice?.offset ?? 0;
+    if (!(Number.isInteger(offset) && offset >= 0 && offset + n <= total)) {
+      throw new TorchError(
+        "augment",
+        `a slice of ${n} images at ${offset} does not fit a global batch of ${total}`,
+      );
+    }
+    const drawn = drawViewParams(total, h, w, cfg, gen);
+    const p = total === n ? drawn : sliceParams(drawn, offset, n);
     // The crop reads the uint8 pixels itself (as x / 255).
     return afterCrop(cropFlip(batch, p, cfg), p, cfg);
   });
@@ -118,11 +152,14 @@ export class Augment {
     this.config = config;
   }
 
-  /** Both views of `batch`: view 1 is drawn first, then view 2, from `gen`. */
-  twoViews(batch: Tensor, gen: Generator): [Tensor, Tensor] {
+  /**
+   * Both views of `batch`: view 1 is drawn first, then view 2, from `gen`.
+   * `slice`: the batch is a share of a global batch (see augmentView).
+   */
+  twoViews(batch: Tensor, gen: Generator, slice?: BatchSlice): [Tensor, Tensor] {
     return tidy(() => {
-      const v1 = augmentView(batch, this.config.view1, gen);
-      const v2 = augmentView(batch, this.config.view2, gen);
+      const v1 = augmentView(batch, this.config.view1, gen, slice);
+      const v2 = augmentView(batch, this.config.view2, gen, slice);
       return [v1, v2] as [Tensor, Tensor];
     });
   }

@@ -17,6 +17,12 @@ export interface LoaderOptions {
   /** Drop the last incomplete batch (default true: BYOL's BatchNorm wants full batches). */
   dropLast?: boolean;
   device?: Device | string;
+  /**
+   * This process's share of every batch: `batchSize` is the global batch, and
+   * rank r of W takes its rows [r * B / W, (r + 1) * B / W). B must be a
+   * multiple of W.
+   */
+  shard?: { rank: number; worldSize: number };
 }
 
 export interface Batch {
@@ -24,8 +30,12 @@ export interface Batch {
   images: Tensor;
   /** int64 (B,) or null for unlabeled sets. */
   labels: Tensor | null;
-  /** Dataset indices of the batch's images. */
+  /** Dataset indices of the batch's images (this shard's, with `shard`). */
   indices: Int32Array;
+  /** The place of the first image in the global batch (0 without `shard`). */
+  offset: number;
+  /** The global batch's size (the batch's own without `shard`). */
+  globalSize: number;
   epoch: number;
   step: number;
 }
@@ -105,6 +115,7 @@ export class ImageLoader implements Disposable {
   /** All images, uint8 (N, C, H, W), on the device; kept outside every scope. */
   readonly images: Tensor;
   readonly labels: Tensor | null;
+  readonly shard: { rank: number; worldSize: number };
 
   constructor(set: ImageSet, opts: LoaderOptions) {
     const { batchSize } = opts;
@@ -117,6 +128,20 @@ export class ImageLoader implements Disposable {
     this.seed = opts.seed ?? 0;
     this.dropLast = opts.dropLast ?? true;
     this.device = opts.device ?? "cpu";
+    const shard = opts.shard ?? { rank: 0, worldSize: 1 };
+    if (
+      !Number.isInteger(shard.worldSize) || shard.worldSize < 1 || !Number.isInteger(shard.rank) ||
+      shard.rank < 0 || shard.rank >= shard.worldSize
+    ) {
+      throw new RangeError(`shard rank ${shard.rank} is outside 0..${shard.worldSize - 1}`);
+    }
+    if (batchSize % shard.worldSize !== 0) {
+      throw new RangeError(
+        `batchSize ${batchSize} (the global batch) is not a multiple of the ${shard.worldSize} ` +
+          "shards; give a multiple",
+      );
+    }
+    this.shard = { ...shard };
     if (this.dropLast && set.length < batchSize) {
       throw new RangeError(
         `${set.source}: ${set.length} images make no full batch of ${batchSize} (dropLast)`,
@@ -165,12 +190,18 @@ export class ImageLoader implements Disposable {
     return this.#batch(this.batchIndices(epoch, step), epoch, step);
   }
 
-  #batch(indices: Int32Array, epoch: number, step: number): Batch {
+  #batch(global: Int32Array, epoch: number, step: number): Batch {
+    const { rank, worldSize } = this.shard;
+    const per = global.length / worldSize;
+    const offset = worldSize === 1 ? 0 : rank * Math.floor(per);
+    const indices = worldSize === 1 ? global : global.subarray(offset, offset + Math.floor(per));
     using idx = tensor(indices, { dtype: "int64", device: this.device });
     return {
       images: this.images.indexSelect(0, idx),
       labels: this.labels === null ? null : this.labels.indexSelect(0, idx),
       indices,
+      offset,
+      globalSize: global.length,
       epoch,
       step,
     };

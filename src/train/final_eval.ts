@@ -15,18 +15,27 @@ export interface FinalEvaluation {
   seconds: number;
 }
 
-/** Evaluates a trained run's encoder and a random-init one; writes eval.json to the run folder. */
-export async function finalEvaluation(run: Run, folder: RunFolder): Promise<FinalEvaluation> {
+/**
+ * Evaluates a trained run's encoder and a random-init one; writes eval.json to
+ * the run folder. With several ranks every rank extracts its share of the
+ * features; rank 0 scores, writes and returns the result, the others null.
+ */
+export async function finalEvaluation(
+  run: Run,
+  folder: RunFolder,
+): Promise<FinalEvaluation | null> {
   const t0 = performance.now();
   const { data, device, cfg } = run;
   if (data.test === null) throw new Error(`${data.description} has no labelled test split`);
   const norm = run.augment.config.view1;
-  const trained = evaluateEncoder(run.model.encoder, data.train, data.test, device, norm);
+  const { world } = run;
+  const trained = evaluateEncoder(run.model.encoder, data.train, data.test, device, norm, world);
   manualSeed(cfg.seed); // the same initial weights the run started from
   const random = buildEncoder(cfg, data.train.channels);
   if (device !== "cpu") random.to(device);
-  const randomInit = evaluateEncoder(random, data.train, data.test, device, norm);
+  const randomInit = evaluateEncoder(random, data.train, data.test, device, norm, world);
   random.dispose();
+  if (trained === null || randomInit === null) return null;
   const result = {
     trained,
     randomInit,

@@ -8,6 +8,7 @@ import { knnEvaluateMany } from "../eval/knn.ts";
 import { linearProbe, type LinearProbeProtocol } from "../eval/linear_probe.ts";
 import type { ImageSet } from "../data/image_set.ts";
 import type { Module } from "../nn/module.ts";
+import { gatherShards, shardRange, SOLO, type World } from "./world.ts";
 
 export interface EncoderEval {
   knn20: number;
@@ -33,14 +34,29 @@ function upload(set: ImageSet, device: string): Uploaded {
   };
 }
 
+/**
+ * The features of every image. With several ranks each extracts its share
+ * (shardRange) and the shares are gathered, so every rank ends with all rows
+ * (in eval mode an image's features do not depend on its batch).
+ */
 function features(
   encoder: Module,
   images: Tensor,
   norm: { mean: number[]; std: number[] },
   batchSize = 512,
+  world: World = SOLO,
 ): Tensor {
   encoder.eval();
-  return extractFeatures((x) => encoder.forward(x), images, { normalize: norm, batchSize });
+  const extract = (x: Tensor) =>
+    extractFeatures((v) => encoder.forward(v), x, { normalize: norm, batchSize });
+  if (world.worldSize === 1) return extract(images);
+  const n = images.size(0);
+  const [start, end] = shardRange(n, world.rank, world.worldSize);
+  // A rank whose share is empty (n < world size) extracts one image for the width.
+  using mine = images.narrow(0, Math.min(start, n - 1), Math.max(1, end - start));
+  using f = extract(mine);
+  using local = end > start ? f.clone() : f.narrow(0, 0, 0);
+  return gatherShards(world, local, n, "the feature all-gather");
 }
 
 /** Labelled images on the device. */
@@ -67,24 +83,33 @@ export function knnTop1(
   norm: { mean: number[]; std: number[] },
   k = 200,
   batchSize = 512,
+  world: World = SOLO,
 ): number {
-  using fb = features(encoder, bank.images, norm, batchSize);
-  using fq = features(encoder, queries.images, norm, batchSize);
+  using fb = features(encoder, bank.images, norm, batchSize, world);
+  using fq = features(encoder, queries.images, norm, batchSize, world);
+  // Rank 0 scores; the others only extracted their shares.
+  if (world.rank !== 0) return NaN;
   return knnEvaluateMany(fb, bank.labels, fq, queries.labels, { ks: [k] })[0].top1;
 }
 
-/** kNN (k = 20, 200) and the linear probe of a frozen encoder. */
+/**
+ * kNN (k = 20, 200) and the linear probe of a frozen encoder. With several
+ * ranks the features are extracted in shares and gathered; rank 0 scores, the
+ * others return null.
+ */
 export function evaluateEncoder(
   encoder: Module,
   train: ImageSet,
   test: ImageSet,
   device: string,
   norm: { mean: number[]; std: number[] },
-): EncoderEval {
+  world: World = SOLO,
+): EncoderEval | null {
   using tr = disposable(upload(train, device));
   using te = disposable(upload(test, device));
-  using fTrain = features(encoder, tr.v.images, norm);
-  using fTest = features(encoder, te.v.images, norm);
+  using fTrain = features(encoder, tr.v.images, norm, 512, world);
+  using fTest = features(encoder, te.v.images, norm, 512, world);
+  if (world.rank !== 0) return null;
   const [k20, k200] = knnEvaluateMany(fTrain, tr.v.labels, fTest, te.v.labels, { ks: [20, 200] });
   const probe = linearProbe(fTrain, tr.v.labels, fTest, te.v.labels);
   return {

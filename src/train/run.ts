@@ -11,6 +11,8 @@ import { presets as augmentPresets } from "../augment/presets.ts";
 import type { PresetName } from "../augment/presets.ts";
 import { ImageLoader } from "../data/loader.ts";
 import { BYOL } from "../byol/model.ts";
+import { convertSyncBatchNorm } from "../nn/sync_batchnorm.ts";
+import { DistributedDataParallel } from "../distributed/ddp.ts";
 import { AdamW, decayParamGroups, LARS, SGD, warmupCosine } from "../optim/mod.ts";
 import type { Optimizer } from "../optim/optimizer.ts";
 import type { TrainingState } from "./checkpoint.ts";
@@ -20,6 +22,7 @@ import { buildEncoder } from "./encoders.ts";
 import type { TrainConfig } from "./settings.ts";
 import { keepingCpuRng, type Precision } from "./precision.ts";
 import { trainStep } from "./step.ts";
+import { collective, SOLO, type World } from "./world.ts";
 
 export type RunOptimizer = Optimizer<{ lr: number; weightDecay: number }>;
 
@@ -46,6 +49,13 @@ export interface Run {
   schedule: Schedule;
   /** The step's precision: "32", or bf16 autocast on the run's device ("bf16-mixed"). */
   precision: Precision;
+  /** The processes training together (SOLO: this one alone); see world.ts. */
+  world: World;
+  /**
+   * Several ranks: rank 0's weights, buffers and EMA target broadcast at
+   * construction, gradients averaged after each backward (null alone).
+   */
+  ddp: DistributedDataParallel<BYOL> | null;
 }
 
 export function resolveDevice(device: string): string {
@@ -124,10 +134,18 @@ export function buildRun(
   cfg: TrainConfig,
   data: DataSource,
   device: string,
-  opts: { loader?: ImageLoader } = {},
+  opts: { loader?: ImageLoader; world?: World } = {},
 ): Run {
+  const world = opts.world ?? SOLO;
+  // Every rank shuffles the same global order and takes its share of each
+  // batch (world.ts, the loader's shard).
   const loader = opts.loader ??
-    new ImageLoader(data.train, { batchSize: cfg.batchSize, seed: cfg.seed, device });
+    new ImageLoader(data.train, {
+      batchSize: cfg.batchSize,
+      seed: cfg.seed,
+      device,
+      shard: { rank: world.rank, worldSize: world.worldSize },
+    });
   const encoder = buildEncoder(cfg, data.train.channels);
   if (device !== "cpu") encoder.to(device);
   // Weights (here) and views (in the step) channels-last, the layout oneDNN
@@ -139,6 +157,17 @@ export function buildRun(
     tauBase: cfg.tauBase,
     device,
   });
+  // Several ranks: batch statistics over the global batch (every BatchNorm of
+  // the online encoder, projector and predictor, and so the target's forward,
+  // which runs the same modules), as one process computes them.
+  // DistributedDataParallel then starts every rank from rank 0's weights.
+  let ddp: DistributedDataParallel<BYOL> | null = null;
+  if (world.worldSize > 1) {
+    convertSyncBatchNorm(model.encoder);
+    convertSyncBatchNorm(model.projector);
+    convertSyncBatchNorm(model.predictor);
+    ddp = collective(world, "the initial broadcast", () => new DistributedDataParallel(model));
+  }
   const base = augmentPresets[cfg.augment as PresetName];
   // A preset's fixed blur kernel fits its own size; other sizes get 10% of the side.
   const augment = makeAugment(cfg.augment as PresetName, {
@@ -158,6 +187,8 @@ export function buildRun(
     schedule: buildSchedule(cfg, loader.stepsPerEpoch),
     // "auto" is resolved before training (resolvePrecision); until then 32.
     precision: cfg.precision === "bf16-mixed" ? "bf16-mixed" : "32",
+    world,
+    ddp,
   };
 }
 
@@ -229,6 +260,7 @@ export function restoreState(run: Run, state: TrainingState): number {
 }
 
 export function disposeRun(run: Run): void {
+  run.ddp?.dispose();
   run.model.dispose();
   run.optimizer.dispose();
   run.loader.dispose();

@@ -177,7 +177,7 @@ export const SETTINGS = {
     },
   }),
   epochs: int(4, 1, "epochs"),
-  batchSize: int(256, 2, "images per step"),
+  batchSize: int(256, 2, "images per step over all processes (the global batch)"),
   optimizer: choice("adamw", OPTIMIZERS, "optimizer"),
   lr: real(1e-3, (n) => n > 0, "a number > 0", "peak learning rate"),
   weightDecay: real(1e-6, (n) => n >= 0, "a number >= 0", "weight decay"),
@@ -233,6 +233,42 @@ export const SETTINGS = {
   amp: flag(false, "alias of --precision bf16-mixed"),
   channelsLast: flag(true, "conv weights and views channels-last (NHWC)", { legacy: false }),
   evaluate: flag(true, "the final kNN / linear-probe evaluation", { resumable: true }),
+  // Several processes (docs/DISTRIBUTED.md). torchrun's names and meanings;
+  // all resumable: a checkpoint does not depend on the world size.
+  nprocPerNode: int(1, 1, "training processes to start on this machine (torchrun's)", {
+    resumable: true,
+  }),
+  nnodes: int(1, 1, "machines taking part (torchrun's --nnodes)", { resumable: true }),
+  nodeRank: int(0, 0, "this machine's index, 0..nnodes-1 (torchrun's --node-rank)", {
+    resumable: true,
+  }),
+  masterAddr: text(
+    "127.0.0.1",
+    "address of the machine that runs rank 0 (torchrun's --master-addr)",
+    "<host>",
+    { resumable: true },
+  ),
+  masterPort: int(
+    0,
+    0,
+    "port of rank 0's store (0: a free port on one machine, 29500 with --nnodes > 1)",
+    {
+      resumable: true,
+      parse(v: unknown, key: string): number {
+        const n = toNumber(v);
+        if (typeof n !== "number" || !Number.isInteger(n) || n < 0 || n > 65535) {
+          throw bad(key, "0 (choose one) or a port in 1..65535", v);
+        }
+        return n;
+      },
+    },
+  ),
+  distTimeout: int(
+    300,
+    1,
+    "seconds a process waits for the others (start, every collective) before it gives up",
+    { resumable: true },
+  ),
 } as const;
 
 export type SettingKey = keyof typeof SETTINGS;

@@ -5,6 +5,7 @@
 import { tidy } from "../../ffi/memory.ts";
 import { autocast } from "../../ffi/runtime.ts";
 import type { Run } from "./run.ts";
+import { meanOverRanks, syncGradients } from "./world.ts";
 
 export interface StepResult {
   /** The loss, or NaN when it was not read back. */
@@ -21,8 +22,14 @@ export function trainStep(run: Run, step: number, readLoss: boolean): StepResult
   const lr = schedule.lrAt(step);
   optimizer.setLr(lr);
   return tidy(() => {
+    // With several ranks: this rank's share of the global batch, and of the
+    // augmentation parameters drawn for all of it (the generator advances as
+    // in one process, so its state is the same on every rank).
     const batch = run.loader.batch(epoch, step - epoch * schedule.stepsPerEpoch);
-    let [v1, v2] = run.augment.twoViews(batch.images, run.generator);
+    let [v1, v2] = run.augment.twoViews(batch.images, run.generator, {
+      offset: batch.offset,
+      total: batch.globalSize,
+    });
     if (cfg.channelsLast) {
       v1 = v1.contiguous("channelsLast");
       v2 = v2.contiguous("channelsLast");
@@ -39,8 +46,10 @@ export function trainStep(run: Run, step: number, readLoss: boolean): StepResult
       : model.loss(v1, v2);
     optimizer.zeroGrad();
     l.backward();
+    syncGradients(run);
     optimizer.step();
     const tau = model.updateTarget(step, schedule.allSteps);
-    return { loss: readLoss ? l.item() : NaN, tau, lr };
+    // The logged loss is the global batch's: the mean over the ranks' shares.
+    return { loss: readLoss ? meanOverRanks(run.world, l.item()) : NaN, tau, lr };
   });
 }

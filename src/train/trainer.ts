@@ -22,6 +22,7 @@ import { RunFolder } from "./run_folder.ts";
 import { checkBatchFits } from "./data_defaults.ts";
 import type { TrainConfig } from "./settings.ts";
 import { trainStep } from "./step.ts";
+import { anyRank, broadcastText, collective, rankDevice, SOLO, type World } from "./world.ts";
 
 export interface TrainEvents {
   /** Called after each logged step. */
@@ -44,6 +45,11 @@ export interface TrainerOptions {
   resumeFrom?: Checkpoint;
   /** The run folder; default: a new one for `cfg` (--out or runs/<date>-<preset>). */
   folder?: RunFolder;
+  /**
+   * The processes training together (joinWorld); default this one alone. With
+   * several, only rank 0's folder should be the writer.
+   */
+  world?: World;
 }
 
 /** A BYOL run: `create()` loads the data and builds it, `run()` trains. */
@@ -77,28 +83,42 @@ export class Trainer {
 
   /** Loads the data, completes the settings from it, builds the run (fresh, or from `resumeFrom`). */
   static async create(cfg: TrainConfig, opts: TrainerOptions = {}): Promise<Trainer> {
-    const device = resolveDevice(cfg.device);
+    const world = opts.world ?? SOLO;
+    const device = world.worldSize > 1 ? rankDevice(cfg.device) : resolveDevice(cfg.device);
     const prepared = await prepareData(cfg);
     // Training needs a whole batch; evaluating the same data does not.
     checkBatchFits(prepared.cfg, prepared.data.train.length, prepared.data.description);
     configureRuntime(prepared.cfg, device);
     const folder = opts.folder ?? RunFolder.forNewRun(prepared.cfg);
-    const run = buildRun(prepared.cfg, prepared.data, device);
+    const run = buildRun(prepared.cfg, prepared.data, device, { world });
     const notes = [...prepared.notes];
     let probe: ProbeRecord | null = null;
     if (run.cfg.precision === "auto") {
       // Resolved before config.json is written, so a resume trains the same way.
-      const p = probeSteps(run);
-      try {
-        probe = resolvePrecision({ cfg: run.cfg, device, probe: p.probe });
-      } finally {
-        p.dispose();
+      // Several ranks: rank 0 probes (one process, no collectives) and the
+      // others take its choice, so every rank trains the same way.
+      if (world.rank === 0) {
+        const p = probeSteps(run);
+        try {
+          probe = resolvePrecision({ cfg: run.cfg, device, probe: p.probe });
+        } finally {
+          p.dispose();
+        }
       }
-      run.cfg = { ...run.cfg, precision: probe.chosen };
-      run.precision = probe.chosen;
+      const chosen = broadcastText(
+        world,
+        probe?.chosen ?? "",
+        "the precision broadcast",
+      ) as ProbeRecord["chosen"];
+      run.cfg = { ...run.cfg, precision: chosen };
+      run.precision = chosen;
       prepared.cfg = run.cfg;
-      const flags = probe.cpuFlags ? `; CPU bf16 flags: ${probe.cpuFlags.join(" ") || "none"}` : "";
-      notes.push(`precision ${probe.chosen} (auto: ${probe.reason}${flags})`);
+      if (probe !== null) {
+        const flags = probe.cpuFlags
+          ? `; CPU bf16 flags: ${probe.cpuFlags.join(" ") || "none"}`
+          : "";
+        notes.push(`precision ${probe.chosen} (auto: ${probe.reason}${flags})`);
+      } else notes.push(`precision ${chosen} (auto: chosen by rank 0)`);
     }
     const t = new Trainer(run, folder, notes);
     if (opts.resumeFrom) {
@@ -117,7 +137,7 @@ export class Trainer {
 
   /** The online kNN monitor: k=200, cosine, T=0.1, train split as the bank. */
   knn(): number {
-    const { data, loader, model, augment, device } = this.parts;
+    const { data, loader, model, augment, device, world } = this.parts;
     if (data.test === null || loader.labels === null) {
       throw new Error(`${data.description} has no labelled test split for the kNN monitor`);
     }
@@ -131,7 +151,9 @@ export class Trainer {
         this.#testSet,
         augment.config.view1,
         200,
-        this.cfg.batchSize,
+        // This rank's share of the step's batch: the same block sizes as the step.
+        this.cfg.batchSize / world.worldSize,
+        world,
       );
     } finally {
       model.train();
@@ -145,6 +167,7 @@ export class Trainer {
 
   /** Writes a checkpoint of everything a resume needs; returns its folder (null if not the writer). */
   async checkpoint(): Promise<string | null> {
+    if (!this.folder.writer) return null;
     const state = captureState(this.parts, this.step);
     try {
       return await this.folder.saveCheckpoint(state);
@@ -172,7 +195,13 @@ export class Trainer {
       const next = this.step + 1;
       const epochEnds = next % schedule.stepsPerEpoch === 0;
       const log = next % cfg.logEvery === 0 || next === schedule.totalSteps || epochEnds;
-      const r = trainStep(this.parts, this.step, log);
+      // Several ranks: the step's collectives (SyncBatchNorm's statistics, the
+      // gradient all-reduce) fail alike when a rank is lost: one line naming it.
+      const r = collective(
+        this.parts.world,
+        `step ${next}`,
+        () => trainStep(this.parts, this.step, log),
+      );
       this.step = next;
       windowImages += cfg.batchSize;
       if (log) {
@@ -210,6 +239,8 @@ export class Trainer {
       }
       // Let signal handlers (SIGINT) run between steps.
       await new Promise((r) => setTimeout(r, 0));
+      // Several ranks stop at the same step: any rank's stop request is everyone's.
+      this.#stop = anyRank(this.parts.world, this.#stop);
     }
     const dir = await this.checkpoint();
     if (dir !== null) events.onCheckpoint?.(dir);

@@ -80,10 +80,17 @@ Deno.test("resume: only the resumable settings may change; saved runs are migrat
   assertEquals([...RESUMABLE].sort(), [
     "checkpointEvery",
     "device",
+    // The launch: a run resumes on any number of processes.
+    "distTimeout",
     "evaluate",
     "knnEvery",
     "logEvery",
+    "masterAddr",
+    "masterPort",
     "maxSteps",
+    "nnodes",
+    "nodeRank",
+    "nprocPerNode",
     "threads",
   ]);
   const cfg = resumeConfig(saved, { threads: "1", maxSteps: 5, lr: "0.001" }, "/tmp/run");
