@@ -1,7 +1,9 @@
 // The end of a run: kNN and linear-probe accuracy of the trained encoder next
-// to a random-init encoder of the same architecture and seed (the floor BYOL
-// has to beat), printed as a table and written to eval.json.
+// to the two floors BYOL has to beat, a random-init encoder of the same
+// architecture and seed and the raw (normalised) pixels, printed as a table
+// and written to eval.json.
 import { manualSeed } from "../../ffi/runtime.ts";
+import { Flatten } from "../nn/layers.ts";
 import { buildEncoder } from "./encoders.ts";
 import { type EncoderEval, evaluateEncoder } from "./monitor.ts";
 import type { Run } from "./run.ts";
@@ -10,6 +12,8 @@ import type { RunFolder } from "./run_folder.ts";
 export interface FinalEvaluation {
   trained: EncoderEval;
   randomInit: EncoderEval;
+  /** The same protocol on the flattened pixels, normalised as the views are. */
+  rawPixels: EncoderEval;
   /** The images scored: the test split, or the validation images of --val-size. */
   split: "test" | "validation";
   seconds: number;
@@ -35,10 +39,12 @@ export async function finalEvaluation(
   if (device !== "cpu") random.to(device);
   const randomInit = evaluateEncoder(random, data.train, data.test, device, norm, world);
   random.dispose();
-  if (trained === null || randomInit === null) return null;
+  const rawPixels = evaluateEncoder(new Flatten(), data.train, data.test, device, norm, world);
+  if (trained === null || randomInit === null || rawPixels === null) return null;
   const result = {
     trained,
     randomInit,
+    rawPixels,
     split: data.testSplit,
     seconds: (performance.now() - t0) / 1000,
   };
@@ -56,6 +62,7 @@ export function printEvaluation(ev: FinalEvaluation): void {
   console.log("| ---------------- | ------ | ------- | ----------- | ----------- |");
   console.log(row("BYOL (this run)", ev.trained));
   console.log(row("random init", ev.randomInit));
+  console.log(row("raw pixels", ev.rawPixels));
   const p = ev.trained.probe;
   console.log(
     `(accuracy in %, ${ev.split} split; kNN cosine T=0.1 over the training split; probe: ${p.optimizer} ` +

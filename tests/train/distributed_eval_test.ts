@@ -31,10 +31,12 @@ Deno.test("kNN monitor and final evaluation sharded over 2 ranks: a 1-rank run's
     assertEquals(two.code, 0, two.stderr);
     // One table, printed by rank 0.
     assertEquals((two.stdout.match(/\| random init/g) ?? []).length, 1, two.stdout);
+    assertEquals((two.stdout.match(/\| raw pixels/g) ?? []).length, 1, two.stdout);
     const ev = (d: string) => JSON.parse(Deno.readTextFileSync(join(root, d, "eval.json")));
     const [a, b] = [ev("one"), ev("two")];
     for (const m of ["knn20", "knn200", "probeTop1", "probeTop5"]) {
       assertEquals(b.randomInit[m], a.randomInit[m], `random init ${m}`);
+      assertEquals(b.rawPixels[m], a.rawPixels[m], `raw pixels ${m}`);
       // 10000 test images: 0.3 points are 30 queries.
       assert(
         Math.abs(b.trained[m] - a.trained[m]) <= 0.3,
