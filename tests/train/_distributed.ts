@@ -34,12 +34,8 @@ export const TINY = [
   "2",
 ];
 
-export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
+// A free loopback port, chosen at run time (the distributed tests' helper).
+export { freePort } from "../distributed/_ranks.ts";
 
 export interface Finished {
   code: number;
