@@ -104,6 +104,19 @@ void wait_work(const PgBox& g, const char* op, const c10::intrusive_ptr<c10d::Wo
   }
 }
 
+// Launches one collective (`launch` returns its Work) and waits for it; a
+// failure at either point names `op`, the rank and the timeout.
+template <typename Launch>
+void run_collective(const PgBox& g, const char* op, Launch&& launch) {
+  c10::intrusive_ptr<c10d::Work> w;
+  try {
+    w = launch();
+  } catch (...) {
+    throw std::runtime_error(where(g, op) + ": " + current_message());
+  }
+  wait_work(g, op, w);
+}
+
 void check_tensor(const PgBox& g, const char* op, const at::Tensor& t) {
   if (!t.defined()) throw std::invalid_argument(std::string(op) + ": undefined tensor");
   if (!t.device().is_cpu()) {
@@ -207,13 +220,7 @@ void all_reduce_sum(const PgBox& g, const char* op, at::Tensor& x) {
   o.reduceOp = c10d::ReduceOp::SUM;
   o.timeout = g.timeout;
   std::vector<at::Tensor> ts{x};
-  c10::intrusive_ptr<c10d::Work> w;
-  try {
-    w = g.pg->allreduce(ts, o);
-  } catch (...) {
-    throw std::runtime_error(where(g, op) + ": " + current_message());
-  }
-  wait_work(g, op, w);
+  run_collective(g, op, [&] { return g.pg->allreduce(ts, o); });
 }
 
 // The group, kept alive by the autograd graph until its backward ran (the
@@ -419,13 +426,7 @@ int32_t tt_pg_all_reduce(tt_pg pg, tt_tensor t, int32_t op) {
     o.reduceOp = reduce_op(op);
     o.timeout = g.timeout;
     std::vector<at::Tensor> ts{x};
-    c10::intrusive_ptr<c10d::Work> w;
-    try {
-      w = g.pg->allreduce(ts, o);
-    } catch (...) {
-      throw std::runtime_error(where(g, "all_reduce") + ": " + current_message());
-    }
-    wait_work(g, "all_reduce", w);
+    run_collective(g, "all_reduce", [&] { return g.pg->allreduce(ts, o); });
     if (op == TT_RED_AVG) x.div_(g.size);
 #else
     (void)pg; (void)t; (void)op;
@@ -450,13 +451,7 @@ int32_t tt_pg_broadcast(tt_pg pg, tt_tensor t, int32_t src) {
     o.rootTensor = 0;
     o.timeout = g.timeout;
     std::vector<at::Tensor> ts{x};
-    c10::intrusive_ptr<c10d::Work> w;
-    try {
-      w = g.pg->broadcast(ts, o);
-    } catch (...) {
-      throw std::runtime_error(where(g, "broadcast") + ": " + current_message());
-    }
-    wait_work(g, "broadcast", w);
+    run_collective(g, "broadcast", [&] { return g.pg->broadcast(ts, o); });
 #else
     (void)pg; (void)t; (void)src;
     throw std::runtime_error(kNoGloo);
@@ -480,13 +475,7 @@ int32_t tt_pg_all_gather(tt_pg pg, tt_tensor t, tt_tensor* outs, int64_t cap) {
     std::vector<at::Tensor> inputs{x};
     c10d::AllgatherOptions o;
     o.timeout = g.timeout;
-    c10::intrusive_ptr<c10d::Work> w;
-    try {
-      w = g.pg->allgather(outputs, inputs, o);
-    } catch (...) {
-      throw std::runtime_error(where(g, "all_gather") + ": " + current_message());
-    }
-    wait_work(g, "all_gather", w);
+    run_collective(g, "all_gather", [&] { return g.pg->allgather(outputs, inputs, o); });
     for (int i = 0; i < g.size; i++) outs[i] = wrap(outputs[0][i]);
 #else
     (void)pg; (void)t; (void)outs; (void)cap;
@@ -501,13 +490,7 @@ int32_t tt_pg_barrier(tt_pg pg) {
     auto& g = P(pg);
     c10d::BarrierOptions o;
     o.timeout = g.timeout;
-    c10::intrusive_ptr<c10d::Work> w;
-    try {
-      w = g.pg->barrier(o);
-    } catch (...) {
-      throw std::runtime_error(where(g, "barrier") + ": " + current_message());
-    }
-    wait_work(g, "barrier", w);
+    run_collective(g, "barrier", [&] { return g.pg->barrier(o); });
 #else
     (void)pg;
     throw std::runtime_error(kNoGloo);
