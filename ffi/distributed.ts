@@ -21,6 +21,14 @@ export function hasGloo(): boolean {
   return lib.tt_dist_has_gloo() === 1;
 }
 
+/** True when the shim was built with NCCL (a CUDA libtorch 2.x with c10d's NCCL headers). */
+export function hasNccl(): boolean {
+  return lib.tt_dist_has_nccl() === 1;
+}
+
+const bucketsRegistry = new FinalizationRegistry<Deno.PointerObject>((h) => {
+  lib.tt_grad_buckets_free(h);
+});
 const storeRegistry = new FinalizationRegistry<Deno.PointerObject>((h) => {
   lib.tt_store_free(h);
 });
@@ -185,12 +193,106 @@ export class ProcessGroup implements Disposable {
     return Number(OUT_I64[0]);
   }
 
+  /**
+   * Sums every bucket of `buckets` over the group (concurrently), then divides
+   * by the world size when `average` (default): each bound gradient becomes
+   * its average. Bind them first (GradBuckets.bind).
+   */
+  allReduceGradBuckets(buckets: GradBuckets, opts: { average?: boolean } = {}): void {
+    check(
+      "tt_pg_all_reduce_grad_buckets",
+      lib.tt_pg_all_reduce_grad_buckets(this.handle, buckets.handle, opts.average ?? true ? 1 : 0),
+    );
+  }
+
   dispose(): void {
     const h = this.#handle;
     if (h === null) return;
     this.#handle = null;
     pgRegistry.unregister(this);
     lib.tt_pg_free(h);
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
+
+/**
+ * DistributedDataParallel's gradient buckets (PyTorch DDP's
+ * gradient_as_bucket_view): flat storage per bucket (parameter order, at most
+ * `bucketBytes`, one dtype each) and a slot per parameter with its shape and
+ * strides. `bind()` makes every gradient its slot, so backward accumulates
+ * into the buckets and the all-reduce copies nothing in or out; a gradient
+ * that zeroGrad() dropped and backward made anew is copied into its slot once.
+ * The buckets follow the parameters through Module.to() and channelsLast()
+ * (rebuilt when a parameter's tensor was swapped).
+ */
+export class GradBuckets implements Disposable {
+  readonly #list: TensorList;
+  readonly #bucketBytes: number;
+  #handle: Deno.PointerObject | null = null;
+  #count = 0;
+  #missing: BigInt64Array;
+
+  constructor(params: readonly Tensor[], bucketBytes: number = DEFAULT_BUCKET_BYTES) {
+    this.#list = new TensorList(params, {
+      label: "DistributedDataParallel's parameter list",
+      item: "parameter",
+    });
+    this.#bucketBytes = bucketBytes;
+    this.#missing = new BigInt64Array(Math.max(params.length, 1));
+    this.#build();
+  }
+
+  #build(): void {
+    this.#free();
+    const handles = TensorList.handles(this.#list, "GradBuckets");
+    check(
+      "tt_grad_buckets_new",
+      lib.tt_grad_buckets_new(handles, this.#list.length, this.#bucketBytes, OUT, OUT_I64),
+    );
+    this.#handle = outHandle();
+    this.#count = Number(OUT_I64[0]);
+    bucketsRegistry.register(this, this.#handle, this);
+  }
+
+  /** The number of buckets. */
+  get count(): number {
+    return this.#count;
+  }
+
+  get handle(): Deno.PointerObject {
+    if (this.#handle === null) throw new TorchError("GradBuckets", "these buckets were freed");
+    return this.#handle;
+  }
+
+  /**
+   * Makes every parameter's gradient its slot; returns the indices (in the
+   * parameter order) of the parameters without a gradient, which stay unbound.
+   */
+  bind(): number[] {
+    if (this.#handle === null) throw new TorchError("GradBuckets", "these buckets were freed");
+    if (this.#list.sync("GradBuckets.bind") > 0) this.#build();
+    check(
+      "tt_grad_buckets_bind",
+      lib.tt_grad_buckets_bind(this.handle, this.#missing, this.#missing.length, OUT_I64),
+    );
+    const n = Number(OUT_I64[0]);
+    return Array.from(this.#missing.subarray(0, n), Number);
+  }
+
+  #free(): void {
+    const h = this.#handle;
+    if (h === null) return;
+    this.#handle = null;
+    bucketsRegistry.unregister(this);
+    lib.tt_grad_buckets_free(h);
+  }
+
+  /** Frees the buckets; gradients bound to them keep their storage alive. */
+  dispose(): void {
+    this.#free();
   }
 
   [Symbol.dispose](): void {

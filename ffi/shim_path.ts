@@ -47,6 +47,8 @@ export interface ShimInfo {
   cxxStd?: string;
   /** The Python whose torch is this libtorch (null: none known, e.g. a bare libtorch zip). */
   referencePython?: string | null;
+  /** What distributed.cpp was compiled with (older build-infos have no nccl). */
+  distributed?: { gloo: boolean; nccl?: boolean };
 }
 
 /** The build-info of the shim that is loaded, or null when there is none. */

@@ -338,7 +338,21 @@ export const symbols = {
     parameters: ["pointer", "buffer", "i64", "i64", "i32", "buffer"],
     result: status,
   },
+  tt_dist_has_nccl: { parameters: [], result: "i32" }, // (void)
   tt_pg_all_reduce_autograd: { parameters: ["pointer", "pointer", "buffer"], result: status }, // (tt_pg pg, tt_tensor t, tt_tensor* out)
+  tt_grad_buckets_new: {
+    // (const tt_tensor* params, int64 n, int64 bucket_bytes, tt_grad_buckets* out,
+    //  int64* nbuckets)
+    parameters: ["buffer", "i64", "i64", "buffer", "buffer"],
+    result: status,
+  },
+  tt_grad_buckets_free: { parameters: ["pointer"], result: status }, // (tt_grad_buckets b)
+  tt_grad_buckets_bind: {
+    // (tt_grad_buckets b, int64* missing, int64 cap, int64* nmissing)
+    parameters: ["pointer", "buffer", "i64", "buffer"],
+    result: status,
+  },
+  tt_pg_all_reduce_grad_buckets: { parameters: ["pointer", "pointer", "i32"], result: status }, // (tt_pg pg, tt_grad_buckets b, int32 average)
 } as const satisfies Deno.ForeignLibraryInterface;
 
 export type Symbols = typeof symbols;

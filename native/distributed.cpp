@@ -3,19 +3,23 @@
 // PyTorch rank and a Deno rank share one group), and the collectives.
 //
 // Compiled with -DUSE_C10D_GLOO -DTT_WITH_GLOO when scripts/build_native.ts
-// finds Gloo's headers; without them every function fails with kNoGloo.
+// finds Gloo's headers; without them every function fails with kNoGloo. On a
+// CUDA libtorch 2.x whose c10d NCCL headers, nccl.h and CUDA's headers are
+// found (pip's torch with the nvidia wheels), also -DUSE_C10D_NCCL
+// -DTT_WITH_NCCL: backend "nccl" is then c10d's ProcessGroupNCCL, the same
+// collectives on CUDA tensors.
 //
-// libtorch 1.13 (Debian 12) is what builds here. The TORCH_VERSION_MAJOR >= 2
-// branches follow PyTorch 2.x's API (ProcessGroupGloo is a c10d::Backend
-// there, with the same collectives and Options) and 2.x's store layout; they
-// are written against 2.x's headers and torch/distributed/distributed_c10d.py
-// but not compiled yet. pip's torch 2.x wheels ship no gloo/ headers: see
-// findGloo() in scripts/build_native.ts.
+// Built and tested on libtorch 1.13 (Debian 12) and 2.14 (pip). The
+// TORCH_VERSION_MAJOR >= 2 branches follow 2.x's API (Gloo and NCCL are
+// c10d::Backends there, with the same collectives and Options) and 2.x's
+// store layout (torch/distributed/distributed_c10d.py). pip's torch 2.x
+// wheels ship no gloo/ headers: see findGloo() in scripts/build_native.ts.
 #include "common.h"
 
 #include <torch/version.h>
 
 #include <chrono>
+#include <memory>
 #include <cstdlib>
 #include <sstream>
 #include <stdexcept>
@@ -29,8 +33,15 @@
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/csrc/autograd/custom_function.h>
 #endif
+#ifdef TT_WITH_NCCL
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
 
 using namespace tt;
+
+#if defined(TT_WITH_NCCL) && !defined(TT_WITH_GLOO)
+#error "TT_WITH_NCCL needs TT_WITH_GLOO (the stores are built with it)"
+#endif
 
 namespace {
 
@@ -46,11 +57,20 @@ struct StoreBox {
   c10::intrusive_ptr<c10d::Store> store;
 };
 
+// The collectives' interface: c10d::Backend in 2.x (Gloo and NCCL both
+// derive from it), c10d::ProcessGroup in 1.13.
+#if TORCH_VERSION_MAJOR >= 2
+using BackendBase = c10d::Backend;
+#else
+using BackendBase = c10d::ProcessGroup;
+#endif
+
 struct PgBox {
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
+  c10::intrusive_ptr<BackendBase> pg;
   int rank;
   int size;
   ms timeout;
+  bool nccl;  // CUDA tensors (NCCL) instead of CPU tensors (Gloo)
 };
 
 StoreBox& S(tt_store h) {
@@ -72,8 +92,8 @@ ms positive_timeout(int64_t timeout_ms) {
 
 std::string where(const PgBox& g, const char* op) {
   std::ostringstream s;
-  s << op << " (rank " << g.rank << " of " << g.size << ", timeout " << g.timeout.count()
-    << " ms)";
+  s << op << " (" << (g.nccl ? "nccl, " : "") << "rank " << g.rank << " of " << g.size
+    << ", timeout " << g.timeout.count() << " ms)";
   return s.str();
 }
 
@@ -117,25 +137,32 @@ void run_collective(const PgBox& g, const char* op, Launch&& launch) {
   wait_work(g, op, w);
 }
 
+// Gloo groups take CPU tensors, NCCL groups CUDA tensors.
+void check_device(const PgBox& g, const char* op, const at::Tensor& t) {
+  if (g.nccl && !t.is_cuda()) {
+    throw std::invalid_argument(where(g, op) + ": NCCL takes CUDA tensors, this one is on " +
+                                t.device().str() + " (move it with .to(\"cuda\"))");
+  }
+  if (!g.nccl && !t.device().is_cpu()) {
+    throw std::invalid_argument(where(g, op) + ": Gloo takes CPU tensors here, this one is on " +
+                                t.device().str() +
+                                " (move it with .to(\"cpu\"), or use backend \"nccl\")");
+  }
+}
+
 void check_tensor(const PgBox& g, const char* op, const at::Tensor& t) {
   if (!t.defined()) throw std::invalid_argument(std::string(op) + ": undefined tensor");
-  if (!t.device().is_cpu()) {
-    throw std::invalid_argument(where(g, op) + ": Gloo takes CPU tensors here, this one is on " +
-                                t.device().str() + " (move it with .to(\"cpu\"))");
-  }
+  check_device(g, op, t);
   if (!t.is_contiguous()) {
     throw std::invalid_argument(where(g, op) +
-                                ": Gloo needs a contiguous tensor (call .contiguous() first)");
+                                ": needs a contiguous tensor (call .contiguous() first)");
   }
   if (t.is_sparse()) throw std::invalid_argument(where(g, op) + ": sparse tensors are not supported");
 }
 
 void check_dense(const PgBox& g, const char* op, const at::Tensor& t) {
   if (!t.defined()) throw std::invalid_argument(std::string(op) + ": undefined tensor");
-  if (!t.device().is_cpu()) {
-    throw std::invalid_argument(where(g, op) + ": Gloo takes CPU tensors here, this one is on " +
-                                t.device().str() + " (move it with .to(\"cpu\"))");
-  }
+  check_device(g, op, t);
   if (t.layout() != at::kStrided) {
     throw std::invalid_argument(where(g, op) + ": sparse tensors are not supported");
   }
@@ -223,6 +250,60 @@ void all_reduce_sum(const PgBox& g, const char* op, at::Tensor& x) {
   run_collective(g, op, [&] { return g.pg->allreduce(ts, o); });
 }
 
+// Bucket plan in list order: a new bucket starts where the dtype changes or
+// the next tensor would take it past bucket_bytes (a tensor larger than the
+// cap gets a bucket of its own). Returns the tensors' indices per bucket.
+std::vector<std::vector<size_t>> plan_buckets(const std::vector<at::Tensor>& tensors,
+                                              int64_t bucket_bytes) {
+  std::vector<std::vector<size_t>> buckets;
+  int64_t bytes = 0;
+  for (size_t i = 0; i < tensors.size(); i++) {
+    const int64_t b = tensors[i].numel() * static_cast<int64_t>(tensors[i].element_size());
+    const bool fresh = buckets.empty() ||
+                       tensors[buckets.back().front()].scalar_type() != tensors[i].scalar_type() ||
+                       bytes + b > bucket_bytes;
+    if (fresh) {
+      buckets.emplace_back();
+      bytes = 0;
+    }
+    buckets.back().push_back(i);
+    bytes += b;
+  }
+  return buckets;
+}
+
+// Sums every flat bucket over the ranks: all launched, then all waited (the
+// first failure is reported once every launched op has finished, so none
+// still writes); divides each by the world size when `average`.
+void all_reduce_flats(const PgBox& g, const char* op, std::vector<at::Tensor>& flats,
+                      bool average) {
+  std::vector<c10::intrusive_ptr<c10d::Work>> works;
+  std::string error;
+  for (auto& flat : flats) {
+    c10d::AllreduceOptions o;
+    o.reduceOp = c10d::ReduceOp::SUM;
+    o.timeout = g.timeout;
+    std::vector<at::Tensor> one{flat};
+    try {
+      works.push_back(g.pg->allreduce(one, o));
+    } catch (...) {
+      error = where(g, op) + ": " + current_message();
+      break;
+    }
+  }
+  for (size_t k = 0; k < works.size(); k++) {
+    try {
+      wait_work(g, op, works[k]);
+    } catch (const std::exception& e) {
+      if (error.empty()) error = e.what();
+    }
+    // Each bucket is divided as soon as it is done, while later ones may
+    // still be in flight.
+    if (average && error.empty()) flats[k].div_(g.size);
+  }
+  if (!error.empty()) throw std::runtime_error(error);
+}
+
 // The group, kept alive by the autograd graph until its backward ran (the
 // capsule holds a reference to the ProcessGroupGloo, so destroying the JS-side
 // group before backward does not leave a dangling pointer).
@@ -261,9 +342,38 @@ struct AllReduceSum : public torch::autograd::Function<AllReduceSum> {
 
 #endif  // TT_WITH_GLOO
 
+// DistributedDataParallel's gradient buckets (PyTorch DDP's
+// gradient_as_bucket_view): flat storage per bucket, and for each parameter a
+// slot in it with the parameter's shape and strides. Once a gradient is its
+// slot, backward accumulates into the bucket in place and the all-reduce needs
+// no copy in or out.
+struct GradBuckets {
+  std::vector<at::Tensor> params;
+  std::vector<at::Tensor> slots;    // one per parameter, a view of its bucket
+  std::vector<at::Tensor> buckets;  // flat, one dtype each
+};
+
+GradBuckets& B(tt_grad_buckets h) {
+  if (h == nullptr) throw std::invalid_argument("null gradient buckets handle (were they freed?)");
+  return *reinterpret_cast<GradBuckets*>(h);
+}
+
+bool is_slot(const at::Tensor& g, const at::Tensor& slot) {
+  return g.defined() && g.data_ptr() == slot.data_ptr() && g.sizes().equals(slot.sizes()) &&
+         g.strides().equals(slot.strides()) && g.scalar_type() == slot.scalar_type();
+}
+
 }  // namespace
 
 extern "C" {
+
+int32_t tt_dist_has_nccl(void) {
+#ifdef TT_WITH_NCCL
+  return 1;
+#else
+  return 0;
+#endif
+}
 
 int32_t tt_dist_has_gloo(void) {
 #ifdef TT_WITH_GLOO
@@ -334,17 +444,20 @@ int32_t tt_pg_new(tt_store store, int32_t rank, int32_t world_size, const char* 
                   int64_t timeout_ms, tt_pg* out) {
   PROTECT({
     const std::string be = backend == nullptr ? "" : backend;
-    if (be == "nccl") {
-#ifdef TT_WITH_CUDA
-      throw std::invalid_argument("backend \"nccl\" is not implemented in this shim yet: use \"gloo\"");
-#else
+    const bool nccl = be == "nccl";
+    if (nccl) {
+#if !defined(TT_WITH_NCCL) && defined(TT_WITH_CUDA)
+      throw std::invalid_argument(
+          "backend \"nccl\": this shim was built with CUDA but without NCCL (the nvidia-nccl "
+          "wheel's nccl.h, c10d's ProcessGroupNCCL.hpp or CUDA's headers were not found; "
+          "deno task build says which): use \"gloo\"");
+#elif !defined(TT_WITH_NCCL)
       throw std::invalid_argument(
           "backend \"nccl\" needs a shim built with CUDA and NCCL; this one is CPU-only: use "
           "\"gloo\"");
 #endif
-    }
-    if (be != "gloo") {
-      throw std::invalid_argument("unknown backend \"" + be + "\" (supported: \"gloo\")");
+    } else if (be != "gloo") {
+      throw std::invalid_argument("unknown backend \"" + be + "\" (supported: \"gloo\", \"nccl\")");
     }
 #ifdef TT_WITH_GLOO
     if (world_size < 1) throw std::invalid_argument("init_process_group: world size must be >= 1");
@@ -360,31 +473,43 @@ int32_t tt_pg_new(tt_store store, int32_t rank, int32_t world_size, const char* 
     // and the default group (named "0") in its own prefix.
     auto default_pg = c10::make_intrusive<c10d::PrefixStore>("default_pg", base);
 #if TORCH_VERSION_MAJOR >= 2
-    // 2.x: PrefixStore("0/") for the group, then PrefixStore("cpu/") for its
-    // one Gloo backend (a single backend string registers one backend, built
-    // for the first device of the map, "cpu").
+    // 2.x: PrefixStore("0/") for the group, then PrefixStore("<device>/") for
+    // its one backend (a single backend string registers one backend, for its
+    // device: "cpu" for gloo, "cuda" for nccl).
     auto group = c10::make_intrusive<c10d::PrefixStore>(
-        "cpu/", c10::make_intrusive<c10d::PrefixStore>("0/", default_pg));
+        nccl ? "cuda/" : "cpu/", c10::make_intrusive<c10d::PrefixStore>("0/", default_pg));
 #else
     auto group = c10::make_intrusive<c10d::PrefixStore>("0", default_pg);
 #endif
-    auto opts = c10d::ProcessGroupGloo::Options::create(timeout);
-    opts->devices = gloo_devices();
-    opts->timeout = timeout;
-    opts->threads = static_cast<int>(opts->devices.size() * 2);
-    PgBox box{{}, rank, world_size, timeout};
+    PgBox box{{}, rank, world_size, timeout, nccl};
     try {
-      box.pg = c10::make_intrusive<c10d::ProcessGroupGloo>(group, rank, world_size, opts);
-#if TORCH_VERSION_MAJOR >= 2
-#if TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR < 14
-      box.pg->setSequenceNumberForGroup();  // a deprecated no-op from 2.14 on
+      if (nccl) {
+#ifdef TT_WITH_NCCL
+        // Communicators are made on the first collective, for the device of
+        // its tensors (as in PyTorch without device_id).
+        auto opts = c10d::ProcessGroupNCCL::Options::create();
+        opts->timeout = timeout;
+        box.pg = c10::make_intrusive<c10d::ProcessGroupNCCL>(group, rank, world_size, opts);
 #endif
+      } else {
+        auto opts = c10d::ProcessGroupGloo::Options::create(timeout);
+        opts->devices = gloo_devices();
+        opts->timeout = timeout;
+        opts->threads = static_cast<int>(opts->devices.size() * 2);
+        auto gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(group, rank, world_size, opts);
+#if TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR < 14
+        gloo->setSequenceNumberForGroup();  // a deprecated no-op from 2.14 on
+#endif
+        box.pg = gloo;
+      }
+#if TORCH_VERSION_MAJOR >= 2
       const char* init_barrier = std::getenv("TORCH_DIST_INIT_BARRIER");
       if (init_barrier != nullptr && std::string(init_barrier) == "1") {
         store_barrier_2x(*default_pg, "store_based_barrier_key:0", world_size, timeout);
       }
 #else
-      // The group counter is 1 once group "0" exists.
+      // The group counter is 1 once group "0" exists; 1.13 numbers the group
+      // after the barrier.
       store_barrier_1x(*default_pg, "store_based_barrier_key:1", world_size, timeout);
       box.pg->setSequenceNumberForGroup();
 #endif
@@ -398,7 +523,7 @@ int32_t tt_pg_new(tt_store store, int32_t rank, int32_t world_size, const char* 
     }
     *out = reinterpret_cast<tt_pg>(new PgBox(std::move(box)));
 #else
-    (void)store; (void)rank; (void)world_size; (void)timeout_ms; (void)out;
+    (void)store; (void)rank; (void)world_size; (void)timeout_ms; (void)out; (void)nccl;
     throw std::runtime_error(kNoGloo);
 #endif
   })
@@ -512,56 +637,15 @@ int32_t tt_pg_all_reduce_buckets(tt_pg pg, const tt_tensor* ts, int64_t n, int64
       check_dense(g, "all_reduce_buckets", x);
       if (average) check_average(g, "all_reduce_buckets", x);
     }
-    // Buckets in list order: a new one starts where the dtype changes or the
-    // next tensor would take it past bucket_bytes (a tensor larger than the
-    // cap gets a bucket of its own).
-    std::vector<std::vector<size_t>> buckets;
-    int64_t bytes = 0;
-    for (size_t i = 0; i < tensors.size(); i++) {
-      const int64_t b = tensors[i].numel() * static_cast<int64_t>(tensors[i].element_size());
-      const bool fresh = buckets.empty() ||
-                         tensors[buckets.back().front()].scalar_type() !=
-                             tensors[i].scalar_type() ||
-                         bytes + b > bucket_bytes;
-      if (fresh) {
-        buckets.emplace_back();
-        bytes = 0;
-      }
-      buckets.back().push_back(i);
-      bytes += b;
-    }
+    const auto buckets = plan_buckets(tensors, bucket_bytes);
     std::vector<at::Tensor> flats;
     for (auto& bucket : buckets) {
       std::vector<at::Tensor> parts;
       for (size_t i : bucket) parts.push_back(tensors[i].reshape({-1}));
       flats.push_back(at::cat(parts));
     }
-    // Launch every bucket, then wait for all of them (the first failure is
-    // reported once every launched op has finished, so none still writes).
-    std::vector<c10::intrusive_ptr<c10d::Work>> works;
-    std::string error;
-    for (auto& flat : flats) {
-      c10d::AllreduceOptions o;
-      o.reduceOp = c10d::ReduceOp::SUM;
-      o.timeout = g.timeout;
-      std::vector<at::Tensor> one{flat};
-      try {
-        works.push_back(g.pg->allreduce(one, o));
-      } catch (...) {
-        error = where(g, "all_reduce_buckets") + ": " + current_message();
-        break;
-      }
-    }
-    for (auto& w : works) {
-      try {
-        wait_work(g, "all_reduce_buckets", w);
-      } catch (const std::exception& e) {
-        if (error.empty()) error = e.what();
-      }
-    }
-    if (!error.empty()) throw std::runtime_error(error);
+    all_reduce_flats(g, "all_reduce_buckets", flats, average != 0);
     for (size_t b = 0; b < buckets.size(); b++) {
-      if (average) flats[b].div_(g.size);
       int64_t offset = 0;
       for (size_t i : buckets[b]) {
         auto& x = tensors[i];
@@ -583,11 +667,7 @@ int32_t tt_pg_all_reduce_autograd(tt_pg pg, tt_tensor t, tt_tensor* out) {
     auto& g = P(pg);
     auto& x = T(t);
     if (!x.defined()) throw std::invalid_argument(where(g, kArForward) + ": undefined tensor");
-    if (!x.device().is_cpu()) {
-      throw std::invalid_argument(where(g, kArForward) +
-                                  ": Gloo takes CPU tensors here, this one is on " +
-                                  x.device().str() + " (move it with .to(\"cpu\"))");
-    }
+    check_device(g, kArForward, x);
     if (!at::isFloatingType(x.scalar_type())) {
       throw std::invalid_argument(where(g, kArForward) +
                                   ": needs a floating-point tensor (gradients flow through it)");
@@ -595,6 +675,91 @@ int32_t tt_pg_all_reduce_autograd(tt_pg pg, tt_tensor t, tt_tensor* out) {
     put(out, AllReduceSum::apply(x, &g));
 #else
     (void)pg; (void)t; (void)out;
+    throw std::runtime_error(kNoGloo);
+#endif
+  })
+}
+
+int32_t tt_grad_buckets_new(const tt_tensor* params, int64_t n, int64_t bucket_bytes,
+                            tt_grad_buckets* out, int64_t* nbuckets) {
+  PROTECT({
+    if (bucket_bytes < 1) throw std::invalid_argument("gradient buckets: bucket size must be >= 1 byte");
+    if (out == nullptr) throw std::invalid_argument("null out-pointer");
+    auto box = std::make_unique<GradBuckets>();
+    box->params = list(params, n);
+    for (auto& p : box->params) {
+      if (!p.defined()) throw std::invalid_argument("gradient buckets: undefined parameter");
+      if (p.layout() != at::kStrided) {
+        throw std::invalid_argument("gradient buckets: sparse parameters are not supported");
+      }
+    }
+    box->slots.resize(box->params.size());
+    for (auto& bucket : plan_buckets(box->params, bucket_bytes)) {
+      int64_t numel = 0;
+      for (size_t i : bucket) numel += box->params[i].numel();
+      at::Tensor flat = at::zeros({numel}, box->params[bucket.front()].options());
+      int64_t offset = 0;
+      for (size_t i : bucket) {
+        const auto& p = box->params[i];
+        at::Tensor part = flat.narrow(0, offset, p.numel());
+        // The parameter's own strides where they cover its elements exactly
+        // (channels-last weights included), as the gradient backward makes.
+        box->slots[i] = p.is_non_overlapping_and_dense()
+                            ? part.as_strided(p.sizes(), p.strides())
+                            : part.view(p.sizes());
+        offset += p.numel();
+      }
+      box->buckets.push_back(flat);
+    }
+    if (nbuckets != nullptr) *nbuckets = static_cast<int64_t>(box->buckets.size());
+    *out = reinterpret_cast<tt_grad_buckets>(box.release());
+  })
+}
+
+int32_t tt_grad_buckets_free(tt_grad_buckets b) {
+  PROTECT({ delete reinterpret_cast<GradBuckets*>(b); })
+}
+
+int32_t tt_grad_buckets_bind(tt_grad_buckets b, int64_t* missing, int64_t cap,
+                             int64_t* nmissing) {
+  PROTECT({
+    auto& box = B(b);
+    if (nmissing == nullptr) throw std::invalid_argument("null out-pointer");
+    at::NoGradGuard no_grad;
+    int64_t count = 0;
+    for (size_t i = 0; i < box.params.size(); i++) {
+      auto& p = box.params[i];
+      const at::Tensor& g = p.grad();
+      if (!g.defined()) {
+        if (missing != nullptr && count < cap) missing[count] = static_cast<int64_t>(i);
+        count++;
+        continue;
+      }
+      if (is_slot(g, box.slots[i])) continue;  // backward accumulated into the bucket
+      if (!g.sizes().equals(p.sizes()) || g.scalar_type() != p.scalar_type() ||
+          g.device() != p.device()) {
+        throw std::invalid_argument("gradient buckets: parameter " + std::to_string(i) +
+                                    "'s gradient does not match it in shape, dtype or device");
+      }
+      // A fresh gradient (zero_grad set it to None): into the slot, which
+      // becomes the gradient for the next backward to accumulate into.
+      box.slots[i].copy_(g);
+      p.mutable_grad() = box.slots[i];
+    }
+    *nmissing = count;
+  })
+}
+
+int32_t tt_pg_all_reduce_grad_buckets(tt_pg pg, tt_grad_buckets b, int32_t average) {
+  PROTECT({
+#ifdef TT_WITH_GLOO
+    auto& g = P(pg);
+    auto& box = B(b);
+    at::NoGradGuard no_grad;
+    for (auto& flat : box.buckets) check_tensor(g, "all_reduce (gradient buckets)", flat);
+    all_reduce_flats(g, "all_reduce (gradient buckets)", box.buckets, average != 0);
+#else
+    (void)pg; (void)b; (void)average;
     throw std::runtime_error(kNoGloo);
 #endif
   })

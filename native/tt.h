@@ -267,19 +267,22 @@ int32_t tt_rand_gen(int32_t kind, tt_generator g, const int64_t* shape, int64_t 
  * Built with Gloo when its headers were found (tt_dist_has_gloo() 1); otherwise every function
  * below fails with a message saying how to get it. Collectives block the calling thread; every
  * wait is bounded by the group's timeout, and a timeout or a dead peer is an error naming the
- * collective. Tensors must be contiguous CPU tensors. */
+ * collective. Tensors must be contiguous, on the CPU for Gloo and on CUDA for NCCL. */
 typedef struct tt_store_s* tt_store;
 typedef struct tt_pg_s* tt_pg;
 enum tt_reduce_kind { TT_RED_SUM = 0, TT_RED_PRODUCT, TT_RED_MIN, TT_RED_MAX, TT_RED_AVG };
 /* 1 when the shim was built with Gloo */
 int32_t tt_dist_has_gloo(void);
+/* 1 when the shim was built with NCCL (a CUDA libtorch 2.x with c10d's NCCL headers): backend
+ * "nccl", whose collectives take CUDA tensors */
+int32_t tt_dist_has_nccl(void);
 /* a TCPStore at host:port (is_server 1 hosts it, multi-tenant, for world_size workers), wrapped in
  * a PrefixStore when prefix is non-empty (torchrun's "/worker/attempt_N") */
 int32_t tt_store_new(const char* host, int32_t port, int32_t is_server, int32_t world_size,
                      int64_t timeout_ms, const char* prefix, tt_store* out);
 int32_t tt_store_free(tt_store s);
 /* the default process group over store as PyTorch's init_process_group builds it ("default_pg"
- * and the group's prefixes, store-based barrier, sequence number); backend "gloo" */
+ * and the group's prefixes, store-based barrier, sequence number); backend "gloo" or "nccl" */
 int32_t tt_pg_new(tt_store store, int32_t rank, int32_t world_size, const char* backend,
                   int64_t timeout_ms, tt_pg* out);
 int32_t tt_pg_free(tt_pg pg);
@@ -294,6 +297,19 @@ int32_t tt_pg_barrier(tt_pg pg);
  * divides by the world size when average is 1 and copies back; *nbuckets receives the count */
 int32_t tt_pg_all_reduce_buckets(tt_pg pg, const tt_tensor* ts, int64_t n, int64_t bucket_bytes,
                                  int32_t average, int64_t* nbuckets);
+/* DistributedDataParallel's gradient buckets over params (in order, planned as above): zeroed flat
+ * storage per bucket and a slot per parameter with its shape and strides; holds the parameters */
+typedef struct tt_grad_buckets_s* tt_grad_buckets;
+int32_t tt_grad_buckets_new(const tt_tensor* params, int64_t n, int64_t bucket_bytes,
+                            tt_grad_buckets* out, int64_t* nbuckets);
+int32_t tt_grad_buckets_free(tt_grad_buckets b);
+/* makes every parameter's gradient its slot (a gradient that is not yet its slot is copied in and
+ * replaced by it, so the next backward accumulates into the bucket); writes the indices of the
+ * parameters without a gradient to missing (room for cap) and their count to *nmissing */
+int32_t tt_grad_buckets_bind(tt_grad_buckets b, int64_t* missing, int64_t cap, int64_t* nmissing);
+/* sums the buckets over the group (launched together, then waited), then divides by the world
+ * size when average is 1: every bound gradient becomes its average */
+int32_t tt_pg_all_reduce_grad_buckets(tt_pg pg, tt_grad_buckets b, int32_t average);
 /* a new tensor: the sum of a copy of t (floating point) over the ranks, differentiable (an autograd
  * function whose backward sums the incoming gradient over the ranks; torch.distributed.nn's
  * all_reduce). SyncBatchNorm's statistics go through it. The graph keeps the group alive. */

@@ -36,6 +36,12 @@ export interface Nccl {
   libDir: string | null;
   /** NCCL's version from nccl.h, or null. */
   version: string | null;
+  /**
+   * The folders with the CUDA headers ProcessGroupNCCL.hpp includes (runtime,
+   * cuBLAS, cuSPARSE, cuSOLVER): the nvidia wheels' include/ next to the nccl
+   * wheel, or /usr/local/cuda/include; empty when one of them is missing.
+   */
+  cudaIncludeDirs: string[];
 }
 
 export interface Libtorch {
@@ -69,7 +75,7 @@ export interface BuildInfo {
   referencePython: string | null;
   nccl: Nccl;
   libtorch: Libtorch;
-  distributed: { gloo: boolean; glooInclude?: string };
+  distributed: { gloo: boolean; glooInclude?: string; nccl?: boolean };
   key: string;
   builtAt: string;
 }
@@ -183,10 +189,45 @@ function hasNcclLib(dir: string): boolean {
   }
 }
 
+/** What ATen/cuda/CUDAContext.h (included by ProcessGroupNCCL.hpp) needs of CUDA. */
+const CUDA_HEADERS = [
+  "cuda_runtime_api.h",
+  "crt/host_config.h", // nvcc's, not in the runtime wheel: /usr/local/cuda/include
+  "cublas_v2.h",
+  "cusparse.h",
+  "cusolverDn.h",
+];
+
+/** The fewest of `candidates` that together hold every CUDA header, in order; [] if one is missing. */
+function findCudaHeaders(candidates: string[]): string[] {
+  const dirs: string[] = [];
+  for (const h of CUDA_HEADERS) {
+    const d = candidates.find((c) => exists(`${c}/${h}`));
+    if (d === undefined) return [];
+    if (!dirs.includes(d)) dirs.push(d);
+  }
+  return dirs;
+}
+
+/** The include/ folders of the nvidia wheels next to the nccl wheel (nvidia/cu13/include, ...). */
+function nvidiaWheelIncludes(wheel: string | null): string[] {
+  if (wheel === null) return [];
+  const nvidia = wheel.replace(/\/+$/, "").replace(/\/[^/]+$/, "");
+  try {
+    return [...Deno.readDirSync(nvidia)]
+      .filter((e) => e.isDirectory)
+      .map((e) => `${nvidia}/${e.name}/include`)
+      .filter(exists)
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
 /**
- * Where NCCL is for this libtorch, for the distributed work to come: the
- * nvidia-nccl wheel next to a pip torch, else libtorch's own folders, else the
- * system's. Nothing is linked against it yet.
+ * Where NCCL is for this libtorch: the nvidia-nccl wheel next to a pip torch,
+ * else libtorch's own folders, else the system's; and CUDA's headers for
+ * c10d's ProcessGroupNCCL.hpp.
  */
 function findNccl(includeDirs: string[], libDir: string, wheel: string | null): Nccl {
   const incs = [
@@ -209,7 +250,22 @@ function findNccl(includeDirs: string[], libDir: string, wheel: string | null): 
     includeDir,
     libDir: libs.find(hasNcclLib) ?? null,
     version: includeDir ? ncclVersion(includeDir) : null,
+    cudaIncludeDirs: findCudaHeaders([
+      ...nvidiaWheelIncludes(wheel),
+      ...includeDirs,
+      "/usr/local/cuda/include",
+    ]),
   };
+}
+
+/**
+ * Whether distributed.cpp is built with NCCL: a CUDA libtorch 2.x with c10d's
+ * NCCL headers, nccl.h and CUDA's headers, and Gloo (whose stores it shares).
+ */
+export function withNccl(t: Libtorch, gloo: Gloo | null): boolean {
+  const n = t.nccl;
+  return t.cuda && gloo !== null && Number(t.version.split(".")[0]) >= 2 && n.c10dHeaders &&
+    n.includeDir !== null && n.cudaIncludeDirs.length > 0;
 }
 
 /** Throws when the libtorch version is outside what the shim supports. */
@@ -354,9 +410,21 @@ export function findGloo(): Gloo | null {
 }
 
 /** Extra compile flags of one translation unit. */
-function unitFlags(name: string, gloo: Gloo | null): string[] {
+function unitFlags(name: string, t: Libtorch, gloo: Gloo | null): string[] {
   if (name !== "distributed.cpp" || gloo === null) return [];
-  return ["-DUSE_C10D_GLOO", "-DTT_WITH_GLOO", `-I${gloo.includeDir}`];
+  return [
+    "-DUSE_C10D_GLOO",
+    "-DTT_WITH_GLOO",
+    `-I${gloo.includeDir}`,
+    ...(withNccl(t, gloo)
+      ? [
+        "-DUSE_C10D_NCCL",
+        "-DTT_WITH_NCCL",
+        `-I${t.nccl.includeDir}`,
+        ...t.nccl.cudaIncludeDirs.map((d) => `-I${d}`),
+      ]
+      : []),
+  ];
 }
 
 function compileFlags(t: Libtorch): string[] {
@@ -439,7 +507,7 @@ export async function buildNative(
   const flags = [
     ...compileFlags(torch),
     "|",
-    ...unitFlags("distributed.cpp", gloo),
+    ...unitFlags("distributed.cpp", torch, gloo),
     "|",
     ...linkFlags(torch, gloo),
   ];
@@ -459,7 +527,7 @@ export async function buildNative(
   log(
     `building the libtorch shim against libtorch ${torch.version} (${torch.source}` +
       `${torch.cuda ? `, CUDA ${torch.cudaVersion ?? ""}`.trimEnd() : ", CPU"}, ${torch.cxxStd}` +
-      `${gloo ? ", Gloo" : ", no Gloo"}` +
+      `${gloo ? ", Gloo" : ", no Gloo"}${withNccl(torch, gloo) ? ", NCCL" : ""}` +
       `${torch.referencePython ? `, reference ${torch.referencePython}` : ""}) into ${dir} ...`,
   );
   const objDir = `${dir}obj/`;
@@ -470,7 +538,7 @@ export async function buildNative(
   // source, the headers and the flags are unchanged.
   const jobs = src.cpp.map((name) => async () => {
     const obj = `${objDir}${name.replace(/\.cpp$/, ".o")}`;
-    const uflags = [...cflags, ...unitFlags(name, gloo)];
+    const uflags = [...cflags, ...unitFlags(name, torch, gloo)];
     const okey = await sha256(
       [Deno.readTextFileSync(NATIVE + name), headers, uflags.join(" "), libtorchStamp(torch)]
         .join("\n"),
@@ -505,7 +573,9 @@ export async function buildNative(
     referencePython: torch.referencePython,
     nccl: torch.nccl,
     libtorch: torch,
-    distributed: gloo ? { gloo: true, glooInclude: gloo.includeDir } : { gloo: false },
+    distributed: gloo
+      ? { gloo: true, glooInclude: gloo.includeDir, nccl: withNccl(torch, gloo) }
+      : { gloo: false },
     key,
     builtAt: new Date().toISOString(),
   };
@@ -541,7 +611,8 @@ if (import.meta.main) {
       console.error(
         `shim up to date: libtorch ${info.torchVersion}` +
           `${info.cuda ? ` with CUDA ${info.cudaVersion ?? ""}`.trimEnd() : " (CPU)"}, ` +
-          `${info.cxxStd}, ${info.distributed?.gloo ? "with" : "without"} Gloo, ` +
+          `${info.cxxStd}, ${info.distributed?.gloo ? "with" : "without"} Gloo` +
+          `${info.distributed?.nccl ? " and NCCL" : ""}, ` +
           `reference Python ${info.referencePython ?? "none (set PYTHON)"}`,
       );
       if (outDir !== undefined && withSlash(outDir) !== BUILD_DIR) {

@@ -1,20 +1,22 @@
 // DistributedDataParallel over the default process group: the model starts
 // equal on every rank (parameters, buffers and any other state, broadcast from
-// rank 0), and syncGradients() averages the gradients after backward with the
-// bucketed all-reduce. libtorch's C++ DDP (the Reducer) cannot be reached from
+// rank 0), and syncGradients() averages the gradients after backward, which
+// live in persistent flat buckets (PyTorch's gradient_as_bucket_view), with
+// one all-reduce per bucket. libtorch's C++ DDP (the Reducer) cannot be reached from
 // Debian's headers and is not supported upstream, so this is the Python DDP's
 // contract, written over the collectives.
 import { TorchError } from "../../ffi/error.ts";
 import { cat, tensor } from "../../ffi/creation.ts";
-import { DEFAULT_BUCKET_BYTES } from "../../ffi/distributed.ts";
+import { DEFAULT_BUCKET_BYTES, GradBuckets } from "../../ffi/distributed.ts";
 import { DTYPE_BYTES } from "../../ffi/dtype.ts";
 import { noGrad } from "../../ffi/runtime.ts";
 import type { Tensor } from "../../ffi/tensor.ts";
 import {
   allGather,
   allReduce,
-  allReduceBuckets,
+  allReduceGradBuckets,
   broadcast,
+  getBackend,
   getRank,
   getWorldSize,
 } from "./group.ts";
@@ -54,6 +56,9 @@ export class DistributedDataParallel<M extends Replicable> {
   readonly #params: [string, Tensor][];
   readonly #buffers: [string, Tensor][];
   readonly #missingFlag: Tensor;
+  readonly #device: string;
+  /** The gradients' buckets (world > 1). */
+  readonly #buckets: GradBuckets | null;
 
   constructor(module: M, opts: DDPOptions = {}) {
     this.rank = getRank(); // throws, with PyTorch's message, without a group
@@ -67,50 +72,68 @@ export class DistributedDataParallel<M extends Replicable> {
     }
     this.#params = module.namedParameters();
     this.#buffers = module.namedBuffers();
-    this.#missingFlag = tensor(new BigInt64Array(1)).keep();
+    // DDP's own small collectives run where the group's collectives do: on
+    // the CPU for Gloo, on the parameters' GPU for NCCL.
+    this.#device = getBackend() === "nccl" ? (this.#params[0]?.[1].device ?? "cuda") : "cpu";
+    this.#missingFlag = this.#onDevice(tensor(new BigInt64Array(1))).keep();
     this.#verifyShapes();
     this.#broadcastFromRank0([...this.#params, ...this.#buffers]);
+    this.#buckets = this.worldSize > 1
+      ? new GradBuckets(this.#params.map(([, p]) => p), this.bucketBytes)
+      : null;
   }
 
   /**
-   * Averages every parameter's gradient over the ranks, in place, with the
-   * bucketed all-reduce (one FFI call, `bucketBytes` buckets in parameter
-   * order). Every parameter must have a gradient on every rank, as PyTorch DDP
-   * requires without find_unused_parameters: if one has none on any rank,
-   * every rank throws the same TorchError (after one small all-reduce that
-   * tells them), naming this rank's missing parameters. Returns the number of buckets.
+   * Averages every parameter's gradient over the ranks, in place: each
+   * gradient is (made) a view of a persistent flat bucket (`bucketBytes`, in
+   * parameter order), and each bucket is all-reduced once, all of them
+   * concurrently. A gradient that zeroGrad() dropped is copied into its bucket
+   * once; with `zeroGrad({ setToNone: false })` backward accumulates into the
+   * buckets and nothing is copied. Every parameter must have a gradient on
+   * every rank, as PyTorch DDP requires without find_unused_parameters: if one
+   * has none on any rank, every rank throws the same TorchError (after one
+   * small all-reduce that tells them), naming this rank's missing parameters.
+   * Returns the number of buckets (0 in a world of one, where nothing moves).
    */
   syncGradients(): number {
-    const grads: Tensor[] = [];
-    const missing: string[] = [];
-    for (const [name, p] of this.#params) {
-      const g = p.grad;
-      if (g === null) missing.push(name);
-      else grads.push(g);
+    const missing = this.#buckets === null
+      ? this.#params.flatMap(([, p], i) => {
+        const g = p.grad;
+        g?.dispose();
+        return g === null ? [i] : [];
+      })
+      : this.#buckets.bind();
+    if (this.#buckets === null && missing.length === 0) return 0;
+    // Every rank learns whether any rank lacks a gradient, so all fail
+    // together instead of one waiting in a bucket all-reduce the others skipped.
+    this.#missingFlag.fill_(missing.length);
+    if (this.worldSize > 1) allReduce(this.#missingFlag, { op: "max" });
+    const worst = this.#missingFlag.item();
+    if (worst > 0) {
+      const names = missing.map((i) => this.#params[i][0]);
+      const here = missing.length === 0
+        ? "none on this rank, so another rank"
+        : `${missing.length} on this rank: ${names.slice(0, 5).join(", ")}${
+          missing.length > 5 ? ", ..." : ""
+        }`;
+      throw new TorchError(
+        "DistributedDataParallel.syncGradients",
+        `parameters without a gradient after backward (${here}; rank ${this.rank} of ` +
+          `${this.worldSize}). Every parameter must take part in the loss on every rank: ` +
+          "leave unused parameters out of the module, or set their gradient to zeros",
+      );
     }
+    allReduceGradBuckets(this.#buckets!, { average: true });
+    return this.#buckets!.count;
+  }
+
+  /** A CPU-made tensor on the device of DDP's collectives (the CPU one freed). */
+  #onDevice(t: Tensor): Tensor {
+    if (this.#device === "cpu") return t;
     try {
-      if (this.worldSize === 1 && missing.length === 0) return 0;
-      // Every rank learns whether any rank lacks a gradient, so all fail
-      // together instead of one waiting in a bucket all-reduce the others skipped.
-      this.#missingFlag.fill_(missing.length);
-      allReduce(this.#missingFlag, { op: "max" });
-      const worst = this.#missingFlag.item();
-      if (worst > 0) {
-        const here = missing.length === 0
-          ? "none on this rank, so another rank"
-          : `${missing.length} on this rank: ${missing.slice(0, 5).join(", ")}${
-            missing.length > 5 ? ", ..." : ""
-          }`;
-        throw new TorchError(
-          "DistributedDataParallel.syncGradients",
-          `parameters without a gradient after backward (${here}; rank ${this.rank} of ` +
-            `${this.worldSize}). Every parameter must take part in the loss on every rank: ` +
-            "leave unused parameters out of the module, or set their gradient to zeros",
-        );
-      }
-      return allReduceBuckets(grads, { bucketBytes: this.bucketBytes, average: true });
+      return t.to({ device: this.#device });
     } finally {
-      for (const g of grads) g.dispose();
+      t.dispose();
     }
   }
 
@@ -127,12 +150,15 @@ export class DistributedDataParallel<M extends Replicable> {
     // FNV-1a over the signature, with the counts, gathered from every rank.
     let h = 0x811c9dc5;
     for (let i = 0; i < sig.length; i++) h = Math.imul(h ^ sig.charCodeAt(i), 0x01000193) >>> 0;
-    using mine = tensor(
+    using mine = this.#onDevice(tensor(
       BigInt64Array.from([this.#params.length, this.#buffers.length, h].map(BigInt)),
-    );
+    ));
     const all = allGather(mine);
     try {
-      const rows = all.map((t) => Array.from(t.toTypedArray() as BigInt64Array, Number));
+      const rows = all.map((t) => {
+        using host = t.cpu();
+        return Array.from(host.toTypedArray() as BigInt64Array, Number);
+      });
       const bad = rows.findIndex((r) => r.some((v, i) => v !== rows[this.rank][i]));
       if (bad >= 0) {
         const [p, b] = rows[bad];
@@ -182,8 +208,9 @@ export class DistributedDataParallel<M extends Replicable> {
     });
   }
 
-  /** Frees the small tensor DDP keeps; the module is the caller's. */
+  /** Frees what DDP keeps (the buckets: bound gradients keep their storage); the module is the caller's. */
   dispose(): void {
     if (!this.#missingFlag.isDisposed) this.#missingFlag.dispose();
+    this.#buckets?.dispose();
   }
 }

@@ -3,14 +3,16 @@
 // does, so Deno and PyTorch ranks can share one group.
 import {
   DEFAULT_BUCKET_BYTES,
+  type GradBuckets,
   hasGloo,
+  hasNccl,
   ProcessGroup,
   type ReduceOpName,
   Store,
 } from "../../ffi/distributed.ts";
 import { TorchError } from "../../ffi/error.ts";
 import { TensorList } from "../../ffi/lists.ts";
-import { compiledWithCuda } from "../../ffi/runtime.ts";
+import { compiledWithCuda, cuda } from "../../ffi/runtime.ts";
 import type { Tensor } from "../../ffi/tensor.ts";
 import { type InitOptions, resolveRendezvous } from "./rendezvous.ts";
 
@@ -49,6 +51,11 @@ export function isGlooAvailable(): boolean {
   return hasGloo();
 }
 
+/** True when this shim can make NCCL groups (built against a CUDA libtorch 2.x with NCCL). */
+export function isNcclAvailable(): boolean {
+  return hasNccl();
+}
+
 /**
  * torch.distributed.init_process_group. With no arguments, torchrun's
  * environment: RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT (and
@@ -63,18 +70,11 @@ export function initProcessGroup(opts: InitOptions = {}): void {
     );
   }
   const r = resolveRendezvous(opts, env);
-  if (r.backend === "nccl") {
+  if (r.backend === "nccl") checkNccl();
+  else if (r.backend !== "gloo") {
     throw new TorchError(
       "init_process_group",
-      compiledWithCuda
-        ? 'backend "nccl" is not implemented in this shim yet: use "gloo"'
-        : 'backend "nccl" needs a shim built with CUDA and NCCL; this one is CPU-only: use "gloo"',
-    );
-  }
-  if (r.backend !== "gloo") {
-    throw new TorchError(
-      "init_process_group",
-      `unknown backend ${JSON.stringify(r.backend)} (supported: "gloo")`,
+      `unknown backend ${JSON.stringify(r.backend)} (supported: "gloo", "nccl")`,
     );
   }
   if (!hasGloo()) {
@@ -105,6 +105,19 @@ export function initProcessGroup(opts: InitOptions = {}): void {
     store.dispose();
     throw e;
   }
+}
+
+/** Refuses "nccl" where it cannot run, before any socket is opened. */
+function checkNccl(): void {
+  const why = !compiledWithCuda
+    ? 'backend "nccl" needs a shim built with CUDA and NCCL; this one is CPU-only: use "gloo"'
+    : !hasNccl()
+    ? 'backend "nccl": this shim was built with CUDA but without NCCL (deno task build says ' +
+      'which of nccl.h, ProcessGroupNCCL.hpp or the CUDA headers it missed): use "gloo"'
+    : !cuda.isAvailable()
+    ? 'backend "nccl" needs a CUDA device and none is available here: use "gloo"'
+    : null;
+  if (why !== null) throw new TorchError("init_process_group", why);
 }
 
 export function isInitialized(): boolean {
@@ -168,6 +181,11 @@ export function allReduceBuckets(
     bucketBytes: opts.bucketBytes ?? DEFAULT_BUCKET_BYTES,
     average: opts.average,
   });
+}
+
+/** DistributedDataParallel's all-reduce of its bound gradient buckets (averaged by default). */
+export function allReduceGradBuckets(buckets: GradBuckets, opts: { average?: boolean } = {}): void {
+  groupOf("all_reduce").allReduceGradBuckets(buckets, opts);
 }
 
 /** Frees the group and the store; initProcessGroup may be called again. */

@@ -18,6 +18,7 @@ export {
   initProcessGroup,
   isGlooAvailable,
   isInitialized,
+  isNcclAvailable,
   ReduceOp,
 } from "./group.ts";
 export { type DDPOptions, DistributedDataParallel, type Replicable } from "./ddp.ts";

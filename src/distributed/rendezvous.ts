@@ -10,7 +10,10 @@ export const DEFAULT_TIMEOUT_MS = 30 * 60 * 1000;
 export type Backend = "gloo" | "nccl";
 
 export interface InitOptions {
-  /** "gloo" (CPU tensors); "nccl" is refused until the shim has it. */
+  /**
+   * "gloo" (CPU tensors) or "nccl" (CUDA tensors; a shim built against a CUDA
+   * libtorch 2.x with NCCL, and a CUDA device).
+   */
   backend?: Backend | string;
   /** "env://" (default: RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT) or "tcp://host:port". */
   initMethod?: string;

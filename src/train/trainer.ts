@@ -22,7 +22,7 @@ import { RunFolder } from "./run_folder.ts";
 import { checkBatchFits } from "./data_defaults.ts";
 import type { TrainConfig } from "./settings.ts";
 import { trainStep } from "./step.ts";
-import { anyRank, broadcastText, collective, rankDevice, SOLO, type World } from "./world.ts";
+import { anyRank, broadcastText, collective, SOLO, type World } from "./world.ts";
 
 export interface TrainEvents {
   /** Called after each logged step. */
@@ -84,7 +84,7 @@ export class Trainer {
   /** Loads the data, completes the settings from it, builds the run (fresh, or from `resumeFrom`). */
   static async create(cfg: TrainConfig, opts: TrainerOptions = {}): Promise<Trainer> {
     const world = opts.world ?? SOLO;
-    const device = world.worldSize > 1 ? rankDevice(cfg.device) : resolveDevice(cfg.device);
+    const device = world.worldSize > 1 ? world.device : resolveDevice(cfg.device);
     const prepared = await prepareData(cfg);
     // Training needs a whole batch; evaluating the same data does not.
     checkBatchFits(prepared.cfg, prepared.data.train.length, prepared.data.description);

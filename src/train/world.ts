@@ -2,11 +2,13 @@
 // process is, and every collective the trainer makes, in one place. A run of
 // one process has `SOLO` and no collectives at all. When WORLD_SIZE is set
 // (torchrun, or our launcher: launch.ts) the process is a rank and
-// `joinWorld` builds the Gloo group from torchrun's environment.
+// `joinWorld` builds the group from torchrun's environment: Gloo on CPUs,
+// NCCL on GPUs (one per process, the GPU of its LOCAL_RANK).
 //
 // Gradients are averaged by the run's DistributedDataParallel (run.ts), called
 // through `syncGradients` so a lost rank gives the same one line.
 import { cat, tensor, zeros } from "../../ffi/creation.ts";
+import { cuda } from "../../ffi/runtime.ts";
 import type { Tensor } from "../../ffi/tensor.ts";
 import {
   allGather,
@@ -15,6 +17,7 @@ import {
   destroyProcessGroup,
   initProcessGroup,
   isInitialized,
+  isNcclAvailable,
 } from "../distributed/group.ts";
 import { ConfigError, type TrainConfig } from "./settings.ts";
 
@@ -24,6 +27,12 @@ export interface World {
   /** This process's index among the ones on its machine (LOCAL_RANK). */
   localRank: number;
   localWorldSize: number;
+  /**
+   * A rank's device, where its collectives run: "cpu" (a Gloo group) or
+   * "cuda:<LOCAL_RANK>" (an NCCL group). "cpu" alone, where the trainer
+   * resolves --device itself.
+   */
+  device: string;
 }
 
 export const SOLO: World = Object.freeze({
@@ -31,6 +40,7 @@ export const SOLO: World = Object.freeze({
   worldSize: 1,
   localRank: 0,
   localWorldSize: 1,
+  device: "cpu",
 });
 
 function env(name: string): string | undefined {
@@ -87,11 +97,13 @@ export function joinWorld(cfg: TrainConfig): World {
   if (!startedAsRank()) return SOLO;
   const worldSize = envInt("WORLD_SIZE", 1);
   const rank = envInt("RANK", 0);
+  const localRank = envInt("LOCAL_RANK", rank);
   const w: World = {
     rank,
     worldSize,
-    localRank: envInt("LOCAL_RANK", rank),
+    localRank,
     localWorldSize: envInt("LOCAL_WORLD_SIZE", worldSize),
+    device: worldSize > 1 ? rankDevice(cfg.device, localRank) : "cpu",
   };
   if (cfg.batchSize % worldSize !== 0) {
     const down = Math.max(worldSize, cfg.batchSize - (cfg.batchSize % worldSize));
@@ -102,7 +114,10 @@ export function joinWorld(cfg: TrainConfig): World {
   }
   if (worldSize === 1) return w;
   try {
-    initProcessGroup({ backend: "gloo", timeoutMs: cfg.distTimeout * 1000 });
+    initProcessGroup({
+      backend: w.device === "cpu" ? "gloo" : "nccl",
+      timeoutMs: cfg.distTimeout * 1000,
+    });
   } catch (e) {
     throw new Error(
       `rank ${rank} of ${worldSize} could not join the others within --dist-timeout ` +
@@ -173,7 +188,7 @@ export function syncGradients(
 /** The mean of a number over the ranks (the logged loss). */
 export function meanOverRanks(w: World, x: number, what = "the loss all-reduce"): number {
   if (w.worldSize === 1) return x;
-  using t = tensor([x], { dtype: "float64" });
+  using t = onDevice(w, tensor([x], { dtype: "float64" }));
   collective(w, what, () => allReduce(t, { op: "sum" }));
   return t.item() / w.worldSize;
 }
@@ -181,7 +196,7 @@ export function meanOverRanks(w: World, x: number, what = "the loss all-reduce")
 /** True on every rank when any rank asks to stop (one 1-element all-reduce, max). */
 export function anyRank(w: World, flag: boolean, what = "the stop agreement"): boolean {
   if (w.worldSize === 1) return flag;
-  using t = tensor([flag ? 1 : 0], { dtype: "float32" });
+  using t = onDevice(w, tensor([flag ? 1 : 0], { dtype: "float32" }));
   collective(w, what, () => allReduce(t, { op: "max" }));
   return t.item() > 0;
 }
@@ -190,13 +205,17 @@ export function anyRank(w: World, flag: boolean, what = "the stop agreement"): b
 export function broadcastText(w: World, text: string, what = "a broadcast"): string {
   if (w.worldSize === 1) return text;
   const bytes = new TextEncoder().encode(text);
-  using len = tensor([w.rank === 0 ? bytes.length : 0], { dtype: "int64" });
+  using len = onDevice(w, tensor([w.rank === 0 ? bytes.length : 0], { dtype: "int64" }));
   collective(w, what, () => broadcast(len, { src: 0 }));
   const n = Number(len.item());
   if (n === 0) return "";
-  using buf = w.rank === 0 ? tensor(bytes, { dtype: "uint8" }) : zeros([n], { dtype: "uint8" });
+  using buf = onDevice(
+    w,
+    w.rank === 0 ? tensor(bytes, { dtype: "uint8" }) : zeros([n], { dtype: "uint8" }),
+  );
   collective(w, what, () => broadcast(buf, { src: 0 }));
-  return new TextDecoder().decode(buf.toTypedArray() as Uint8Array);
+  using host = buf.cpu();
+  return new TextDecoder().decode(host.toTypedArray() as Uint8Array);
 }
 
 /** Rows [start, end) of `n` rows that rank `rank` of `worldSize` takes: equal shares, the last ones shorter. */
@@ -236,15 +255,43 @@ export function gatherShards(w: World, local: Tensor, n: number, what: string): 
   }
 }
 
+/** A CPU-made tensor on the rank's device (moved, the CPU one freed), for its collectives. */
+function onDevice(w: World, t: Tensor): Tensor {
+  if (w.device === "cpu") return t;
+  try {
+    return t.to({ device: w.device });
+  } finally {
+    t.dispose();
+  }
+}
+
 /**
- * The device of a rank of several: the group is Gloo, which takes CPU
- * tensors, so "auto" is the CPU and a CUDA device is refused until the shim
- * has NCCL.
+ * The device of a rank of several, as PyTorch's DDP recipe: one GPU per
+ * process, the one of its LOCAL_RANK, in an NCCL group; else the CPU in a Gloo
+ * group. "auto" takes the GPU where there is one and the shim has NCCL.
  */
-export function rankDevice(device: string): string {
-  if (device === "auto" || device === "cpu") return "cpu";
-  throw new ConfigError(
-    `--device ${device}: training on several processes runs on CPUs here (a Gloo group; ` +
-      "NCCL is not implemented yet): use --device cpu, or train on one process",
-  );
+export function rankDevice(device: string, localRank: number): string {
+  if (device === "cpu") return "cpu";
+  const gpus = cuda.isAvailable() ? cuda.deviceCount() : 0;
+  if (device === "auto" && (gpus === 0 || !isNcclAvailable())) return "cpu";
+  if (device !== "auto" && device !== "cuda") {
+    throw new ConfigError(
+      `--device ${device}: with several processes each one takes the GPU of its LOCAL_RANK ` +
+        "(cuda:0, cuda:1, ...); give --device cuda (or cpu)",
+    );
+  }
+  if (!isNcclAvailable()) {
+    throw new ConfigError(
+      `--device ${device}: training on several GPUs needs an NCCL process group, and this shim ` +
+        "has none (built against a CPU libtorch, or without NCCL's headers: deno task build " +
+        "says which); use --device cpu (Gloo), or train on one process",
+    );
+  }
+  if (localRank >= gpus) {
+    throw new ConfigError(
+      `--device ${device}: the process with LOCAL_RANK ${localRank} has no GPU of its own ` +
+        `(this machine has ${gpus}): start at most ${gpus} per machine (--nproc-per-node ${gpus})`,
+    );
+  }
+  return `cuda:${localRank}`;
 }

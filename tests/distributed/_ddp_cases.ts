@@ -71,6 +71,7 @@ function globalViews(step: number): [Tensor, Tensor] {
  * Five training steps on rows [rank * n, (rank + 1) * n) of every global
  * batch (n = GLOBAL_BATCH / world): loss, backward, DDP's gradient average
  * (when given), optimizer step, EMA update. Returns the local losses.
+ * Even steps drop the gradients before backward, odd steps zero them.
  */
 export function train(
   byol: BYOL,
@@ -87,7 +88,9 @@ export function train(
       const v1 = g1.narrow(0, rank * n, n);
       const v2 = g2.narrow(0, rank * n, n);
       const loss = byol.loss(v1, v2);
-      opt.zeroGrad();
+      // Both ways to clear: dropped gradients (DDP copies the new ones into
+      // its buckets) and zeroed ones (backward accumulates into the buckets).
+      opt.zeroGrad({ setToNone: step % 2 === 0 });
       loss.backward();
       ddp?.syncGradients();
       opt.step();

@@ -3,8 +3,9 @@
 import { assert, assertEquals, assertThrows } from "../helpers/asserts.ts";
 import * as dist from "../../src/distributed/mod.ts";
 import { TorchError } from "../../ffi/error.ts";
-import { compiledWithCuda } from "../../ffi/runtime.ts";
+import { compiledWithCuda, cuda } from "../../ffi/runtime.ts";
 import { tensor, zeros } from "../../ffi/creation.ts";
+import { readShimInfo } from "../../ffi/shim_path.ts";
 import { freePort } from "./_ranks.ts";
 
 const env = (vars: Record<string, string>) => (name: string) => vars[name];
@@ -80,16 +81,30 @@ Deno.test("distributed: not initialised, nccl and unknown backends are refused c
   assertThrows(() => dist.allReduce(zeros([2])), TorchError, "has not been initialized");
   assertThrows(() => dist.destroyProcessGroup(), TorchError, "not initialized");
   const tcp = { initMethod: "tcp://127.0.0.1:1", rank: 0, worldSize: 1 };
-  assertThrows(
-    () => dist.initProcessGroup({ ...tcp, backend: "nccl" }),
-    TorchError,
-    compiledWithCuda ? "not implemented" : "CPU-only",
-  );
+  if (!cuda.isAvailable()) {
+    assertThrows(
+      () => dist.initProcessGroup({ ...tcp, backend: "nccl" }),
+      TorchError,
+      !compiledWithCuda
+        ? "CPU-only"
+        : dist.isNcclAvailable()
+        ? "needs a CUDA device"
+        : "without NCCL",
+    );
+  }
   assertThrows(
     () => dist.initProcessGroup({ ...tcp, backend: "mpi" }),
     TorchError,
     "unknown backend",
   );
+});
+
+Deno.test("distributed: the shim has NCCL exactly when its build found NCCL and CUDA's headers", () => {
+  const info = readShimInfo();
+  assert(info?.distributed !== undefined, "build-info records the distributed build");
+  assertEquals(dist.isGlooAvailable(), info.distributed.gloo);
+  assertEquals(dist.isNcclAvailable(), info.distributed.nccl === true);
+  if (dist.isNcclAvailable()) assert(compiledWithCuda, "NCCL only in a CUDA build");
 });
 
 Deno.test({
