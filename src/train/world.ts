@@ -287,6 +287,11 @@ export function rankDevice(device: string, localRank: number): string {
         "says which); use --device cpu (Gloo), or train on one process",
     );
   }
+  if (gpus === 0) {
+    throw new ConfigError(
+      `--device ${device}: no CUDA device is visible here; use --device cpu (Gloo)`,
+    );
+  }
   if (localRank >= gpus) {
     throw new ConfigError(
       `--device ${device}: the process with LOCAL_RANK ${localRank} has no GPU of its own ` +

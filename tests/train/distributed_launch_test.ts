@@ -3,9 +3,12 @@
 // does not split, and a SIGINT to the launcher: every rank stops at the same
 // step, rank 0 checkpoints, the resume command is printed once.
 import { join } from "node:path";
-import { assert, assertEquals } from "../helpers/asserts.ts";
+import { assert, assertEquals, assertThrows } from "../helpers/asserts.ts";
 import { LAUNCH_KEYS, planWorkers, workerArgs } from "../../src/train/launch.ts";
-import { DEFAULTS } from "../../src/train/settings.ts";
+import { ConfigError, DEFAULTS } from "../../src/train/settings.ts";
+import { rankDevice } from "../../src/train/world.ts";
+import { cuda } from "../../ffi/runtime.ts";
+import { isNcclAvailable } from "../../src/distributed/group.ts";
 import {
   checkpoints,
   envOf,
@@ -68,6 +71,23 @@ Deno.test("launcher: worker arguments and torchrun's environment contract", () =
     msg = (e as Error).message;
   }
   assert(/--node-rank 2 is outside 0..1/.test(msg), msg);
+});
+
+Deno.test("a rank's device: the CPU with Gloo, its LOCAL_RANK's GPU with NCCL, else the fix", () => {
+  assertEquals(rankDevice("cpu", 1), "cpu");
+  const gpus = cuda.isAvailable() ? cuda.deviceCount() : 0;
+  assertEquals(rankDevice("auto", 0), gpus > 0 && isNcclAvailable() ? "cuda:0" : "cpu");
+  assertThrows(() => rankDevice("cuda:1", 0), ConfigError, "give --device cuda");
+  // One GPU per process: a LOCAL_RANK past the machine's GPUs, no GPU, or no NCCL.
+  assertThrows(
+    () => rankDevice("cuda", gpus),
+    ConfigError,
+    !isNcclAvailable()
+      ? "needs an NCCL"
+      : gpus === 0
+      ? "no CUDA device is visible"
+      : `has no GPU of its own (this machine has ${gpus})`,
+  );
 });
 
 Deno.test("launcher: a global batch that does not split over the ranks is refused with the fix", async () => {
