@@ -1,8 +1,8 @@
 // One rank of `deno task bench --only ddp` (scripts/bench.ts starts them; the
 // PyTorch twin is bench/py/ddp.py):
 //   deno run -A bench/ddp_rank.ts <mode> <rank> <world> <port> '<json params>'
-// "allreduce": the bucketed gradient all-reduce of ResNet-18's parameter
-// shapes (11.2M floats, 25 MB buckets, averaged); "step": the BYOL model step
+// "allreduce": DDP's gradient average of ResNet-18's gradients (11.2M
+// floats, 25 MB persistent buckets); "step": the BYOL model step
 // (pre-made views of this rank's share of the global batch, loss, backward,
 // gradients averaged by DDP, SGD, EMA), SyncBatchNorm when the world is > 1.
 // Rank 0 prints one JSON object on stdout.
@@ -44,16 +44,24 @@ function timed(fn: () => void): { ms: number; all: number[] } {
 
 let result: Record<string, unknown>;
 if (mode === "allreduce") {
-  const shapes = nn.resnet18({ stem: "cifar" }).parameters().map((t) => t.shape);
-  const grads = shapes.map((s) => randn(s));
-  const floats = grads.reduce((a, g) => a + g.numel, 0);
+  // DDP's gradient average as training runs it: ResNet-18's gradients (from
+  // one backward), bound to DDP's persistent buckets, then averaged.
+  const model = nn.resnet18({ stem: "cifar" });
+  const params = model.parameters();
+  const floats = params.reduce((a, t) => a + t.numel, 0);
+  const ddp = new dist.DistributedDataParallel(model, {
+    bucketBytes: (p.bucketBytes as number | undefined) ?? undefined,
+  });
+  tidy(() => {
+    let total = params[0].sum();
+    for (const t of params.slice(1)) total = total.add(t.sum());
+    total.backward();
+  });
   let buckets = 0;
   const t = timed(() => {
-    buckets = dist.allReduceBuckets(grads, {
-      bucketBytes: (p.bucketBytes as number | undefined) ?? undefined,
-    });
+    buckets = ddp.syncGradients();
   });
-  result = { ...t, floats, tensors: grads.length, buckets };
+  result = { ...t, floats, tensors: params.length, buckets };
 } else if (mode === "step") {
   const batch = p.batch as number;
   const side = p.side as number;
