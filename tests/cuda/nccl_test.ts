@@ -1,9 +1,9 @@
 // NCCL process groups: skipped (ignored) where no GPU is visible or the shim
 // has no NCCL; run by scripts/gpu_check.sh. World 1 (one GPU): every
 // collective on CUDA tensors, the differentiable all-reduce SyncBatchNorm uses,
-// and the refusals that name the device.
+// DDP over a CUDA module, and the refusals that name the device.
 import { assert, assertEquals, assertThrows } from "../helpers/asserts.ts";
-import { cuda, distributed as dist, tensor } from "../../mod.ts";
+import { cuda, distributed as dist, nn, randn, tensor } from "../../mod.ts";
 import { TorchError } from "../../ffi/error.ts";
 import { freePort } from "../distributed/_ranks.ts";
 
@@ -40,6 +40,17 @@ Deno.test({ name: "NCCL: world 1, every collective on CUDA tensors", ignore }, (
     y.mul(2).sum().backward();
     assertEquals(y.cpu().toArray(), values);
     assertEquals(x.grad!.cpu().toArray(), [2, 2, 2, 2]);
+
+    // DDP over a CUDA module in an NCCL group: its own collectives (the
+    // model check) run on the GPU; alone, syncGradients leaves the gradients.
+    const m = new nn.Linear(4, 3);
+    m.to("cuda");
+    const ddp = new dist.DistributedDataParallel(m);
+    m.forward(randn([5, 4]).to("cuda")).sum().backward();
+    using before = m.parameters()[0].grad!.cpu();
+    assertEquals(ddp.syncGradients(), 0);
+    assertEquals(m.parameters()[0].grad!.cpu().toArray(), before.toArray());
+    ddp.dispose();
 
     // A CPU tensor in an NCCL group is named, with the fix.
     assertThrows(
