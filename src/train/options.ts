@@ -3,11 +3,17 @@
 // switch that is on by default, `--amp` for one that is off. Only flags the
 // user actually gave are returned, so presets and config files stay in force.
 import { type Command, Option } from "../../deps/commander.ts";
+import { PRESETS } from "./config.ts";
 import { DEFAULTS, kebab, type Setting, SETTING_KEYS, SETTINGS } from "./settings.ts";
 
-function describeDefault(v: unknown): string {
+/** The default a flag shows: the default preset's value where it sets one (what a bare run uses). */
+function describeDefault(key: (typeof SETTING_KEYS)[number]): string {
+  const preset = PRESETS[DEFAULTS.preset as keyof typeof PRESETS] as Record<string, unknown>;
+  const fromPreset = key in preset;
+  const v = fromPreset ? preset[key] : DEFAULTS[key];
   if (v === "" || v === 0 && typeof v === "number") return "";
-  return ` (default ${JSON.stringify(v).replace(/^"|"$/g, "")})`;
+  const text = JSON.stringify(v).replace(/^"|"$/g, "");
+  return fromPreset ? ` (default ${text}: the ${DEFAULTS.preset} preset's)` : ` (default ${text})`;
 }
 
 /** Adds one option per setting to `program`. */
@@ -22,7 +28,7 @@ export function addSettingOptions<C extends Command>(program: C): C {
           : new Option(`--${name}`, s.help),
       );
     } else {
-      program.addOption(new Option(`--${name} ${s.arg}`, s.help + describeDefault(DEFAULTS[key])));
+      program.addOption(new Option(`--${name} ${s.arg}`, s.help + describeDefault(key)));
     }
   }
   return program;
