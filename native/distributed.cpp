@@ -250,28 +250,6 @@ void all_reduce_sum(const PgBox& g, const char* op, at::Tensor& x) {
   run_collective(g, op, [&] { return g.pg->allreduce(ts, o); });
 }
 
-// Bucket plan in list order: a new bucket starts where the dtype changes or
-// the next tensor would take it past bucket_bytes (a tensor larger than the
-// cap gets a bucket of its own). Returns the tensors' indices per bucket.
-std::vector<std::vector<size_t>> plan_buckets(const std::vector<at::Tensor>& tensors,
-                                              int64_t bucket_bytes) {
-  std::vector<std::vector<size_t>> buckets;
-  int64_t bytes = 0;
-  for (size_t i = 0; i < tensors.size(); i++) {
-    const int64_t b = tensors[i].numel() * static_cast<int64_t>(tensors[i].element_size());
-    const bool fresh = buckets.empty() ||
-                       tensors[buckets.back().front()].scalar_type() != tensors[i].scalar_type() ||
-                       bytes + b > bucket_bytes;
-    if (fresh) {
-      buckets.emplace_back();
-      bytes = 0;
-    }
-    buckets.back().push_back(i);
-    bytes += b;
-  }
-  return buckets;
-}
-
 // Sums every flat bucket over the ranks: all launched, then all waited (the
 // first failure is reported once every launched op has finished, so none
 // still writes); divides each by the world size when `average`.
@@ -341,6 +319,28 @@ struct AllReduceSum : public torch::autograd::Function<AllReduceSum> {
 };
 
 #endif  // TT_WITH_GLOO
+
+// Bucket plan in list order: a new bucket starts where the dtype changes or
+// the next tensor would take it past bucket_bytes (a tensor larger than the
+// cap gets a bucket of its own). Returns the tensors' indices per bucket.
+std::vector<std::vector<size_t>> plan_buckets(const std::vector<at::Tensor>& tensors,
+                                              int64_t bucket_bytes) {
+  std::vector<std::vector<size_t>> buckets;
+  int64_t bytes = 0;
+  for (size_t i = 0; i < tensors.size(); i++) {
+    const int64_t b = tensors[i].numel() * static_cast<int64_t>(tensors[i].element_size());
+    const bool fresh = buckets.empty() ||
+                       tensors[buckets.back().front()].scalar_type() != tensors[i].scalar_type() ||
+                       bytes + b > bucket_bytes;
+    if (fresh) {
+      buckets.emplace_back();
+      bytes = 0;
+    }
+    buckets.back().push_back(i);
+    bytes += b;
+  }
+  return buckets;
+}
 
 // DistributedDataParallel's gradient buckets (PyTorch DDP's
 // gradient_as_bucket_view): flat storage per bucket, and for each parameter a
