@@ -101,7 +101,7 @@ Deno.test("resume: only the resumable settings may change; saved runs are migrat
     "--lr cannot change on --resume (the run used 0.001)",
   );
   assertThrows(
-    () => resumeConfig(saved, { batchSize: 64 }, "/tmp/run"),
+    () => resumeConfig(saved, { batchSize: saved.batchSize * 2 }, "/tmp/run"),
     ConfigError,
     "--batch-size cannot change",
   );
