@@ -4,7 +4,8 @@
 // "allreduce": DDP's gradient average of ResNet-18's gradients (11.2M
 // floats, 25 MB persistent buckets); "step": the BYOL model step
 // (pre-made views of this rank's share of the global batch, loss, backward,
-// gradients averaged by DDP, SGD, EMA), SyncBatchNorm when the world is > 1.
+// gradients averaged by DDP, SGD, EMA), SyncBatchNorm when the world is > 1;
+// {"overlap": false} launches the all-reduces after backward instead of from it.
 // Rank 0 prints one JSON object on stdout.
 import { BYOL, distributed as dist, nn, randn, setNumThreads, tidy } from "../mod.ts";
 import { decayParamGroups, SGD } from "../src/optim/mod.ts";
@@ -68,7 +69,9 @@ if (mode === "allreduce") {
   const local = batch / world;
   const encoder = nn.resnet18({ stem: "cifar" }).channelsLast();
   const byol = new BYOL(encoder, { hiddenDim: 4096, projectionDim: 256, syncBatchNorm: world > 1 });
-  const ddp = world > 1 ? new dist.DistributedDataParallel(byol) : null;
+  // overlap: false times the step with every all-reduce after backward.
+  const overlapBackward = (p.overlap as boolean | undefined) ?? true;
+  const ddp = world > 1 ? new dist.DistributedDataParallel(byol, { overlapBackward }) : null;
   const opt = new SGD(decayParamGroups(byol.namedOnlineParameters()), {
     lr: 0.05,
     weightDecay: 1e-4,
@@ -89,7 +92,13 @@ if (mode === "allreduce") {
       byol.updateTarget(k++, 1000);
     })
   );
-  result = { ...t, batch, local, pairsPerSec: batch / (t.ms / 1e3) };
+  result = {
+    ...t,
+    batch,
+    local,
+    pairsPerSec: batch / (t.ms / 1e3),
+    launchedInBackward: ddp?.bucketsLaunchedInBackward ?? 0,
+  };
 } else {
   throw new Error(`unknown mode ${mode}`);
 }

@@ -220,13 +220,17 @@ export class ProcessGroup implements Disposable {
 
 /**
  * DistributedDataParallel's gradient buckets (PyTorch DDP's
- * gradient_as_bucket_view): flat storage per bucket (parameter order, at most
- * `bucketBytes`, one dtype each) and a slot per parameter with its shape and
- * strides. `bind()` makes every gradient its slot, so backward accumulates
- * into the buckets and the all-reduce copies nothing in or out; a gradient
- * that zeroGrad() dropped and backward made anew is copied into its slot once.
- * The buckets follow the parameters through Module.to() and channelsLast()
- * (rebuilt when a parameter's tensor was swapped).
+ * gradient_as_bucket_view): flat storage per bucket (the parameters in
+ * reverse, as backward makes their gradients; the first bucket at most 1 MB,
+ * the others `bucketBytes`; one dtype each) and a slot per parameter with its
+ * shape and strides. `bind()` makes every gradient its slot, so backward
+ * accumulates into the buckets and the all-reduce copies nothing in or out; a
+ * gradient that zeroGrad() dropped and backward made anew is copied into its
+ * slot once. `arm(group)` makes backward itself launch each bucket's
+ * all-reduce as soon as its gradients are made; `launch(group)` launches the
+ * rest and `finish()` waits. The buckets follow the parameters through
+ * Module.to() and channelsLast() (rebuilt, and re-armed, when a parameter's
+ * tensor was swapped).
  */
 export class GradBuckets implements Disposable {
   readonly #list: TensorList;
@@ -234,6 +238,8 @@ export class GradBuckets implements Disposable {
   #handle: Deno.PointerObject | null = null;
   #count = 0;
   #missing: BigInt64Array;
+  /** The group the hooks launch on, once armed. */
+  #armedOn: ProcessGroup | null = null;
 
   constructor(params: readonly Tensor[], bucketBytes: number = DEFAULT_BUCKET_BYTES) {
     this.#list = new TensorList(params, {
@@ -255,6 +261,44 @@ export class GradBuckets implements Disposable {
     this.#handle = outHandle();
     this.#count = Number(OUT_I64[0]);
     bucketsRegistry.register(this, this.#handle, this);
+    if (this.#armedOn !== null) {
+      check("tt_grad_buckets_arm", lib.tt_grad_buckets_arm(this.#armedOn.handle, this.#handle));
+    }
+  }
+
+  /**
+   * Hooks every parameter's gradient accumulator: during backward, each
+   * bucket whose gradients are all made is launched (a sum over `group`),
+   * in bucket order, while backward goes on. Collective only in effect: every
+   * rank must arm the same buckets.
+   */
+  arm(group: ProcessGroup): void {
+    check("tt_grad_buckets_arm", lib.tt_grad_buckets_arm(group.handle, this.handle));
+    this.#armedOn = group;
+  }
+
+  /** Whether the hooks launch anything (off inside DDP's noSync()). */
+  setHooks(on: boolean): void {
+    check("tt_grad_buckets_set_hooks", lib.tt_grad_buckets_set_hooks(this.handle, on ? 1 : 0));
+  }
+
+  /** Launches every bucket backward did not launch, in bucket order (asynchronously). */
+  launch(group: ProcessGroup): void {
+    check("tt_grad_buckets_launch", lib.tt_grad_buckets_launch(group.handle, this.handle));
+  }
+
+  /**
+   * Waits for every launched bucket, divides each by the world size when
+   * `average` (default) and starts the next iteration. Returns how many
+   * buckets backward launched; throws the first failure (a collective's, or a
+   * hook's: a second backward before this) once nothing is in flight.
+   */
+  finish(opts: { average?: boolean } = {}): number {
+    check(
+      "tt_grad_buckets_finish",
+      lib.tt_grad_buckets_finish(this.handle, opts.average ?? true ? 1 : 0, OUT_I64),
+    );
+    return Number(OUT_I64[0]);
   }
 
   /** The number of buckets. */

@@ -18,8 +18,10 @@
 
 #include <torch/version.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <cstdlib>
 #include <sstream>
 #include <stdexcept>
@@ -32,6 +34,8 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/csrc/autograd/custom_function.h>
+#include <torch/csrc/autograd/utils/lambda_post_hook.h>
+#include <torch/csrc/autograd/variable.h>
 #endif
 #ifdef TT_WITH_NCCL
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
@@ -320,18 +324,21 @@ struct AllReduceSum : public torch::autograd::Function<AllReduceSum> {
 
 #endif  // TT_WITH_GLOO
 
-// Bucket plan in list order: a new bucket starts where the dtype changes or
-// the next tensor would take it past bucket_bytes (a tensor larger than the
-// cap gets a bucket of its own). Returns the tensors' indices per bucket.
+// Bucket plan over `order` (indices into tensors): a new bucket starts where
+// the dtype changes or the next tensor would take it past its cap (a tensor
+// larger than the cap gets a bucket of its own); the first bucket's cap is
+// first_bytes, the others' bucket_bytes. Returns the tensors' indices per bucket.
 std::vector<std::vector<size_t>> plan_buckets(const std::vector<at::Tensor>& tensors,
-                                              int64_t bucket_bytes) {
+                                              const std::vector<size_t>& order,
+                                              int64_t bucket_bytes, int64_t first_bytes) {
   std::vector<std::vector<size_t>> buckets;
   int64_t bytes = 0;
-  for (size_t i = 0; i < tensors.size(); i++) {
+  for (size_t i : order) {
     const int64_t b = tensors[i].numel() * static_cast<int64_t>(tensors[i].element_size());
+    const int64_t cap = buckets.size() == 1 ? first_bytes : bucket_bytes;  // the open bucket's
     const bool fresh = buckets.empty() ||
                        tensors[buckets.back().front()].scalar_type() != tensors[i].scalar_type() ||
-                       bytes + b > bucket_bytes;
+                       bytes + b > cap;
     if (fresh) {
       buckets.emplace_back();
       bytes = 0;
@@ -342,26 +349,166 @@ std::vector<std::vector<size_t>> plan_buckets(const std::vector<at::Tensor>& ten
   return buckets;
 }
 
+std::vector<size_t> in_order(size_t n) {
+  std::vector<size_t> order(n);
+  for (size_t i = 0; i < n; i++) order[i] = i;
+  return order;
+}
+
 // DistributedDataParallel's gradient buckets (PyTorch DDP's
 // gradient_as_bucket_view): flat storage per bucket, and for each parameter a
 // slot in it with the parameter's shape and strides. Once a gradient is its
 // slot, backward accumulates into the bucket in place and the all-reduce needs
 // no copy in or out.
+//
+// Buckets follow the parameters in reverse (backward makes the last layers'
+// gradients first) and the first is capped at 1 MB, as PyTorch DDP's: armed
+// (tt_grad_buckets_arm), a hook on each parameter's gradient accumulator
+// marks it ready during backward and launches every bucket whose gradients
+// are all ready, in bucket order (every rank issues the same collectives in
+// the same order), so the all-reduce runs while backward goes on. What
+// backward did not launch, tt_grad_buckets_launch launches; finish waits.
 struct GradBuckets {
   std::vector<at::Tensor> params;
   std::vector<at::Tensor> slots;    // one per parameter, a view of its bucket
-  std::vector<at::Tensor> buckets;  // flat, one dtype each
+  std::vector<at::Tensor> buckets;  // flat, one dtype each, in launch order
+  std::vector<size_t> bucket_of;    // per parameter
+  std::vector<int64_t> sizes;       // parameters per bucket
+  std::mutex mu;                    // hooks may run on autograd's device threads
+  size_t next = 0;                  // buckets launched this iteration
+  int64_t early = 0;                // of them, launched by the hooks
+  int64_t last_early = 0;           // `early` of the last finished iteration
+#ifdef TT_WITH_GLOO
+  std::vector<c10::intrusive_ptr<c10d::Work>> works;  // per launched bucket
+  std::unique_ptr<PgBox> group;     // the group of this iteration's launches
+  bool armed = false;               // hooks registered (they launch on `group`)
+  bool hooks_on = true;             // off inside DDP's noSync()
+  std::vector<int64_t> pending;     // per bucket: gradients not yet ready
+  std::vector<char> ready;          // per parameter
+  std::string error;                // the first failure seen by a hook
+  std::vector<decltype(torch::autograd::impl::grad_accumulator(std::declval<const at::Tensor&>()))>
+      accumulators;                 // kept alive, as the Reducer does: hooks live on them
+  std::vector<uintptr_t> hook_keys;
+#endif
+};
+
+struct GradBucketsBox {
+  std::shared_ptr<GradBuckets> p;
 };
 
 GradBuckets& B(tt_grad_buckets h) {
   if (h == nullptr) throw std::invalid_argument("null gradient buckets handle (were they freed?)");
-  return *reinterpret_cast<GradBuckets*>(h);
+  return *reinterpret_cast<GradBucketsBox*>(h)->p;
 }
 
 bool is_slot(const at::Tensor& g, const at::Tensor& slot) {
   return g.defined() && g.data_ptr() == slot.data_ptr() && g.sizes().equals(slot.sizes()) &&
          g.strides().equals(slot.strides()) && g.scalar_type() == slot.scalar_type();
 }
+
+// Makes parameter i's gradient its slot (copying a fresh one in); false when
+// it has none. Called with no gradient recording.
+bool bind_one(GradBuckets& box, size_t i) {
+  auto& p = box.params[i];
+  const at::Tensor& g = p.grad();
+  if (!g.defined()) return false;
+  if (is_slot(g, box.slots[i])) return true;  // backward accumulated into the bucket
+  if (!g.sizes().equals(p.sizes()) || g.scalar_type() != p.scalar_type() ||
+      g.device() != p.device()) {
+    throw std::invalid_argument("gradient buckets: parameter " + std::to_string(i) +
+                                "'s gradient does not match it in shape, dtype or device");
+  }
+  // A fresh gradient (zero_grad set it to None): into the slot, which
+  // becomes the gradient for the next backward to accumulate into.
+  box.slots[i].copy_(g);
+  p.mutable_grad() = box.slots[i];
+  return true;
+}
+
+#ifdef TT_WITH_GLOO
+const char* const kGradOp = "all_reduce (gradient buckets)";
+
+// Launches bucket box.next (sum); the caller holds box.mu.
+void launch_next(GradBuckets& box, const PgBox& g) {
+  c10d::AllreduceOptions o;
+  o.reduceOp = c10d::ReduceOp::SUM;
+  o.timeout = g.timeout;
+  std::vector<at::Tensor> one{box.buckets[box.next]};
+  try {
+    box.works.push_back(g.pg->allreduce(one, o));
+  } catch (...) {
+    throw std::runtime_error(where(g, kGradOp) + ": " + current_message());
+  }
+  box.next++;
+}
+
+// The hook of parameter i, after backward accumulated its gradient.
+void on_grad_ready(GradBuckets& box, size_t i) {
+  std::lock_guard<std::mutex> lock(box.mu);
+  if (!box.armed || !box.hooks_on || !box.error.empty()) return;
+  try {
+    if (box.ready[i]) {
+      throw std::runtime_error(
+          "parameter " + std::to_string(i) + "'s gradient was made twice before syncGradients() "
+          "(two backward passes): call syncGradients() after each backward, or run the extra "
+          "backward passes inside noSync()");
+    }
+    at::NoGradGuard no_grad;
+    if (!bind_one(box, i)) return;
+    box.ready[i] = 1;
+    if (--box.pending[box.bucket_of[i]] > 0) return;
+    while (box.next < box.buckets.size() && box.pending[box.next] == 0) {
+      launch_next(box, *box.group);
+      box.early++;
+    }
+  } catch (...) {
+    // Reported by syncGradients (after it drained what is in flight), not
+    // thrown into autograd's engine halfway through backward.
+    box.error = current_message();
+  }
+}
+
+void disarm(GradBuckets& box) {
+  for (size_t i = 0; i < box.accumulators.size(); i++) {
+    if (box.accumulators[i]) box.accumulators[i]->del_post_hook(box.hook_keys[i]);
+  }
+  box.accumulators.clear();
+  box.hook_keys.clear();
+  box.armed = false;
+}
+
+// Waits for every launched bucket (all of them, even after a failure, so none
+// still writes), divides each by the world size when `average`, and starts the
+// next iteration. Throws the first failure, a hook's included.
+void finish(GradBuckets& box, bool average) {
+  std::string error;
+  {
+    std::lock_guard<std::mutex> lock(box.mu);
+    error = box.error;
+  }
+  const PgBox* g = box.group.get();
+  for (size_t k = 0; k < box.works.size(); k++) {
+    try {
+      if (g != nullptr) wait_work(*g, kGradOp, box.works[k]);
+      else box.works[k]->wait();
+    } catch (const std::exception& e) {
+      if (error.empty()) error = e.what();
+    }
+    // Each bucket is divided as soon as it is done, while later ones may
+    // still be in flight.
+    if (average && error.empty() && g != nullptr) box.buckets[k].div_(g->size);
+  }
+  std::lock_guard<std::mutex> lock(box.mu);
+  box.works.clear();
+  box.last_early = box.early;
+  box.early = 0;
+  box.next = 0;
+  box.pending = box.sizes;
+  std::fill(box.ready.begin(), box.ready.end(), 0);
+  box.error.clear();
+  if (!error.empty()) throw std::runtime_error(error);
+}
+#endif  // TT_WITH_GLOO
 
 }  // namespace
 
@@ -637,7 +784,7 @@ int32_t tt_pg_all_reduce_buckets(tt_pg pg, const tt_tensor* ts, int64_t n, int64
       check_dense(g, "all_reduce_buckets", x);
       if (average) check_average(g, "all_reduce_buckets", x);
     }
-    const auto buckets = plan_buckets(tensors, bucket_bytes);
+    const auto buckets = plan_buckets(tensors, in_order(tensors.size()), bucket_bytes, bucket_bytes);
     std::vector<at::Tensor> flats;
     for (auto& bucket : buckets) {
       std::vector<at::Tensor> parts;
@@ -685,7 +832,7 @@ int32_t tt_grad_buckets_new(const tt_tensor* params, int64_t n, int64_t bucket_b
   PROTECT({
     if (bucket_bytes < 1) throw std::invalid_argument("gradient buckets: bucket size must be >= 1 byte");
     if (out == nullptr) throw std::invalid_argument("null out-pointer");
-    auto box = std::make_unique<GradBuckets>();
+    auto box = std::make_shared<GradBuckets>();
     box->params = list(params, n);
     for (auto& p : box->params) {
       if (!p.defined()) throw std::invalid_argument("gradient buckets: undefined parameter");
@@ -694,7 +841,12 @@ int32_t tt_grad_buckets_new(const tt_tensor* params, int64_t n, int64_t bucket_b
       }
     }
     box->slots.resize(box->params.size());
-    for (auto& bucket : plan_buckets(box->params, bucket_bytes)) {
+    box->bucket_of.resize(box->params.size());
+    std::vector<size_t> reverse = in_order(box->params.size());
+    std::reverse(reverse.begin(), reverse.end());
+    // PyTorch DDP's first bucket: 1 MB (dist._DEFAULT_FIRST_BUCKET_BYTES).
+    const int64_t first = std::min<int64_t>(bucket_bytes, 1 << 20);
+    for (auto& bucket : plan_buckets(box->params, reverse, bucket_bytes, first)) {
       int64_t numel = 0;
       for (size_t i : bucket) numel += box->params[i].numel();
       at::Tensor flat = at::zeros({numel}, box->params[bucket.front()].options());
@@ -707,17 +859,34 @@ int32_t tt_grad_buckets_new(const tt_tensor* params, int64_t n, int64_t bucket_b
         box->slots[i] = p.is_non_overlapping_and_dense()
                             ? part.as_strided(p.sizes(), p.strides())
                             : part.view(p.sizes());
+        box->bucket_of[i] = box->buckets.size();
         offset += p.numel();
       }
+      box->sizes.push_back(static_cast<int64_t>(bucket.size()));
       box->buckets.push_back(flat);
     }
+#ifdef TT_WITH_GLOO
+    box->pending = box->sizes;
+    box->ready.assign(box->params.size(), 0);
+#endif
     if (nbuckets != nullptr) *nbuckets = static_cast<int64_t>(box->buckets.size());
-    *out = reinterpret_cast<tt_grad_buckets>(box.release());
+    *out = reinterpret_cast<tt_grad_buckets>(new GradBucketsBox{box});
   })
 }
 
 int32_t tt_grad_buckets_free(tt_grad_buckets b) {
-  PROTECT({ delete reinterpret_cast<GradBuckets*>(b); })
+  PROTECT({
+    auto* h = reinterpret_cast<GradBucketsBox*>(b);
+    if (h == nullptr) return 0;
+#ifdef TT_WITH_GLOO
+    {
+      std::lock_guard<std::mutex> lock(h->p->mu);
+      disarm(*h->p);
+    }
+    // What is still in flight holds its bucket (the Work keeps the tensor).
+#endif
+    delete h;
+  })
 }
 
 int32_t tt_grad_buckets_bind(tt_grad_buckets b, int64_t* missing, int64_t cap,
@@ -726,38 +895,105 @@ int32_t tt_grad_buckets_bind(tt_grad_buckets b, int64_t* missing, int64_t cap,
     auto& box = B(b);
     if (nmissing == nullptr) throw std::invalid_argument("null out-pointer");
     at::NoGradGuard no_grad;
+    std::lock_guard<std::mutex> lock(box.mu);
     int64_t count = 0;
     for (size_t i = 0; i < box.params.size(); i++) {
-      auto& p = box.params[i];
-      const at::Tensor& g = p.grad();
-      if (!g.defined()) {
-        if (missing != nullptr && count < cap) missing[count] = static_cast<int64_t>(i);
-        count++;
-        continue;
-      }
-      if (is_slot(g, box.slots[i])) continue;  // backward accumulated into the bucket
-      if (!g.sizes().equals(p.sizes()) || g.scalar_type() != p.scalar_type() ||
-          g.device() != p.device()) {
-        throw std::invalid_argument("gradient buckets: parameter " + std::to_string(i) +
-                                    "'s gradient does not match it in shape, dtype or device");
-      }
-      // A fresh gradient (zero_grad set it to None): into the slot, which
-      // becomes the gradient for the next backward to accumulate into.
-      box.slots[i].copy_(g);
-      p.mutable_grad() = box.slots[i];
+      if (bind_one(box, i)) continue;
+      if (missing != nullptr && count < cap) missing[count] = static_cast<int64_t>(i);
+      count++;
     }
     *nmissing = count;
+  })
+}
+
+int32_t tt_grad_buckets_arm(tt_pg pg, tt_grad_buckets b) {
+  PROTECT({
+#ifdef TT_WITH_GLOO
+    auto& g = P(pg);
+    auto& box = B(b);
+    std::shared_ptr<GradBuckets> shared = reinterpret_cast<GradBucketsBox*>(b)->p;
+    std::lock_guard<std::mutex> lock(box.mu);
+    if (box.armed) throw std::invalid_argument("gradient buckets: already armed");
+    if (!box.works.empty()) throw std::invalid_argument("gradient buckets: an iteration is in flight");
+    for (auto& f : box.buckets) check_tensor(g, kGradOp, f);
+    box.group = std::make_unique<PgBox>(g);
+    box.armed = true;
+    std::weak_ptr<GradBuckets> weak = shared;
+    for (size_t i = 0; i < box.params.size(); i++) {
+      auto& p = box.params[i];
+      // A parameter that takes no gradient has no accumulator: its bucket
+      // waits for syncGradients, which names it.
+      auto acc = p.requires_grad() && p.is_leaf() ? torch::autograd::impl::grad_accumulator(p)
+                                                  : nullptr;
+      uintptr_t key = 0;
+      if (acc) {
+        key = acc->add_post_hook(std::make_unique<torch::autograd::utils::LambdaPostHook>(
+            [weak, i](const torch::autograd::variable_list& outputs,
+                      const torch::autograd::variable_list&) {
+              if (auto box = weak.lock()) on_grad_ready(*box, i);
+              return outputs;
+            }));
+      }
+      box.accumulators.push_back(acc);
+      box.hook_keys.push_back(key);
+    }
+#else
+    (void)pg; (void)b;
+    throw std::runtime_error(kNoGloo);
+#endif
+  })
+}
+
+int32_t tt_grad_buckets_set_hooks(tt_grad_buckets b, int32_t on) {
+  PROTECT({
+    auto& box = B(b);
+#ifdef TT_WITH_GLOO
+    std::lock_guard<std::mutex> lock(box.mu);
+    box.hooks_on = on != 0;
+#else
+    (void)box; (void)on;
+#endif
+  })
+}
+
+int32_t tt_grad_buckets_launch(tt_pg pg, tt_grad_buckets b) {
+  PROTECT({
+#ifdef TT_WITH_GLOO
+    auto& g = P(pg);
+    auto& box = B(b);
+    std::lock_guard<std::mutex> lock(box.mu);
+    if (!box.armed) {
+      for (auto& f : box.buckets) check_tensor(g, kGradOp, f);
+      box.group = std::make_unique<PgBox>(g);
+    }
+    at::NoGradGuard no_grad;
+    while (box.next < box.buckets.size()) launch_next(box, *box.group);
+#else
+    (void)pg; (void)b;
+    throw std::runtime_error(kNoGloo);
+#endif
+  })
+}
+
+int32_t tt_grad_buckets_finish(tt_grad_buckets b, int32_t average, int64_t* early) {
+  PROTECT({
+    auto& box = B(b);
+#ifdef TT_WITH_GLOO
+    at::NoGradGuard no_grad;
+    finish(box, average != 0);
+#else
+    (void)average;
+#endif
+    if (early != nullptr) *early = box.last_early;
   })
 }
 
 int32_t tt_pg_all_reduce_grad_buckets(tt_pg pg, tt_grad_buckets b, int32_t average) {
   PROTECT({
 #ifdef TT_WITH_GLOO
-    auto& g = P(pg);
-    auto& box = B(b);
-    at::NoGradGuard no_grad;
-    for (auto& flat : box.buckets) check_tensor(g, "all_reduce (gradient buckets)", flat);
-    all_reduce_flats(g, "all_reduce (gradient buckets)", box.buckets, average != 0);
+    int32_t rc = tt_grad_buckets_launch(pg, b);
+    if (rc != 0) return rc;
+    return tt_grad_buckets_finish(b, average, nullptr);
 #else
     (void)pg; (void)b; (void)average;
     throw std::runtime_error(kNoGloo);

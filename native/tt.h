@@ -297,18 +297,35 @@ int32_t tt_pg_barrier(tt_pg pg);
  * divides by the world size when average is 1 and copies back; *nbuckets receives the count */
 int32_t tt_pg_all_reduce_buckets(tt_pg pg, const tt_tensor* ts, int64_t n, int64_t bucket_bytes,
                                  int32_t average, int64_t* nbuckets);
-/* DistributedDataParallel's gradient buckets over params (in order, planned as above): zeroed flat
- * storage per bucket and a slot per parameter with its shape and strides; holds the parameters */
+/* DistributedDataParallel's gradient buckets over params (in reverse order, as backward makes the
+ * gradients; the first bucket at most 1 MB, the others bucket_bytes; a new bucket also starts where
+ * the dtype changes): zeroed flat storage per bucket and a slot per parameter with its shape and
+ * strides; holds the parameters. An iteration: backward (armed: hooks launch the buckets whose
+ * gradients are ready), bind, launch, finish. */
 typedef struct tt_grad_buckets_s* tt_grad_buckets;
 int32_t tt_grad_buckets_new(const tt_tensor* params, int64_t n, int64_t bucket_bytes,
                             tt_grad_buckets* out, int64_t* nbuckets);
+/* removes the hooks; buckets still in flight stay alive until done */
 int32_t tt_grad_buckets_free(tt_grad_buckets b);
 /* makes every parameter's gradient its slot (a gradient that is not yet its slot is copied in and
  * replaced by it, so the next backward accumulates into the bucket); writes the indices of the
  * parameters without a gradient to missing (room for cap) and their count to *nmissing */
 int32_t tt_grad_buckets_bind(tt_grad_buckets b, int64_t* missing, int64_t cap, int64_t* nmissing);
-/* sums the buckets over the group (launched together, then waited), then divides by the world
- * size when average is 1: every bound gradient becomes its average */
+/* registers a hook on each parameter's gradient accumulator: during backward a parameter whose
+ * gradient is made is bound and marked ready, and each bucket whose parameters are all ready is
+ * launched (sum over pg), in bucket order; a second gradient of one parameter before finish is an
+ * error reported by finish */
+int32_t tt_grad_buckets_arm(tt_pg pg, tt_grad_buckets b);
+/* on = 0: the hooks do nothing (DDP's no_sync) until set to 1 again */
+int32_t tt_grad_buckets_set_hooks(tt_grad_buckets b, int32_t on);
+/* launches (sum over pg, asynchronously) every bucket backward did not launch, in bucket order */
+int32_t tt_grad_buckets_launch(tt_pg pg, tt_grad_buckets b);
+/* waits for every launched bucket, divides each by the world size when average is 1 (every bound
+ * gradient becomes its average) and starts the next iteration; *early (may be null) receives the
+ * number of buckets the hooks launched during backward. Fails with the first error (a
+ * collective's or a hook's) once nothing is in flight */
+int32_t tt_grad_buckets_finish(tt_grad_buckets b, int32_t average, int64_t* early);
+/* launch, then finish */
 int32_t tt_pg_all_reduce_grad_buckets(tt_pg pg, tt_grad_buckets b, int32_t average);
 /* a new tensor: the sum of a copy of t (floating point) over the ranks, differentiable (an autograd
  * function whose backward sums the incoming gradient over the ranks; torch.distributed.nn's

@@ -576,6 +576,7 @@ if (selected.has("ddp")) {
   const o2 = await ranks("ours", "step", 2, 1, stepP);
   const t2 = await ranks("torch", "step", 2, 1, stepP);
   const o1 = await ranks("ours", "step", 1, 2, stepP);
+  const oOff = await ranks("ours", "step", 2, 1, { ...stepP, overlap: false });
   addRow(
     `ddp BYOL step resnet18 32x32 b${batch}, 2 ranks x 1 thread`,
     "ms",
@@ -596,9 +597,20 @@ if (selected.has("ddp")) {
     "-",
     "what splitting one machine into ranks costs (the PyTorch column is ours, 1 rank)",
   );
+  addRow(
+    `ddp BYOL step b${batch}: ours overlapped vs ours all-reduce after backward, 2 ranks`,
+    "ms",
+    num(o2.result.ms),
+    num(oOff.result.ms),
+    "lower",
+    null,
+    "-",
+    `the PyTorch column is ours with overlapBackward: false; backward launched ` +
+      `${o2.result.launchedInBackward} buckets itself`,
+  );
   details.ddp = {
     allreduce: { ours: o, oursMs, torchMs },
-    step: { ours2: o2, torch2: t2, ours1: o1 },
+    step: { ours2: o2, torch2: t2, ours1: o1, oursNoOverlap: oOff },
   };
 }
 

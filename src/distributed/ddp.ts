@@ -1,10 +1,12 @@
 // DistributedDataParallel over the default process group: the model starts
 // equal on every rank (parameters, buffers and any other state, broadcast from
-// rank 0), and syncGradients() averages the gradients after backward, which
-// live in persistent flat buckets (PyTorch's gradient_as_bucket_view), with
-// one all-reduce per bucket. libtorch's C++ DDP (the Reducer) cannot be reached from
-// Debian's headers and is not supported upstream, so this is the Python DDP's
-// contract, written over the collectives.
+// rank 0), and the gradients, which live in persistent flat buckets (PyTorch's
+// gradient_as_bucket_view), are averaged with one all-reduce per bucket,
+// launched by backward itself as each bucket's gradients are made (the
+// Reducer's overlap) and waited for in syncGradients(). libtorch's C++ DDP
+// (the Reducer) cannot be reached from Debian's headers and is not supported
+// upstream, so this is the Python DDP's contract, written over the collectives
+// and autograd's gradient-accumulator hooks.
 import { TorchError } from "../../ffi/error.ts";
 import { cat, tensor } from "../../ffi/creation.ts";
 import { DEFAULT_BUCKET_BYTES, GradBuckets } from "../../ffi/distributed.ts";
@@ -14,11 +16,12 @@ import type { Tensor } from "../../ffi/tensor.ts";
 import {
   allGather,
   allReduce,
-  allReduceGradBuckets,
+  armGradBuckets,
   broadcast,
   getBackend,
   getRank,
   getWorldSize,
+  launchGradBuckets,
 } from "./group.ts";
 
 /**
@@ -33,8 +36,14 @@ export interface Replicable {
 }
 
 export interface DDPOptions {
-  /** Gradient bucket size, as DDP's bucket_cap_mb. Default 25 MB. */
+  /** Gradient bucket size, as DDP's bucket_cap_mb (the first bucket is at most 1 MB). Default 25 MB. */
   bucketBytes?: number;
+  /**
+   * Launch each bucket's all-reduce from backward, as soon as its gradients
+   * are made (PyTorch DDP's overlap). Default true; false: every bucket is
+   * launched by syncGradients(), after backward.
+   */
+  overlapBackward?: boolean;
 }
 
 /**
@@ -43,8 +52,10 @@ export interface DDPOptions {
  * parameter and buffer shapes and broadcasts rank 0's values of both into
  * every rank's tensors, in place (optimizers and BYOL's EMA lists built over
  * them stay valid). After each backward, `syncGradients()` replaces every
- * gradient by its average over the ranks. Run the forward and backward on the
- * module itself; with nn.SyncBatchNorm the BatchNorm buffers stay equal on
+ * gradient by its average over the ranks: the all-reduces start during
+ * backward, and syncGradients() waits for them. Run the forward and backward on the
+ * module itself; gradients accumulated over several backward passes go through
+ * `noSync()` for all but the last, as in PyTorch; with nn.SyncBatchNorm the BatchNorm buffers stay equal on
  * every rank by themselves, otherwise `syncBuffers()` copies rank 0's (PyTorch
  * DDP's broadcast_buffers, which it does before every forward).
  */
@@ -59,6 +70,8 @@ export class DistributedDataParallel<M extends Replicable> {
   readonly #device: string;
   /** The gradients' buckets (world > 1). */
   readonly #buckets: GradBuckets | null;
+  #launchedInBackward = 0;
+  #syncOff = 0;
 
   constructor(module: M, opts: DDPOptions = {}) {
     this.rank = getRank(); // throws, with PyTorch's message, without a group
@@ -81,50 +94,110 @@ export class DistributedDataParallel<M extends Replicable> {
     this.#buckets = this.worldSize > 1
       ? new GradBuckets(this.#params.map(([, p]) => p), this.bucketBytes)
       : null;
+    if (this.#buckets !== null && (opts.overlapBackward ?? true)) {
+      try {
+        armGradBuckets(this.#buckets);
+      } catch (e) {
+        this.dispose();
+        throw e;
+      }
+    }
+  }
+
+  /** How many buckets the last backward launched itself (the rest waited for syncGradients()). */
+  get bucketsLaunchedInBackward(): number {
+    return this.#launchedInBackward;
+  }
+
+  /**
+   * torch's DDP.no_sync(): runs `fn` (forward and backward passes) without
+   * launching any all-reduce; the gradients accumulate on this rank, and the
+   * next backward outside it, followed by syncGradients(), averages the sum.
+   */
+  noSync<T>(fn: () => T): T {
+    if (this.#syncOff++ === 0) this.#buckets?.setHooks(false);
+    try {
+      return fn();
+    } finally {
+      if (--this.#syncOff === 0) this.#buckets?.setHooks(true);
+    }
   }
 
   /**
    * Averages every parameter's gradient over the ranks, in place: each
-   * gradient is (made) a view of a persistent flat bucket (`bucketBytes`, in
-   * parameter order), and each bucket is all-reduced once, all of them
-   * concurrently. A gradient that zeroGrad() dropped is copied into its bucket
-   * once; with `zeroGrad({ setToNone: false })` backward accumulates into the
-   * buckets and nothing is copied. Every parameter must have a gradient on
-   * every rank, as PyTorch DDP requires without find_unused_parameters: if one
-   * has none on any rank, every rank throws the same TorchError (after one
-   * small all-reduce that tells them), naming this rank's missing parameters.
-   * Returns the number of buckets (0 in a world of one, where nothing moves).
+   * gradient is (made) a view of a persistent flat bucket (`bucketBytes`, the
+   * parameters in reverse), and each bucket is all-reduced once: launched by
+   * backward as soon as its gradients were made, or here, and waited for here.
+   * A gradient that zeroGrad() dropped is copied into its bucket once; with
+   * `zeroGrad({ setToNone: false })` backward accumulates into the buckets and
+   * nothing is copied. Every parameter must have a gradient on every rank, as
+   * PyTorch DDP requires without find_unused_parameters: if one has none on
+   * any rank, every rank throws the same TorchError (after one small
+   * all-reduce that tells them), naming this rank's missing parameters; so
+   * does a second backward without noSync(). Returns the number of buckets
+   * (0 in a world of one, where nothing moves).
    */
   syncGradients(): number {
-    const missing = this.#buckets === null
-      ? this.#params.flatMap(([, p], i) => {
+    if (this.#syncOff > 0) {
+      throw new TorchError(
+        "DistributedDataParallel.syncGradients",
+        "called inside noSync(): call it after the backward that follows noSync()",
+      );
+    }
+    if (this.#buckets === null) {
+      const missing = this.#params.flatMap(([, p], i) => {
         const g = p.grad;
         g?.dispose();
         return g === null ? [i] : [];
-      })
-      : this.#buckets.bind();
-    if (this.#buckets === null && missing.length === 0) return 0;
-    // Every rank learns whether any rank lacks a gradient, so all fail
-    // together instead of one waiting in a bucket all-reduce the others skipped.
-    this.#missingFlag.fill_(missing.length);
-    if (this.worldSize > 1) allReduce(this.#missingFlag, { op: "max" });
-    const worst = this.#missingFlag.item();
-    if (worst > 0) {
-      const names = missing.map((i) => this.#params[i][0]);
-      const here = missing.length === 0
-        ? "none on this rank, so another rank"
-        : `${missing.length} on this rank: ${names.slice(0, 5).join(", ")}${
-          missing.length > 5 ? ", ..." : ""
-        }`;
+      });
+      if (missing.length > 0) this.#throwMissing(missing);
+      return 0;
+    }
+    const buckets = this.#buckets;
+    const missing = buckets.bind();
+    // Every rank issues every bucket, then the flag that tells them whether
+    // any rank lacks a gradient, so the collectives pair up in the same order
+    // on every rank even when one fails, and all fail together.
+    try {
+      launchGradBuckets(buckets);
+      this.#missingFlag.fill_(missing.length);
+      allReduce(this.#missingFlag, { op: "max" });
+    } catch (e) {
+      try {
+        buckets.finish({ average: false }); // nothing may stay in flight
+      } catch { /* the first failure is e */ }
+      throw e;
+    }
+    try {
+      this.#launchedInBackward = buckets.finish({ average: true });
+    } catch (e) {
+      // The shim knows parameters by index; the user by name.
+      const m = e instanceof TorchError && /parameter (\d+)'s gradient/.exec(e.message);
+      if (!m) throw e;
       throw new TorchError(
         "DistributedDataParallel.syncGradients",
-        `parameters without a gradient after backward (${here}; rank ${this.rank} of ` +
-          `${this.worldSize}). Every parameter must take part in the loss on every rank: ` +
-          "leave unused parameters out of the module, or set their gradient to zeros",
+        e.message.replace(/^grad_buckets_finish: /, "")
+          .replace(m[0], `parameter ${this.#params[Number(m[1])][0]}'s gradient`),
+        { cause: e },
       );
     }
-    allReduceGradBuckets(this.#buckets!, { average: true });
-    return this.#buckets!.count;
+    if (this.#missingFlag.item() > 0) this.#throwMissing(missing);
+    return buckets.count;
+  }
+
+  #throwMissing(missing: number[]): never {
+    const names = missing.map((i) => this.#params[i][0]);
+    const here = missing.length === 0
+      ? "none on this rank, so another rank"
+      : `${missing.length} on this rank: ${names.slice(0, 5).join(", ")}${
+        missing.length > 5 ? ", ..." : ""
+      }`;
+    throw new TorchError(
+      "DistributedDataParallel.syncGradients",
+      `parameters without a gradient after backward (${here}; rank ${this.rank} of ` +
+        `${this.worldSize}). Every parameter must take part in the loss on every rank: ` +
+        "leave unused parameters out of the module, or set their gradient to zeros",
+    );
   }
 
   /** A CPU-made tensor on the device of DDP's collectives (the CPU one freed). */

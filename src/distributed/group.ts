@@ -188,6 +188,16 @@ export function allReduceGradBuckets(buckets: GradBuckets, opts: { average?: boo
   groupOf("all_reduce").allReduceGradBuckets(buckets, opts);
 }
 
+/** DistributedDataParallel's hooks: backward launches the buckets over the default group. */
+export function armGradBuckets(buckets: GradBuckets): void {
+  buckets.arm(groupOf("all_reduce"));
+}
+
+/** Launches the buckets backward did not launch, over the default group (GradBuckets.finish waits). */
+export function launchGradBuckets(buckets: GradBuckets): void {
+  buckets.launch(groupOf("all_reduce"));
+}
+
 /** Frees the group and the store; initProcessGroup may be called again. */
 export function destroyProcessGroup(): void {
   const w = world;

@@ -72,6 +72,7 @@ function globalViews(step: number): [Tensor, Tensor] {
  * batch (n = GLOBAL_BATCH / world): loss, backward, DDP's gradient average
  * (when given), optimizer step, EMA update. Returns the local losses.
  * Even steps drop the gradients before backward, odd steps zero them.
+ * `launched` gets, per step, [buckets backward launched, buckets].
  */
 export function train(
   byol: BYOL,
@@ -79,6 +80,7 @@ export function train(
   rank: number,
   world: number,
   ddp: DistributedDataParallel<BYOL> | null,
+  launched: [number, number][] = [],
 ): number[] {
   const n = GLOBAL_BATCH / world;
   const losses: number[] = [];
@@ -92,7 +94,10 @@ export function train(
       // its buckets) and zeroed ones (backward accumulates into the buckets).
       opt.zeroGrad({ setToNone: step % 2 === 0 });
       loss.backward();
-      ddp?.syncGradients();
+      if (ddp) {
+        const count = ddp.syncGradients();
+        launched.push([ddp.bucketsLaunchedInBackward, count]);
+      }
       opt.step();
       byol.updateTarget(step, STEPS);
       return loss.item();
@@ -135,8 +140,10 @@ export async function ddpRank(
   const ddp = new DistributedDataParallel(byol);
   emit({ key: "hash_after", value: await stateHash(byol) });
   const t0 = performance.now();
-  const losses = train(byol, opt, rank, world, ddp);
+  const launched: [number, number][] = [];
+  const losses = train(byol, opt, rank, world, ddp, launched);
   emit({ key: "train_ms", value: performance.now() - t0 });
+  emit({ key: "launched", value: launched });
   emit({ key: "losses", value: losses });
   await saveStateDict(`${outDir}/rank${rank}.safetensors`, modelState(byol));
   emit({ key: "saved", value: true });

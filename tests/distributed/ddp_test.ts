@@ -40,6 +40,16 @@ Deno.test({
       assertEquals(before[0], refHash, "rank 0's model is the reference's");
       assertEquals(after, [refHash, refHash], "after DDP every rank holds rank 0's model");
 
+      // Every bucket's all-reduce was launched by backward itself, at every step.
+      for (const r of ranks) {
+        const launched = r.results.get("launched")!.value as [number, number][];
+        assertEquals(launched.length, STEPS);
+        for (const [early, count] of launched) {
+          assert(count >= 3, `${count} buckets (ResNet-18 in float64: about 90 MB)`);
+          assertEquals(early, count, "buckets launched during backward");
+        }
+      }
+
       // The global loss (the mean of the two halves' means) is the reference's.
       const [l0, l1] = ranks.map((r) => r.results.get("losses")!.value as number[]);
       assertEquals(l0.length, STEPS);
@@ -104,6 +114,71 @@ Deno.test({
       }
       assert(u0.message.includes("2 on this rank: weight, bias; rank 0 of 2"), u0.message);
       assert(u1.message.includes("none on this rank, so another rank; rank 1 of 2"), u1.message);
+      for (const r of ranks) assertEquals((await r.close()).code, 0, r.stderr);
+    } finally {
+      for (const r of ranks) r.kill();
+      await Promise.all(ranks.map((r) => r.close()));
+    }
+  },
+});
+
+/** input(r, k, 6) of rank.ts as 2 rows of 3. */
+function rows(r: number, k: number): number[][] {
+  const v = Array.from({ length: 6 }, (_, i) => ((i * 0.731 + r * 1.37 + k * 0.113) % 3) - 1.5);
+  return [v.slice(0, 3), v.slice(3)];
+}
+
+/**
+ * The exact gradients of sum(Linear(3, 2)(x)) summed over passes `ks`, averaged
+ * over ranks 0 and 1: [weight (2x3, row-major), bias]; every output row of the
+ * weight gets the column sums of x, the bias the row count.
+ */
+function expectedGrads(ks: number[]): number[][] {
+  const col = [0, 0, 0];
+  for (const r of [0, 1]) {
+    for (const k of ks) for (const row of rows(r, k)) row.forEach((x, j) => col[j] += x / 2);
+  }
+  return [[...col, ...col], [2 * ks.length, 2 * ks.length]];
+}
+
+function assertClose(got: number[][], want: number[][], what: string): void {
+  assertEquals(got.length, want.length, what);
+  got.forEach((g, i) =>
+    g.forEach((x, j) =>
+      assert(Math.abs(x - want[i][j]) < 1e-5, `${what}: [${i}][${j}] ${x} vs ${want[i][j]}`)
+    )
+  );
+}
+
+Deno.test({
+  name:
+    "DDP: backward launches the buckets; noSync accumulates; a second backward fails on every rank",
+  ignore,
+  fn: async () => {
+    const port = freePort();
+    const ranks = [0, 1].map((r) => new Rank("deno", "ddp_overlap", r, 2, port, 10_000));
+    try {
+      const outs = await Promise.all(ranks.map((r) => r.waitFor("off", 60_000)));
+      for (const [r, rank] of ranks.entries()) {
+        const v = (k: string) => rank.results.get(k)!.value as Record<string, unknown>;
+        const one = v("one");
+        assertEquals([one.buckets, one.early], [2, 2], `rank ${r}: both buckets from backward`);
+        assertClose(one.grads as number[][], expectedGrads([0]), `rank ${r}, one pass`);
+        const ns = v("nosync");
+        assertEquals(ns.early, 2, `rank ${r}: the pass after noSync launches`);
+        assertClose(ns.grads as number[][], expectedGrads([1, 2]), `rank ${r}, noSync`);
+        const tw = v("twice");
+        assert(
+          String(tw.message).startsWith("TorchError: DistributedDataParallel.syncGradients") &&
+            /parameter (weight|bias)'s gradient was made twice/.test(String(tw.message)) &&
+            String(tw.message).includes("noSync()"),
+          `rank ${r}: ${tw.message}`,
+        );
+        assertClose(tw.after as number[][], expectedGrads([5]), `rank ${r}, after the failure`);
+        const off = outs[r].value as Record<string, unknown>;
+        assertEquals(off.early, 0, `rank ${r}: overlap off`);
+        assertClose(off.grads as number[][], expectedGrads([0]), `rank ${r}, overlap off`);
+      }
       for (const r of ranks) assertEquals((await r.close()).code, 0, r.stderr);
     } finally {
       for (const r of ranks) r.kill();

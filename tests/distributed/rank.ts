@@ -2,7 +2,7 @@
 // tests/distributed/rank.py is its PyTorch twin, step for step.
 //   deno run --allow-all tests/distributed/rank.ts <scenario> <rank> <world> <port> <timeoutMs>
 // Scenarios: "syncbn" (tests/distributed/_syncbn_cases.ts), "syncbn_fault" (a peer
-// dies between a SyncBatchNorm forward and its backward), "ddp" (_ddp_cases.ts), "ddp_unused" (rank 0 without gradients), "torchrun" (init from torchrun's environment, one all-reduce), "interop" (every collective, results as "@@" JSON lines), "fault"
+// dies between a SyncBatchNorm forward and its backward), "ddp" (_ddp_cases.ts), "ddp_unused" (rank 0 without gradients), "ddp_overlap" (noSync, a second backward, overlap off), "torchrun" (init from torchrun's environment, one all-reduce), "interop" (every collective, results as "@@" JSON lines), "fault"
 // (init, one all-reduce, "@@ready", then one more all-reduce after a line on
 // stdin: a killed peer makes it fail).
 // Results: "@@{...}" lines on stdout: {key, hex} (bytes of a small result),
@@ -146,6 +146,56 @@ if (scenario === "interop") {
     const err = e as Error;
     emit({ key: "unused", value: { ok: false, name: err.name, message: err.message } });
   }
+} else if (scenario === "ddp_overlap") {
+  // DDP over a Linear(3, 2) with 1-byte buckets (one per tensor: bias, then
+  // weight, as backward makes them). Loss of pass k: forward(x_k).sum(), x_k
+  // the 2x3 rows of input(rank, k, 6); the test knows the exact gradients.
+  const { Linear } = await import("../../src/nn/layers.ts");
+  const grads = (m: InstanceType<typeof Linear>) =>
+    m.parameters().map((p) => Array.from(p.grad!.toTypedArray() as Float32Array));
+  const pass = (m: InstanceType<typeof Linear>, k: number) =>
+    m.forward(input(rank, k, 6).view([2, 3])).sum().backward();
+  const zero = (m: InstanceType<typeof Linear>) => {
+    for (const p of m.parameters()) p.grad?.zero_();
+  };
+  const m = new Linear(3, 2);
+  const ddp = new dist.DistributedDataParallel(m, { bucketBytes: 1 });
+  // 1. One pass: backward launches both buckets.
+  pass(m, 0);
+  const n1 = ddp.syncGradients();
+  emit({
+    key: "one",
+    value: { buckets: n1, early: ddp.bucketsLaunchedInBackward, grads: grads(m) },
+  });
+  // 2. Passes 1 and 2 accumulated, the first inside noSync.
+  zero(m);
+  ddp.noSync(() => pass(m, 1));
+  pass(m, 2);
+  ddp.syncGradients();
+  emit({ key: "nosync", value: { early: ddp.bucketsLaunchedInBackward, grads: grads(m) } });
+  // 3. Two passes without noSync: every rank fails, naming the parameter.
+  zero(m);
+  pass(m, 3);
+  pass(m, 4);
+  let message = "";
+  try {
+    ddp.syncGradients();
+  } catch (e) {
+    message = `${(e as Error).name}: ${(e as Error).message}`;
+  }
+  // 4. The next iteration works again.
+  zero(m);
+  pass(m, 5);
+  ddp.syncGradients();
+  emit({ key: "twice", value: { message, after: grads(m) } });
+  ddp.dispose();
+  // 5. Overlap off: nothing launched by backward, the same average.
+  const off = new Linear(3, 2);
+  const ddpOff = new dist.DistributedDataParallel(off, { bucketBytes: 1, overlapBackward: false });
+  pass(off, 0);
+  ddpOff.syncGradients();
+  emit({ key: "off", value: { early: ddpOff.bucketsLaunchedInBackward, grads: grads(off) } });
+  ddpOff.dispose();
 } else if (scenario === "ddp") {
   // tests/distributed/ddp_test.ts: BYOL under DistributedDataParallel; the state goes to $DDP_OUT.
   const { ddpRank } = await import("./_ddp_cases.ts");
