@@ -17,7 +17,7 @@ import {
   restoreState,
   type Run,
 } from "./run.ts";
-import { type ProbeRecord, resolvePrecision } from "./precision.ts";
+import { emulatedBf16Warning, type ProbeRecord, resolvePrecision } from "./precision.ts";
 import { RunFolder } from "./run_folder.ts";
 import { checkBatchFits } from "./data_defaults.ts";
 import type { TrainConfig } from "./settings.ts";
@@ -119,6 +119,9 @@ export class Trainer {
           : "";
         notes.push(`precision ${probe.chosen} (auto: ${probe.reason}${flags})`);
       } else notes.push(`precision ${chosen} (auto: chosen by rank 0)`);
+    } else if (world.rank === 0) {
+      const warning = emulatedBf16Warning(run.cfg.precision, device);
+      if (warning !== null) notes.push(`precision ${run.cfg.precision}: ${warning}`);
     }
     const t = new Trainer(run, folder, notes);
     if (opts.resumeFrom) {

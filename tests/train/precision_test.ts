@@ -5,6 +5,7 @@ import { assert, assertEquals, assertThrows } from "../helpers/asserts.ts";
 import {
   bf16Flags,
   chooseByTimings,
+  emulatedBf16Warning,
   type Precision,
   probeRounds,
   readCpuFlags,
@@ -50,6 +51,15 @@ Deno.test("auto on a CPU without native bf16 picks 32, says why, and does not pr
   assertEquals(r.chosen, "32");
   assert(/no native bf16/.test(r.reason) && /amx_bf16/.test(r.reason), r.reason);
   assertEquals(calls, []);
+});
+
+Deno.test("explicit bf16-mixed on a CPU without native bf16 is kept, with a warning that says so", () => {
+  const w = emulatedBf16Warning("bf16-mixed", "cpu", PLAIN);
+  assert(w !== null && /no native bf16/.test(w) && /--precision auto or 32/.test(w), String(w));
+  assertEquals(emulatedBf16Warning("bf16-mixed", "cpu", AMX), null);
+  assertEquals(emulatedBf16Warning("bf16-mixed", "cpu", ["avx512_bf16"]), null);
+  assertEquals(emulatedBf16Warning("32", "cpu", PLAIN), null);
+  assertEquals(emulatedBf16Warning("bf16-mixed", "cuda:0", PLAIN), null);
 });
 
 Deno.test("auto on a CPU with AMX follows the probe, both ways, and records the figures", () => {
