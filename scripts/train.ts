@@ -27,7 +27,8 @@ const program = addSettingOptions(
     .name("deno task train")
     .description(
       "Pretrain an encoder with BYOL. With no flags: Fashion-MNIST, the default preset " +
-        "(a small CNN, 8 epochs: about 13 minutes on 2 idle CPU cores with native bf16), then kNN and " +
+        "(a small CNN, 8 epochs: about 13 minutes on 2 idle CPU cores with native bf16, about 30 " +
+        "without), then kNN and " +
         "linear-probe accuracy next to a random-init encoder's and the raw pixels'.",
     ),
 )
