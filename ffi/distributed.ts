@@ -193,18 +193,6 @@ export class ProcessGroup implements Disposable {
     return Number(OUT_I64[0]);
   }
 
-  /**
-   * Sums every bucket of `buckets` over the group (concurrently), then divides
-   * by the world size when `average` (default): each bound gradient becomes
-   * its average. Bind them first (GradBuckets.bind).
-   */
-  allReduceGradBuckets(buckets: GradBuckets, opts: { average?: boolean } = {}): void {
-    check(
-      "tt_pg_all_reduce_grad_buckets",
-      lib.tt_pg_all_reduce_grad_buckets(this.handle, buckets.handle, opts.average ?? true ? 1 : 0),
-    );
-  }
-
   dispose(): void {
     const h = this.#handle;
     if (h === null) return;

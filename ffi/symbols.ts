@@ -356,7 +356,6 @@ export const symbols = {
   tt_grad_buckets_set_hooks: { parameters: ["pointer", "i32"], result: status }, // (tt_grad_buckets b, int32 on)
   tt_grad_buckets_launch: { parameters: ["pointer", "pointer"], result: status }, // (tt_pg pg, tt_grad_buckets b)
   tt_grad_buckets_finish: { parameters: ["pointer", "i32", "buffer"], result: status }, // (tt_grad_buckets b, int32 average, int64* early)
-  tt_pg_all_reduce_grad_buckets: { parameters: ["pointer", "pointer", "i32"], result: status }, // (tt_pg pg, tt_grad_buckets b, int32 average)
 } as const satisfies Deno.ForeignLibraryInterface;
 
 export type Symbols = typeof symbols;

@@ -468,6 +468,16 @@ void on_grad_ready(GradBuckets& box, size_t i) {
   }
 }
 
+// Launches every bucket the hooks did not, in bucket order (on `g` unless armed).
+void launch_rest(const PgBox& g, GradBuckets& box) {
+  std::lock_guard<std::mutex> lock(box.mu);
+  if (!box.armed) {
+    for (auto& f : box.buckets) check_tensor(g, kGradOp, f);
+    box.group = std::make_unique<PgBox>(g);
+  }
+  while (box.next < box.buckets.size()) launch_next(box, *box.group);
+}
+
 void disarm(GradBuckets& box) {
   for (size_t i = 0; i < box.accumulators.size(); i++) {
     if (box.accumulators[i]) box.accumulators[i]->del_post_hook(box.hook_keys[i]);
@@ -959,15 +969,8 @@ int32_t tt_grad_buckets_set_hooks(tt_grad_buckets b, int32_t on) {
 int32_t tt_grad_buckets_launch(tt_pg pg, tt_grad_buckets b) {
   PROTECT({
 #ifdef TT_WITH_GLOO
-    auto& g = P(pg);
-    auto& box = B(b);
-    std::lock_guard<std::mutex> lock(box.mu);
-    if (!box.armed) {
-      for (auto& f : box.buckets) check_tensor(g, kGradOp, f);
-      box.group = std::make_unique<PgBox>(g);
-    }
     at::NoGradGuard no_grad;
-    while (box.next < box.buckets.size()) launch_next(box, *box.group);
+    launch_rest(P(pg), B(b));
 #else
     (void)pg; (void)b;
     throw std::runtime_error(kNoGloo);
@@ -985,19 +988,6 @@ int32_t tt_grad_buckets_finish(tt_grad_buckets b, int32_t average, int64_t* earl
     (void)average;
 #endif
     if (early != nullptr) *early = box.last_early;
-  })
-}
-
-int32_t tt_pg_all_reduce_grad_buckets(tt_pg pg, tt_grad_buckets b, int32_t average) {
-  PROTECT({
-#ifdef TT_WITH_GLOO
-    int32_t rc = tt_grad_buckets_launch(pg, b);
-    if (rc != 0) return rc;
-    return tt_grad_buckets_finish(b, average, nullptr);
-#else
-    (void)pg; (void)b; (void)average;
-    throw std::runtime_error(kNoGloo);
-#endif
   })
 }
 

@@ -325,8 +325,6 @@ int32_t tt_grad_buckets_launch(tt_pg pg, tt_grad_buckets b);
  * number of buckets the hooks launched during backward. Fails with the first error (a
  * collective's or a hook's) once nothing is in flight */
 int32_t tt_grad_buckets_finish(tt_grad_buckets b, int32_t average, int64_t* early);
-/* launch, then finish */
-int32_t tt_pg_all_reduce_grad_buckets(tt_pg pg, tt_grad_buckets b, int32_t average);
 /* a new tensor: the sum of a copy of t (floating point) over the ranks, differentiable (an autograd
  * function whose backward sums the incoming gradient over the ranks; torch.distributed.nn's
  * all_reduce). SyncBatchNorm's statistics go through it. The graph keeps the group alive. */

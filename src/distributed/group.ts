@@ -183,11 +183,6 @@ export function allReduceBuckets(
   });
 }
 
-/** DistributedDataParallel's all-reduce of its bound gradient buckets (averaged by default). */
-export function allReduceGradBuckets(buckets: GradBuckets, opts: { average?: boolean } = {}): void {
-  groupOf("all_reduce").allReduceGradBuckets(buckets, opts);
-}
-
 /** DistributedDataParallel's hooks: backward launches the buckets over the default group. */
 export function armGradBuckets(buckets: GradBuckets): void {
   buckets.arm(groupOf("all_reduce"));
