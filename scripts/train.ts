@@ -27,7 +27,7 @@ const program = addSettingOptions(
     .name("deno task train")
     .description(
       "Pretrain an encoder with BYOL. With no flags: Fashion-MNIST, the default preset " +
-        "(a small CNN, 12 epochs: about 19 minutes on 2 idle CPU cores with AMX bf16, over an hour " +
+        "(a small CNN, 12 epochs: about 16 minutes on 2 idle CPU cores with AMX bf16, over an hour " +
         "without native bf16), then kNN and " +
         "linear-probe accuracy next to a random-init encoder's and the raw pixels'.",
     ),

@@ -147,17 +147,13 @@ export class Trainer {
     this.#testSet ??= uploadLabelled(data.test, device);
     const bank = { images: loader.images, labels: loader.labels };
     try {
-      // At the training batch size: the kNN's blocks are the step's, already cached.
-      return knnTop1(
-        model.encoder,
-        bank,
-        this.#testSet,
-        augment.config.view1,
-        200,
-        // This rank's share of the step's batch: the same block sizes as the step.
-        this.cfg.batchSize / world.worldSize,
+      return knnTop1(model.encoder, bank, this.#testSet, augment.config.view1, {
+        k: 200,
+        // This rank's share of the step's batch: the step's blocks, already cached.
+        batchSize: this.cfg.batchSize / world.worldSize,
         world,
-      );
+        precision: this.parts.precision,
+      });
     } finally {
       model.train();
     }

@@ -16,7 +16,7 @@ import {
 } from "../../mod.ts";
 import { reference } from "../helpers/reference.ts";
 import { assertNormClose } from "../helpers/assert.ts";
-import { TINY_BYOL_PY, TinyEncoder } from "./byol_test.ts";
+import { TINY_BYOL_PY, TinyEncoder } from "../helpers/tiny_byol.ts";
 
 setNumThreads(navigator.hardwareConcurrency || 2);
 
