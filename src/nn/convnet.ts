@@ -2,7 +2,8 @@
 // CPU budget: each block is conv3x3-BN-ReLU, blocks 1-3 end in a 2x2
 // max-pool, then a global average pool. On 28x28 inputs a BYOL step costs
 // about a third of a CIFAR-stem ResNet-18's, which buys more epochs in the
-// default run's time budget. Its PyTorch twin is in docs/EXPORT.md.
+// default run's time budget. Its PyTorch twin is in docs/EXPORT.md
+// (tests/nn/convnet_test.ts checks the two agree).
 import type { Tensor } from "../../ffi/tensor.ts";
 import * as F from "../../ffi/functional.ts";
 import { Module } from "./module.ts";
