@@ -5,7 +5,8 @@
 // floats, 25 MB persistent buckets); "step": the BYOL model step
 // (pre-made views of this rank's share of the global batch, loss, backward,
 // gradients averaged by DDP, SGD, EMA), SyncBatchNorm when the world is > 1;
-// {"overlap": false} launches the all-reduces after backward instead of from it.
+// {"overlap": false} launches the all-reduces after backward instead of from it;
+// {"syncBatchNorm": false} keeps plain BatchNorm (per-rank statistics).
 // Rank 0 prints one JSON object on stdout.
 import { BYOL, distributed as dist, nn, randn, setNumThreads, tidy } from "../mod.ts";
 import { decayParamGroups, SGD } from "../src/optim/mod.ts";
@@ -68,7 +69,9 @@ if (mode === "allreduce") {
   const side = p.side as number;
   const local = batch / world;
   const encoder = nn.resnet18({ stem: "cifar" }).channelsLast();
-  const byol = new BYOL(encoder, { hiddenDim: 4096, projectionDim: 256, syncBatchNorm: world > 1 });
+  // syncBatchNorm: false times plain BatchNorm, PyTorch's twin's (its SyncBatchNorm has no CPU kernels).
+  const syncBatchNorm = world > 1 && ((p.syncBatchNorm as boolean | undefined) ?? true);
+  const byol = new BYOL(encoder, { hiddenDim: 4096, projectionDim: 256, syncBatchNorm });
   // overlap: false times the step with every all-reduce after backward.
   const overlapBackward = (p.overlap as boolean | undefined) ?? true;
   const ddp = world > 1 ? new dist.DistributedDataParallel(byol, { overlapBackward }) : null;

@@ -577,6 +577,7 @@ if (selected.has("ddp")) {
   const t2 = await ranks("torch", "step", 2, 1, stepP);
   const o1 = await ranks("ours", "step", 1, 2, stepP);
   const oOff = await ranks("ours", "step", 2, 1, { ...stepP, overlap: false });
+  const oPlain = await ranks("ours", "step", 2, 1, { ...stepP, syncBatchNorm: false });
   addRow(
     `ddp BYOL step resnet18 32x32 b${batch}, 2 ranks x 1 thread`,
     "ms",
@@ -586,6 +587,16 @@ if (selected.has("ddp")) {
     1.0,
     ">= 1.0",
     "ours with SyncBatchNorm and DDP; PyTorch DDP (gloo) with plain BatchNorm",
+  );
+  addRow(
+    `ddp BYOL step b${batch}, 2 ranks x 1 thread, plain BatchNorm on both sides`,
+    "ms",
+    num(oPlain.result.ms),
+    num(t2.result.ms),
+    "lower",
+    null,
+    "-",
+    "like for like: ours DDP without SyncBatchNorm (per-rank BN statistics, as the twin's)",
   );
   addRow(
     `ddp BYOL step b${batch}: ours 2 ranks x 1 thread vs ours 1 rank x 2 threads`,
@@ -610,7 +621,7 @@ if (selected.has("ddp")) {
   );
   details.ddp = {
     allreduce: { ours: o, oursMs, torchMs },
-    step: { ours2: o2, torch2: t2, ours1: o1, oursNoOverlap: oOff },
+    step: { ours2: o2, torch2: t2, ours1: o1, oursNoOverlap: oOff, oursPlainBn: oPlain },
   };
 }
 
