@@ -3,13 +3,12 @@
 // training split as the bank and the test split as queries.
 import type { Tensor } from "../../ffi/tensor.ts";
 import { tensor } from "../../ffi/creation.ts";
-import { autocast } from "../../ffi/runtime.ts";
 import { extractFeatures } from "../eval/features.ts";
 import { knnEvaluateMany } from "../eval/knn.ts";
 import { linearProbe, type LinearProbeProtocol } from "../eval/linear_probe.ts";
 import type { ImageSet } from "../data/image_set.ts";
 import type { Module } from "../nn/module.ts";
-import type { Precision } from "./precision.ts";
+import { inPrecision, type Precision } from "./precision.ts";
 import { gatherShards, shardRange, SOLO, type World } from "./world.ts";
 
 export interface EncoderEval {
@@ -59,13 +58,7 @@ export function encoderFeatures(
 ): Tensor {
   const { batchSize = 512, world = SOLO, precision = "32" } = opts;
   encoder.eval();
-  const forward = (v: Tensor) =>
-    precision === "bf16-mixed"
-      ? autocast(() => encoder.forward(v), {
-        device: v.device.startsWith("cuda") ? "cuda" : "cpu",
-        dtype: "bfloat16",
-      })
-      : encoder.forward(v);
+  const forward = (v: Tensor) => inPrecision(precision, v.device, () => encoder.forward(v));
   const extract = (x: Tensor) => extractFeatures(forward, x, { normalize: norm, batchSize });
   if (world.worldSize === 1) return extract(images);
   const n = images.size(0);

@@ -4,10 +4,21 @@
 // every model (a ResNet with the ImageNet stem on small images ran 2x slower),
 // so auto times a few real BYOL steps each way on a throwaway copy of the run
 // and keeps bf16-mixed only when it is faster.
-import { cuda, getRngState, setRngState } from "../../ffi/runtime.ts";
+import { autocast, cuda, getRngState, setRngState } from "../../ffi/runtime.ts";
 import type { TrainConfig } from "./settings.ts";
 
 export type Precision = "32" | "bf16-mixed";
+
+/**
+ * Runs `fn` in `precision` on `device` (a run's or a tensor's device): bf16-mixed
+ * is bf16 autocast there (convolutions, linear layers and matmuls in bf16, the
+ * rest autocast's policy), 32 runs it as it is. The step and the kNN monitor
+ * both go through here.
+ */
+export function inPrecision<T>(precision: Precision, device: string, fn: () => T): T {
+  if (precision !== "bf16-mixed") return fn();
+  return autocast(fn, { device: device.startsWith("cuda") ? "cuda" : "cpu", dtype: "bfloat16" });
+}
 
 /** The CPU flags that mean native bfloat16 compute. */
 export const BF16_CPU_FLAGS = ["amx_bf16", "avx512_bf16"] as const;

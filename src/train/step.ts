@@ -3,7 +3,7 @@
 // The loss is read back to the host only when asked (the read waits for the
 // device, so the loop asks every --log-every steps).
 import { tidy } from "../../ffi/memory.ts";
-import { autocast } from "../../ffi/runtime.ts";
+import { inPrecision } from "./precision.ts";
 import type { Run } from "./run.ts";
 import { meanOverRanks, syncGradients } from "./world.ts";
 
@@ -38,12 +38,7 @@ export function trainStep(run: Run, step: number, readLoss: boolean): StepResult
     // layers and matmuls in bf16, online and target forwards alike); weights,
     // gradients, optimizer state and the EMA target stay float32, and the
     // loss normalises float32 copies of the projections (BYOL.loss).
-    const l = run.precision === "bf16-mixed"
-      ? autocast(() => model.loss(v1, v2), {
-        device: run.device.startsWith("cuda") ? "cuda" : "cpu",
-        dtype: "bfloat16",
-      })
-      : model.loss(v1, v2);
+    const l = inPrecision(run.precision, run.device, () => model.loss(v1, v2));
     optimizer.zeroGrad();
     l.backward();
     syncGradients(run);
