@@ -588,34 +588,25 @@ if (selected.has("ddp")) {
     ">= 1.0",
     "ours with SyncBatchNorm and DDP; PyTorch DDP (gloo) with plain BatchNorm",
   );
-  addRow(
+  // The rows below compare two of our own configurations (or ours with the twin) without a goal.
+  const stepRow = (label: string, ours: SideOut, other: SideOut, note: string) =>
+    addRow(label, "ms", num(ours.result.ms), num(other.result.ms), "lower", null, "-", note);
+  stepRow(
     `ddp BYOL step b${batch}, 2 ranks x 1 thread, plain BatchNorm on both sides`,
-    "ms",
-    num(oPlain.result.ms),
-    num(t2.result.ms),
-    "lower",
-    null,
-    "-",
+    oPlain,
+    t2,
     "like for like: ours DDP without SyncBatchNorm (per-rank BN statistics, as the twin's)",
   );
-  addRow(
+  stepRow(
     `ddp BYOL step b${batch}: ours 2 ranks x 1 thread vs ours 1 rank x 2 threads`,
-    "ms",
-    num(o2.result.ms),
-    num(o1.result.ms),
-    "lower",
-    null,
-    "-",
+    o2,
+    o1,
     "what splitting one machine into ranks costs (the PyTorch column is ours, 1 rank)",
   );
-  addRow(
+  stepRow(
     `ddp BYOL step b${batch}: ours overlapped vs ours all-reduce after backward, 2 ranks`,
-    "ms",
-    num(o2.result.ms),
-    num(oOff.result.ms),
-    "lower",
-    null,
-    "-",
+    o2,
+    oOff,
     `the PyTorch column is ours with overlapBackward: false; backward launched ` +
       `${o2.result.launchedInBackward} buckets itself`,
   );
