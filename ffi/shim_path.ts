@@ -47,8 +47,8 @@ export interface ShimInfo {
   cxxStd?: string;
   /** The Python whose torch is this libtorch (null: none known, e.g. a bare libtorch zip). */
   referencePython?: string | null;
-  /** What distributed.cpp was compiled with (older build-infos have no nccl). */
-  distributed?: { gloo: boolean; nccl?: boolean };
+  /** Which process-group backends native/dist_*.cpp were compiled with (older build-infos have no nccl). */
+  distributed?: { gloo: boolean; nccl?: boolean; glooInclude?: string };
 }
 
 /** The build-info of the shim that is loaded, or null when there is none. */

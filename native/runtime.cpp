@@ -8,6 +8,8 @@
 
 #include <dlfcn.h>
 
+#include <cstdlib>
+
 #include <mutex>
 #include <string>
 #include <stdexcept>
@@ -41,6 +43,33 @@ int32_t tt_cuda_synchronize(int32_t device) { PROTECT(torch::cuda::synchronize(d
 
 int32_t tt_set_cudnn_benchmark(int32_t flag) {
   PROTECT(at::globalContext().setBenchmarkCuDNN(flag != 0))
+}
+
+// torch.use_deterministic_algorithms(on) with cudnn.deterministic = on and,
+// when on, cudnn.benchmark off and cuBLAS's workspace setting (read when a
+// cuBLAS handle is made, so set before the first CUDA matmul) unless given.
+int32_t tt_set_deterministic(int32_t on) {
+  PROTECT({
+    auto& ctx = at::globalContext();
+    ctx.setDeterministicAlgorithms(on != 0, /*warn_only=*/false);
+    ctx.setDeterministicCuDNN(on != 0);
+    if (on != 0) {
+      ctx.setBenchmarkCuDNN(false);
+      if (std::getenv("CUBLAS_WORKSPACE_CONFIG") == nullptr) {
+        setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", 0);
+      }
+    }
+  })
+}
+
+int32_t tt_deterministic_state(int32_t* out) {
+  PROTECT({
+    if (out == nullptr) throw std::invalid_argument("null out-pointer");
+    auto& ctx = at::globalContext();
+    out[0] = ctx.deterministicAlgorithms() ? 1 : 0;
+    out[1] = ctx.deterministicCuDNN() ? 1 : 0;
+    out[2] = ctx.benchmarkCuDNN() ? 1 : 0;
+  })
 }
 
 int32_t tt_rng_get_state(int32_t device, tt_tensor* out) {

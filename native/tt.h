@@ -236,6 +236,11 @@ int32_t tt_cuda_is_available(int32_t* out);
 int32_t tt_cuda_device_count(int32_t* out);
 int32_t tt_cuda_synchronize(int32_t device);
 int32_t tt_set_cudnn_benchmark(int32_t flag);
+/* on 1: deterministic algorithms (an op without a deterministic kernel raises), cuDNN deterministic
+ * with benchmark off, CUBLAS_WORKSPACE_CONFIG=:4096:8 unless set; on 0: the first two off */
+int32_t tt_set_deterministic(int32_t on);
+/* out[3]: deterministic algorithms, cuDNN deterministic, cuDNN benchmark (0 or 1 each) */
+int32_t tt_deterministic_state(int32_t* out);
 /* the default generator's state of a device, as a uint8 tensor, and back */
 int32_t tt_rng_get_state(int32_t device, tt_tensor* out);
 int32_t tt_rng_set_state(int32_t device, tt_tensor state);
@@ -263,8 +268,8 @@ int32_t tt_generator_set_state(tt_generator g, tt_tensor state);
 int32_t tt_rand_gen(int32_t kind, tt_generator g, const int64_t* shape, int64_t ndim,
                     int32_t dtype, int32_t device, tt_tensor* out);
 
-/* ---- distributed: c10d stores and process groups (native/distributed.cpp) ----
- * Built with Gloo when its headers were found (tt_dist_has_gloo() 1); otherwise every function
+/* ---- distributed: c10d stores and process groups (native/dist_*.cpp) ----
+ * Built with Gloo (tt_dist_has_gloo() 1) and/or NCCL (tt_dist_has_nccl() 1); with neither, every function
  * below fails with a message saying how to get it. Collectives block the calling thread; every
  * wait is bounded by the group's timeout, and a timeout or a dead peer is an error naming the
  * collective. Tensors must be contiguous, on the CPU for Gloo and on CUDA for NCCL. */

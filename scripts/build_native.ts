@@ -7,10 +7,14 @@
 //   3. the system install (Debian's libtorch-dev).
 // Supported: libtorch 1.13 and 2.x. The C++ standard follows the headers
 // (C++20 where ATen requires it, else C++17).
-// The c10d process groups (native/distributed.cpp) need Gloo's headers: GLOO_INCLUDE=/dir (holding
-// gloo/), else /usr/include/gloo (Debian's libgloo-dev). Without them the shim still builds and its
-// distributed functions say how to get Gloo.
-// Usage: deno task build [--force] [--quiet] [--out DIR]
+// The c10d process groups (native/dist_*.cpp) have two backends, each compiled into its own unit:
+// NCCL (dist_nccl.cpp) on a CUDA libtorch 2.x whose c10d NCCL headers, nccl.h, libnccl and CUDA's
+// headers are found; Gloo (dist_gloo.cpp) where Gloo's headers are: GLOO_INCLUDE=/dir (holding
+// gloo/), else for 1.13 Debian's libgloo-dev (the Gloo commit Debian's libtorch links), for 2.x
+// the headers in native/third_party/gloo. dist_gloo.cpp uses no Gloo type's layout or code, and
+// the build checks it (glooObjectProblems); BYOL_NO_GLOO=1 or --no-gloo leaves Gloo out. With
+// neither backend the shim still builds and its distributed functions say what is missing.
+// Usage: deno task build [--force] [--quiet] [--no-gloo] [--out DIR]
 //   --out DIR (or BYOL_BUILD_DIR=DIR): build into DIR instead of build/; the
 //   shim is then loaded from DIR when BYOL_BUILD_DIR=DIR is set (ffi/shim_path.ts)
 //   or with TORCH_SHIM_PATH=DIR/libtt.so.
@@ -60,9 +64,26 @@ export interface Libtorch {
   nccl: Nccl;
 }
 
-/** Where the Gloo headers are (null: not found, the shim is built without Gloo). */
+/** Where the Gloo headers come from, for dist_gloo.cpp. */
 export interface Gloo {
   includeDir: string;
+  /** GLOO_INCLUDE, the system's (libgloo-dev) or the copy in native/third_party/gloo. */
+  source: "GLOO_INCLUDE" | "system" | "vendored";
+  /** libtorch's ProcessGroupGloo::Options has create_default (2.x): its defaults are used. */
+  createDefault: boolean;
+  /** Link -lgloo (Debian's libtorch 1.13 links Gloo as a shared library). */
+  linkGloo: boolean;
+}
+
+/** The distributed part of a build: which backends, and why one is absent. */
+export interface Distributed {
+  gloo: boolean;
+  /** Where dist_gloo.cpp's Gloo headers came from (with gloo). */
+  glooInclude?: string;
+  glooSource?: Gloo["source"];
+  nccl: boolean;
+  /** Why Gloo is absent (one line with the fix), when it is. */
+  noGlooReason?: string;
 }
 
 export interface BuildInfo {
@@ -75,7 +96,7 @@ export interface BuildInfo {
   referencePython: string | null;
   nccl: Nccl;
   libtorch: Libtorch;
-  distributed: { gloo: boolean; glooInclude?: string; nccl?: boolean };
+  distributed: Distributed;
   key: string;
   builtAt: string;
 }
@@ -259,13 +280,13 @@ function findNccl(includeDirs: string[], libDir: string, wheel: string | null): 
 }
 
 /**
- * Whether distributed.cpp is built with NCCL: a CUDA libtorch 2.x with c10d's
- * NCCL headers, nccl.h and CUDA's headers, and Gloo (whose stores it shares).
+ * Whether dist_nccl.cpp is built: a CUDA libtorch 2.x with c10d's NCCL headers, nccl.h, libnccl
+ * and CUDA's headers (with or without Gloo).
  */
-export function withNccl(t: Libtorch, gloo: Gloo | null): boolean {
+export function withNccl(t: Libtorch): boolean {
   const n = t.nccl;
-  return t.cuda && gloo !== null && Number(t.version.split(".")[0]) >= 2 && n.c10dHeaders &&
-    n.includeDir !== null && n.cudaIncludeDirs.length > 0;
+  return t.cuda && Number(t.version.split(".")[0]) >= 2 && n.c10dHeaders &&
+    n.includeDir !== null && n.libDir !== null && n.cudaIncludeDirs.length > 0;
 }
 
 /** Throws when the libtorch version is outside what the shim supports. */
@@ -388,43 +409,105 @@ export async function findLibtorch(): Promise<Libtorch> {
   throw new BuildError(MISSING_HELP);
 }
 
+/** The Gloo headers shipped in the repo (the commit torch 2.11 pins; native/third_party/gloo). */
+export const VENDORED_GLOO = `${NATIVE}third_party/gloo`;
+
 /**
- * Finds Gloo's headers for native/distributed.cpp: GLOO_INCLUDE, then the system's (Debian's
- * libgloo-dev, the Gloo snapshot Debian's libtorch links). pip's torch 2.x wheels ship c10d's
- * headers but no gloo/ (their Gloo is linked into libtorch_cpu): a build against one needs Gloo's
- * headers of the same snapshot, from a pytorch checkout's third_party/gloo (plus its generated
- * gloo/config.h) or a matching libgloo-dev; not solved yet (docs/DISTRIBUTED.md).
+ * Finds Gloo's headers for native/dist_gloo.cpp, or says in one line why there are none:
+ * GLOO_INCLUDE, then for libtorch 1.13 the system's (Debian's libgloo-dev, the Gloo snapshot
+ * Debian's libtorch links) and for 2.x the copy in native/third_party/gloo (pip's wheels ship
+ * c10d's headers but no gloo/; their Gloo is inside libtorch_cpu). Any of them is safe: see
+ * dist_gloo.cpp and glooObjectProblems.
  */
-export function findGloo(): Gloo | null {
+export function findGloo(t: Libtorch, disabled = false): Gloo | { reason: string } {
+  if (disabled) return { reason: "Gloo left out (BYOL_NO_GLOO=1 or --no-gloo)" };
+  const header = [...t.includeDirs, "/usr/include", "/usr/local/include"]
+    .map((d) => `${d}/torch/csrc/distributed/c10d/ProcessGroupGloo.hpp`)
+    .find(exists);
+  if (header === undefined) {
+    return {
+      reason: `libtorch ${t.version} has no c10d/ProcessGroupGloo.hpp (built without Gloo)`,
+    };
+  }
+  const createDefault = /\bcreate_default\s*\(/.test(Deno.readTextFileSync(header));
+  const major = Number(t.version.split(".")[0]);
   const env = Deno.env.get("GLOO_INCLUDE");
   if (env) {
     if (!exists(`${env}/gloo/algorithm.h`)) {
       throw new BuildError(`GLOO_INCLUDE=${env} has no gloo/algorithm.h`);
     }
-    return { includeDir: env };
+    return { includeDir: env, source: "GLOO_INCLUDE", createDefault, linkGloo: major < 2 };
+  }
+  if (major >= 2) {
+    return { includeDir: VENDORED_GLOO, source: "vendored", createDefault, linkGloo: false };
   }
   for (const inc of ["/usr/include", "/usr/local/include"]) {
-    if (exists(`${inc}/gloo/algorithm.h`)) return { includeDir: inc };
+    if (exists(`${inc}/gloo/algorithm.h`)) {
+      return { includeDir: inc, source: "system", createDefault, linkGloo: true };
+    }
   }
-  return null;
+  return {
+    reason: `no Gloo headers for libtorch ${t.version}: apt-get install libgloo-dev (Debian's ` +
+      "Gloo, the one its libtorch links), or GLOO_INCLUDE=/dir holding gloo/",
+  };
 }
+
+const isGloo = (g: Gloo | { reason: string }): g is Gloo => "includeDir" in g;
+
+/** The units of the c10d process groups (native/dist_*.cpp). */
+const isDist = (name: string) => name.startsWith("dist_");
 
 /** Extra compile flags of one translation unit. */
 function unitFlags(name: string, t: Libtorch, gloo: Gloo | null): string[] {
-  if (name !== "distributed.cpp" || gloo === null) return [];
-  return [
-    "-DUSE_C10D_GLOO",
-    "-DTT_WITH_GLOO",
-    `-I${gloo.includeDir}`,
-    ...(withNccl(t, gloo)
-      ? [
-        "-DUSE_C10D_NCCL",
-        "-DTT_WITH_NCCL",
-        `-I${t.nccl.includeDir}`,
-        ...t.nccl.cudaIncludeDirs.map((d) => `-I${d}`),
-      ]
-      : []),
+  if (!isDist(name)) return [];
+  const nccl = withNccl(t);
+  if (gloo === null && !nccl) return [];
+  const flags = [
+    "-DTT_WITH_C10D",
+    ...(gloo ? ["-DTT_WITH_GLOO"] : []),
+    ...(nccl ? ["-DTT_WITH_NCCL"] : []),
   ];
+  if (name === "dist_gloo.cpp" && gloo) {
+    // No inlining: every function this unit runs is a symbol of its object,
+    // which glooObjectProblems reads. The unit runs once per process group.
+    flags.push("-DUSE_C10D_GLOO", `-I${gloo.includeDir}`, "-O0", "-fno-inline");
+    if (gloo.createDefault) flags.push("-DTT_GLOO_CREATE_DEFAULT");
+  }
+  if (name === "dist_nccl.cpp" && nccl) {
+    flags.push(
+      "-DUSE_C10D_NCCL",
+      `-I${t.nccl.includeDir}`,
+      ...t.nccl.cudaIncludeDirs.map((d) => `-I${d}`),
+    );
+  }
+  return flags;
+}
+
+/**
+ * What in dist_gloo.o would make it depend on the layout of the Gloo it was compiled against:
+ * any function, vtable or typeinfo of namespace gloo that the object defines or calls (it is
+ * compiled without inlining, so every function it runs is a symbol of its own). Names that only
+ * mention a Gloo class as a template argument (std::shared_ptr<gloo::transport::Device>) are fine:
+ * they move pointers; so are the unit's private copies of Gloo's namespace-scope constants (nm
+ * types r, d, b: emitted unused at -O0, and values, not layouts). Returns the offending symbols
+ * as `type name`; [] when the object is clean.
+ */
+export function glooObjectProblems(nmOutput: string): string[] {
+  const bad: string[] = [];
+  for (const line of nmOutput.split("\n")) {
+    const m = /^\s*(?:[0-9a-fA-F]+\s+)?([A-Za-z])\s+(.+)$/.exec(line);
+    if (!m || "rdbn".includes(m[1])) continue;
+    const name = m[2].replace(/^(?:non-virtual |virtual )?thunk to /, "");
+    if (
+      /^(?:vtable|typeinfo|typeinfo name|VTT|construction vtable) for (?:.* in )?gloo::/.test(
+        name,
+      ) ||
+      /^gloo::/.test(name)
+    ) {
+      bad.push(`${m[1]} ${name}`);
+    }
+  }
+  return bad;
 }
 
 function compileFlags(t: Libtorch): string[] {
@@ -452,7 +535,7 @@ function linkFlags(t: Libtorch, gloo: Gloo | null): string[] {
     "-ltorch",
     "-ltorch_cpu",
     "-lc10",
-    ...(gloo ? ["-lgloo"] : []),
+    ...(gloo?.linkGloo ? ["-lgloo"] : []),
     "-Wl,--as-needed",
   ];
 }
@@ -496,18 +579,26 @@ function withSlash(dir: string): string {
  * `log` receives progress lines (default: stderr).
  */
 export async function buildNative(
-  opts: { force?: boolean; outDir?: string; log?: (line: string) => void } = {},
+  opts: {
+    force?: boolean;
+    outDir?: string;
+    log?: (line: string) => void;
+    /** Leave Gloo out (also BYOL_NO_GLOO=1). */
+    noGloo?: boolean;
+  } = {},
 ): Promise<BuildInfo> {
   const log = opts.log ?? ((l: string) => console.error(l));
   const dir = withSlash(opts.outDir ?? BUILD_DIR);
   const libPath = `${dir}libtt.so`;
   const torch = await findLibtorch();
-  const gloo = findGloo();
+  const found = findGloo(torch, opts.noGloo === true || Deno.env.get("BYOL_NO_GLOO") === "1");
+  const gloo = isGloo(found) ? found : null;
+  const nccl = withNccl(torch);
   const src = sources();
+  const distUnits = src.cpp.filter(isDist);
   const flags = [
     ...compileFlags(torch),
-    "|",
-    ...unitFlags("distributed.cpp", torch, gloo),
+    ...distUnits.flatMap((n) => ["|", n, ...unitFlags(n, torch, gloo)]),
     "|",
     ...linkFlags(torch, gloo),
   ];
@@ -527,9 +618,10 @@ export async function buildNative(
   log(
     `building the libtorch shim against libtorch ${torch.version} (${torch.source}` +
       `${torch.cuda ? `, CUDA ${torch.cudaVersion ?? ""}`.trimEnd() : ", CPU"}, ${torch.cxxStd}` +
-      `${gloo ? ", Gloo" : ", no Gloo"}${withNccl(torch, gloo) ? ", NCCL" : ""}` +
+      `${gloo ? `, Gloo (${gloo.source} headers)` : ", no Gloo"}${nccl ? ", NCCL" : ""}` +
       `${torch.referencePython ? `, reference ${torch.referencePython}` : ""}) into ${dir} ...`,
   );
+  if (!gloo) log(`  without Gloo: ${(found as { reason: string }).reason}`);
   const objDir = `${dir}obj/`;
   Deno.mkdirSync(objDir, { recursive: true });
   const headers = texts.filter((_, i) => src.all[i].endsWith(".h")).join("\n");
@@ -560,6 +652,20 @@ export async function buildNative(
       while (next < jobs.length) await jobs[next++]();
     }),
   );
+  if (gloo) {
+    // The Gloo unit must not depend on the layout of the Gloo it was compiled against.
+    const nm = await run("nm", ["-C", `${objDir}dist_gloo.o`]);
+    const problems = nm.ok ? glooObjectProblems(nm.stdout) : [`nm failed: ${nm.out.trim()}`];
+    if (problems.length > 0) {
+      log(
+        `  dist_gloo.o uses Gloo's own code (${problems.slice(0, 3).join("; ")}), so it would ` +
+          `depend on the Gloo headers of ${gloo.includeDir} matching libtorch's Gloo: building ` +
+          "without Gloo (report this; GLOO_INCLUDE=/dir with the Gloo commit your libtorch pins " +
+          "is the fix)",
+      );
+      return await buildNative({ ...opts, noGloo: true });
+    }
+  }
   const objs = src.cpp.map((n) => `${objDir}${n.replace(/\.cpp$/, ".o")}`);
   const tmp = `${libPath}.tmp-${Deno.pid}`;
   const r = await run(gxx, [...objs, "-o", tmp, ...linkFlags(torch, gloo)]);
@@ -574,8 +680,8 @@ export async function buildNative(
     nccl: torch.nccl,
     libtorch: torch,
     distributed: gloo
-      ? { gloo: true, glooInclude: gloo.includeDir, nccl: withNccl(torch, gloo) }
-      : { gloo: false },
+      ? { gloo: true, glooInclude: gloo.includeDir, glooSource: gloo.source, nccl }
+      : { gloo: false, nccl, noGlooReason: (found as { reason: string }).reason },
     key,
     builtAt: new Date().toISOString(),
   };
@@ -584,7 +690,7 @@ export async function buildNative(
   return info;
 }
 
-const USAGE = "usage: deno task build [--force] [--quiet] [--out DIR]";
+const USAGE = "usage: deno task build [--force] [--quiet] [--no-gloo] [--out DIR]";
 
 if (import.meta.main) {
   const args = [...Deno.args];
@@ -598,7 +704,7 @@ if (import.meta.main) {
       Deno.exit(2);
     }
   }
-  const unknown = args.filter((a) => a !== "--force" && a !== "--quiet");
+  const unknown = args.filter((a) => !["--force", "--quiet", "--no-gloo"].includes(a));
   if (unknown.length > 0) {
     console.error(`error: unknown argument ${unknown[0]}\n${USAGE}`);
     Deno.exit(2);
@@ -606,13 +712,20 @@ if (import.meta.main) {
   const force = args.includes("--force");
   const quiet = args.includes("--quiet");
   try {
-    const info = await buildNative({ force, outDir, log: quiet ? () => {} : undefined });
+    const info = await buildNative({
+      force,
+      outDir,
+      log: quiet ? () => {} : undefined,
+      noGloo: args.includes("--no-gloo"),
+    });
     if (!quiet) {
       console.error(
         `shim up to date: libtorch ${info.torchVersion}` +
           `${info.cuda ? ` with CUDA ${info.cudaVersion ?? ""}`.trimEnd() : " (CPU)"}, ` +
-          `${info.cxxStd}, ${info.distributed?.gloo ? "with" : "without"} Gloo` +
-          `${info.distributed?.nccl ? " and NCCL" : ""}, ` +
+          `${info.cxxStd}, ${info.distributed?.gloo ? "with Gloo" : "without Gloo"}` +
+          `${
+            info.distributed?.nccl ? (info.distributed?.gloo ? " and NCCL" : ", with NCCL") : ""
+          }, ` +
           `reference Python ${info.referencePython ?? "none (set PYTHON)"}`,
       );
       if (outDir !== undefined && withSlash(outDir) !== BUILD_DIR) {
