@@ -29,7 +29,7 @@ export {
   zerosLike,
 } from "./ffi/creation.ts";
 export type { TensorOptions } from "./ffi/creation.ts";
-export { TorchError } from "./ffi/error.ts";
+export { determinismHint, TorchError } from "./ffi/error.ts";
 export { Generator } from "./ffi/generator.ts";
 export { DType, type DTypeName } from "./ffi/dtype.ts";
 export type { Device } from "./ffi/device.ts";
@@ -39,6 +39,7 @@ export {
   compiledWithCuda,
   cpuCacheStats,
   cuda,
+  deterministicState,
   emptyCpuCache,
   enableGrad,
   getNumThreads,
@@ -52,6 +53,7 @@ export {
   setNumThreads,
   setRngState,
   torchVersion,
+  useDeterministicAlgorithms,
 } from "./ffi/runtime.ts";
 export type { AutocastOptions } from "./ffi/runtime.ts";
 export * as F from "./ffi/functional.ts";

@@ -9,3 +9,15 @@ export class TorchError extends Error {
     this.op = op;
   }
 }
+
+/**
+ * For an error libtorch raised because an op has no deterministic kernel
+ * (under useDeterministicAlgorithms(true)): one line naming the op and the
+ * fix; null for any other error.
+ */
+export function determinismHint(message: string): string | null {
+  const m = /(\S+?)\s+does not have a deterministic implementation/.exec(message);
+  if (!m) return null;
+  return `${m[1]} has no deterministic kernel on this device, and --deterministic asks for ` +
+    "one: run without --deterministic (the run is then exact on the CPU, not bit for bit on CUDA)";
+}

@@ -201,6 +201,37 @@ export const cuda = {
   },
 };
 
+const DETERMINISM = new Int32Array(3);
+
+/**
+ * torch.use_deterministic_algorithms(on), with cuDNN as Lightning's
+ * `deterministic=True` sets it: cudnn.deterministic = on and, when on,
+ * cudnn.benchmark off and CUBLAS_WORKSPACE_CONFIG=:4096:8 (unless already set;
+ * cuBLAS reads it when its first handle is made, so call this before any CUDA
+ * matmul). With it an op that has no deterministic kernel raises a TorchError
+ * naming the op (see `determinismHint`, ffi/error.ts). Process-wide.
+ */
+export function useDeterministicAlgorithms(on: boolean): void {
+  if (typeof on !== "boolean") {
+    throw new TypeError(`useDeterministicAlgorithms(on): on must be a boolean, got ${typeof on}`);
+  }
+  check("tt_set_deterministic", lib.tt_set_deterministic(on ? 1 : 0));
+}
+
+/** What useDeterministicAlgorithms set: torch's flag, cudnn.deterministic, cudnn.benchmark. */
+export function deterministicState(): {
+  algorithms: boolean;
+  cudnnDeterministic: boolean;
+  cudnnBenchmark: boolean;
+} {
+  check("tt_deterministic_state", lib.tt_deterministic_state(DETERMINISM));
+  return {
+    algorithms: DETERMINISM[0] === 1,
+    cudnnDeterministic: DETERMINISM[1] === 1,
+    cudnnBenchmark: DETERMINISM[2] === 1,
+  };
+}
+
 /** The default generator's state of a device, as a uint8 tensor (for exact resume). */
 export function getRngState(device: Device | string = "cpu"): Tensor {
   check("tt_rng_get_state", lib.tt_rng_get_state(deviceCode(device), OUT));

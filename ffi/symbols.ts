@@ -292,6 +292,8 @@ export const symbols = {
   tt_cuda_device_count: { parameters: ["buffer"], result: status }, // (int32* out)
   tt_cuda_synchronize: { parameters: ["i32"], result: status }, // (int32 device)
   tt_set_cudnn_benchmark: { parameters: ["i32"], result: status }, // (int32 flag)
+  tt_set_deterministic: { parameters: ["i32"], result: status }, // (int32 on)
+  tt_deterministic_state: { parameters: ["buffer"], result: status }, // (int32* out)
   tt_rng_get_state: { parameters: ["i32", "buffer"], result: status }, // (int32 device, tt_tensor* out)
   tt_rng_set_state: { parameters: ["i32", "pointer"], result: status }, // (int32 device, tt_tensor state)
   tt_autocast_enter: { parameters: ["i32", "i32", "buffer"], result: status }, // (int32 device_type, int32 dtype, int32* prev)

@@ -4,7 +4,14 @@
 // Process-wide settings (threads, seed, cuDNN) are applied by
 // configureRuntime, explicitly, never as a side effect of building.
 import { Generator } from "../../ffi/generator.ts";
-import { cuda, getRngState, manualSeed, setNumThreads, setRngState } from "../../ffi/runtime.ts";
+import {
+  cuda,
+  getRngState,
+  manualSeed,
+  setNumThreads,
+  setRngState,
+  useDeterministicAlgorithms,
+} from "../../ffi/runtime.ts";
 import { makeAugment } from "../augment/two_views.ts";
 import type { Augment } from "../augment/two_views.ts";
 import { presets as augmentPresets } from "../augment/presets.ts";
@@ -76,10 +83,14 @@ export function resolveDevice(device: string): string {
   return device;
 }
 
-/** Threads, the global seed and cuDNN's autotuner: process-wide state a run sets once. */
+/**
+ * Threads, the global seed, determinism and cuDNN's autotuner: process-wide
+ * state a run sets once (benchmark on for CUDA unless --deterministic).
+ */
 export function configureRuntime(cfg: TrainConfig, device: string): void {
   setNumThreads(cfg.threads > 0 ? cfg.threads : Math.max(1, navigator.hardwareConcurrency || 1));
-  if (device.startsWith("cuda")) cuda.setCudnnBenchmark(true);
+  useDeterministicAlgorithms(cfg.deterministic);
+  if (device.startsWith("cuda")) cuda.setCudnnBenchmark(!cfg.deterministic);
   manualSeed(cfg.seed);
 }
 

@@ -201,6 +201,13 @@ export const SETTINGS = {
       return v;
     },
   }),
+  deterministic: flag(
+    false,
+    "deterministic algorithms (torch.use_deterministic_algorithms, cuDNN deterministic with " +
+      "benchmark off, CUBLAS_WORKSPACE_CONFIG): two CUDA runs of one seed, and a resumed one, " +
+      "give equal losses; an op without a deterministic kernel stops the run naming it",
+    { resumable: true, legacy: false },
+  ),
   threads: int(0, 0, "CPU threads (0: all cores)", { resumable: true }),
   seed: int(0, 0, "random seed"),
   limit: int(0, 0, "use only the first N training images (0: all)"),
@@ -262,6 +269,12 @@ export const SETTINGS = {
         return n;
       },
     },
+  ),
+  backend: choice(
+    "auto",
+    ["auto", "gloo", "nccl"] as const,
+    "process-group backend of a multi-process run (auto: nccl on CUDA devices, gloo on the CPU)",
+    { resumable: true, legacy: "auto" },
   ),
   distTimeout: int(
     300,

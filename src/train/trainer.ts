@@ -183,7 +183,8 @@ export class Trainer {
     say(
       `training BYOL (${cfg.encoder}) on ${data.description}: ${data.train.length} ` +
         `images, ${schedule.stepsPerEpoch} steps/epoch, ${schedule.totalSteps} steps, ` +
-        `device ${device}, ${getNumThreads()} threads, precision ${this.parts.precision}`,
+        `device ${device}, ${getNumThreads()} threads, precision ${this.parts.precision}` +
+        (cfg.deterministic ? ", deterministic algorithms" : ""),
     );
     using metrics = await this.folder.openMetrics();
     model.train();

@@ -103,8 +103,9 @@ export function joinWorld(cfg: TrainConfig): World {
     worldSize,
     localRank,
     localWorldSize: envInt("LOCAL_WORLD_SIZE", worldSize),
-    device: worldSize > 1 ? rankDevice(cfg.device, localRank) : "cpu",
+    device: worldSize > 1 ? rankDevice(cfg.device, localRank, cfg.backend) : "cpu",
   };
+  const backend = worldSize > 1 ? rankBackend(cfg.backend, w.device) : "gloo";
   if (cfg.batchSize % worldSize !== 0) {
     const down = Math.max(worldSize, cfg.batchSize - (cfg.batchSize % worldSize));
     throw new ConfigError(
@@ -115,7 +116,7 @@ export function joinWorld(cfg: TrainConfig): World {
   if (worldSize === 1) return w;
   try {
     initProcessGroup({
-      backend: w.device === "cpu" ? "gloo" : "nccl",
+      backend,
       timeoutMs: cfg.distTimeout * 1000,
     });
   } catch (e) {
@@ -270,8 +271,8 @@ function onDevice(w: World, t: Tensor): Tensor {
  * process, the one of its LOCAL_RANK, in an NCCL group; else the CPU in a Gloo
  * group. "auto" takes the GPU where there is one and the shim has NCCL.
  */
-export function rankDevice(device: string, localRank: number): string {
-  if (device === "cpu") return "cpu";
+export function rankDevice(device: string, localRank: number, backend = "auto"): string {
+  if (device === "cpu" || (device === "auto" && backend === "gloo")) return "cpu";
   const gpus = cuda.isAvailable() ? cuda.deviceCount() : 0;
   if (device === "auto" && (gpus === 0 || !isNcclAvailable())) return "cpu";
   if (device !== "auto" && device !== "cuda") {
@@ -299,4 +300,30 @@ export function rankDevice(device: string, localRank: number): string {
     );
   }
   return `cuda:${localRank}`;
+}
+
+/**
+ * The process-group backend of a rank on `device` (--backend): auto is NCCL
+ * for a GPU and Gloo for the CPU; a backend that cannot take the device's
+ * tensors is a ConfigError with the fix.
+ */
+export function rankBackend(backend: string, device: string): "gloo" | "nccl" {
+  const gpu = device.startsWith("cuda");
+  if (backend === "auto") return gpu ? "nccl" : "gloo";
+  if (backend === "gloo" && gpu) {
+    throw new ConfigError(
+      `--backend gloo: the ranks train on ${device}, and this toolkit's Gloo groups take CPU ` +
+        "tensors; use --backend nccl (or auto) for GPUs, or --device cpu for Gloo",
+    );
+  }
+  if (backend === "nccl" && !gpu) {
+    throw new ConfigError(
+      "--backend nccl runs collectives on GPUs, and the ranks train on the CPU; give " +
+        "--device cuda (one GPU per process), or --backend gloo (or auto) for the CPU",
+    );
+  }
+  if (backend !== "gloo" && backend !== "nccl") {
+    throw new ConfigError(`--backend must be auto, gloo or nccl, got ${JSON.stringify(backend)}`);
+  }
+  return backend;
 }
