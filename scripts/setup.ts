@@ -29,6 +29,79 @@ const MULTIARCH = "/usr/lib/x86_64-linux-gnu";
 const usesOwnLibtorch = () =>
   Boolean(Deno.env.get("LIBTORCH")) || Deno.env.get("LIBTORCH_USE_PYTORCH") === "1";
 
+/** Whether an NVIDIA GPU is visible (the driver lists one), without starting CUDA. */
+export function gpuVisible(): boolean {
+  try {
+    if ([...Deno.readDirSync("/proc/driver/nvidia/gpus")].length > 0) return true;
+  } catch {
+    // no NVIDIA driver loaded
+  }
+  return exists("/dev/nvidia0");
+}
+
+/** The CUDA version of `python`'s torch ("" for a CPU torch), or null when it has no torch. */
+async function torchCuda(python: string): Promise<string | null> {
+  try {
+    const r = await new Deno.Command(python, {
+      args: ["-c", "import torch; print('BYOL_TORCH_CUDA', torch.version.cuda or '')"],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    if (!r.success) return null;
+    const line = new TextDecoder().decode(r.stdout).split("\n").find((l) =>
+      l.startsWith("BYOL_TORCH_CUDA")
+    );
+    return line === undefined ? null : line.slice("BYOL_TORCH_CUDA".length).trim();
+  } catch {
+    return null;
+  }
+}
+
+export interface LibtorchChoice {
+  /** Environment to set for the build: LIBTORCH_USE_PYTORCH=1 and PYTHON, or nothing. */
+  env: Record<string, string>;
+  /** What setup says about the choice (null: nothing to say). */
+  note: string | null;
+}
+
+/**
+ * Which libtorch to build against when none is named (no LIBTORCH, no
+ * LIBTORCH_USE_PYTORCH): on a machine where a GPU is visible and a Python
+ * (PYTHON, else python3, else python) has a CUDA torch, that torch, so the
+ * README's `deno task train` trains on the GPU; else the system's (Debian's
+ * libtorch-dev). BYOL_LIBTORCH=system keeps the system's. Pure but for the
+ * injected probes.
+ */
+export async function chooseLibtorch(
+  env: (name: string) => string | undefined = (n) => Deno.env.get(n),
+  probes: { gpu: () => boolean; cudaOf: (python: string) => Promise<string | null> } = {
+    gpu: gpuVisible,
+    cudaOf: torchCuda,
+  },
+): Promise<LibtorchChoice> {
+  const none = { env: {}, note: null };
+  if (env("LIBTORCH") || env("LIBTORCH_USE_PYTORCH") === "1") return none;
+  if (env("BYOL_LIBTORCH") === "system" || !probes.gpu()) return none;
+  const candidates = [...new Set([env("PYTHON"), "python3", "python"].filter((p) => p))];
+  for (const py of candidates as string[]) {
+    const cudaVersion = await probes.cudaOf(py);
+    if (cudaVersion) {
+      return {
+        env: { LIBTORCH_USE_PYTORCH: "1", PYTHON: py },
+        note: `setup: a GPU is visible and ${py} has PyTorch with CUDA ${cudaVersion}: building ` +
+          `the shim against it (as LIBTORCH_USE_PYTORCH=1 PYTHON=${py}; BYOL_LIBTORCH=system ` +
+          "builds against the system's libtorch instead)",
+      };
+    }
+  }
+  return {
+    env: {},
+    note: "setup: a GPU is visible but no Python here has PyTorch with CUDA " +
+      `(tried ${candidates.join(", ")}); building against the system's libtorch (CPU). For the ` +
+      "GPU: pip install torch (a CUDA build) and rerun, or set PYTHON=/path/to/python",
+  };
+}
+
 // The tests' PyTorch reference is the Python of the libtorch under test
 // (ffi/shim_path.ts referencePython). Before the build it is known only for
 // Debian's libtorch (/usr/bin/python3, from apt) or when BYOL_PYTHON names it.
@@ -145,6 +218,9 @@ async function checkReference(info: BuildInfo): Promise<void> {
 }
 
 export async function setup(purpose: Purpose): Promise<void> {
+  const choice = await chooseLibtorch();
+  if (choice.note) console.error(choice.note);
+  for (const [k, v] of Object.entries(choice.env)) Deno.env.set(k, v);
   if (Deno.env.get("BYOL_SKIP_SETUP") !== "1") {
     const missing: Need[] = [];
     for (const n of needs(purpose)) if (!(await n.present())) missing.push(n);
