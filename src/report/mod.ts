@@ -1,5 +1,6 @@
 // Run reporting: training plots drawn from a run folder's metrics.jsonl.
 export {
+  BUNDLED_FONT_URLS,
   type ChartOptions,
   DEFAULT_FONT_PATHS,
   formatTick,

@@ -433,7 +433,17 @@ function ensureWasm(): Promise<void> {
   return wasmReady;
 }
 
-/** Where Debian/Ubuntu, Fedora and Arch put DejaVu Sans. */
+/**
+ * DejaVu Sans as shipped with the library in `assets/fonts/` (Debian's fonts-dejavu-core 2.37-6,
+ * Bitstream Vera licence), so PNG charts have text on a machine with no system fonts. File URLs
+ * when the library is loaded from disk; fetched when it is loaded over http(s).
+ */
+export const BUNDLED_FONT_URLS: readonly URL[] = [
+  new URL("../../assets/fonts/DejaVuSans.ttf", import.meta.url),
+  new URL("../../assets/fonts/DejaVuSans-Bold.ttf", import.meta.url),
+];
+
+/** Where Debian/Ubuntu, Fedora and Arch put DejaVu Sans: used only when the bundled files fail. */
 export const DEFAULT_FONT_PATHS = [
   "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
   "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
@@ -445,45 +455,91 @@ export const DEFAULT_FONT_PATHS = [
   "/usr/share/fonts/TTF/DejaVuSans-Bold.ttf",
 ];
 
-const fontCache = new Map<string, Promise<Uint8Array[]>>();
-let warnedNoFont = false;
-
-async function loadFonts(paths: string[]): Promise<Uint8Array[]> {
-  const found: Uint8Array[] = [];
-  const names = new Set<string>();
-  for (const p of paths) {
-    // The same face under two distro layouts would only waste memory.
-    const name = p.slice(p.lastIndexOf("/") + 1);
-    if (names.has(name)) continue;
-    try {
-      found.push(await Deno.readFile(p));
-      names.add(name);
-    } catch {
-      // Missing or unreadable: try the next location.
-    }
+/** A font file's bytes: read from disk for a path or a file: URL, fetched for any other URL. */
+async function readFont(src: string | URL): Promise<Uint8Array> {
+  if (typeof src === "string" || src.protocol === "file:") return await Deno.readFile(src);
+  const res = await fetch(src, { signal: AbortSignal.timeout(10_000) });
+  if (!res.ok) {
+    await res.body?.cancel();
+    throw new Error(`HTTP ${res.status} ${res.statusText}`);
   }
-  if (found.length === 0 && !warnedNoFont) {
-    warnedNoFont = true;
-    console.error(
-      `plots: no DejaVu Sans font found (looked in ${paths.join(", ")}); ` +
-        `PNG charts are rendered without text (install fonts-dejavu-core)`,
-    );
-  }
-  return found;
+  return new Uint8Array(await res.arrayBuffer());
 }
 
+interface LoadedFonts {
+  fonts: Uint8Array[];
+  /** `source: reason` for each source that could not be had. */
+  failed: string[];
+}
+
+async function loadFonts(sources: readonly (string | URL)[]): Promise<LoadedFonts> {
+  const fonts: Uint8Array[] = [];
+  const failed: string[] = [];
+  const names = new Set<string>();
+  for (const src of sources) {
+    // The same face under two distro layouts would only waste memory.
+    const s = String(src);
+    const name = s.slice(s.lastIndexOf("/") + 1);
+    if (names.has(name)) continue;
+    try {
+      fonts.push(await readFont(src));
+      names.add(name);
+    } catch (err) {
+      failed.push(`${s}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  return { fonts, failed };
+}
+
+let warnedNoFont = false;
+
+function warnNoFont(looked: string): void {
+  if (warnedNoFont) return;
+  warnedNoFont = true;
+  console.error(
+    `plots: no DejaVu Sans font found (${looked}); PNG charts are rendered without text ` +
+      `(restore assets/fonts/ from the repository, or install fonts-dejavu-core)`,
+  );
+}
+
+/** The bundled DejaVu Sans; the system's only when the bundled files cannot be read. */
+async function defaultFonts(): Promise<Uint8Array[]> {
+  const bundled = await loadFonts(BUNDLED_FONT_URLS);
+  if (bundled.fonts.length > 0) return bundled.fonts;
+  const system = await loadFonts(DEFAULT_FONT_PATHS);
+  if (system.fonts.length === 0) {
+    warnNoFont(`bundled: ${bundled.failed[0]}; system: looked in ${DEFAULT_FONT_PATHS.join(", ")}`);
+  }
+  return system.fonts;
+}
+
+/** Exactly the fonts asked for; an empty list means no text, deliberately, so no warning. */
+async function explicitFonts(sources: readonly (string | URL)[]): Promise<Uint8Array[]> {
+  const { fonts } = await loadFonts(sources);
+  if (fonts.length === 0 && sources.length > 0) {
+    warnNoFont(`looked in ${sources.map(String).join(", ")}`);
+  }
+  return fonts;
+}
+
+const fontCache = new Map<string, Promise<Uint8Array[]>>();
+
 export interface PngOptions {
-  /** TTF files to load; defaults to DejaVu Sans in the usual distro locations. */
-  fontPaths?: string[];
+  /**
+   * TTF files to load, as paths or URLs, and only these. By default: the bundled DejaVu Sans
+   * (`BUNDLED_FONT_URLS`), then `DEFAULT_FONT_PATHS` if the bundled files cannot be read.
+   */
+  fontPaths?: readonly (string | URL)[];
 }
 
 /** Renders an SVG to PNG bytes at its own width/height on a white background. */
 export async function svgToPng(svg: string, opts: PngOptions = {}): Promise<Uint8Array> {
   await ensureWasm();
-  const paths = opts.fontPaths ?? DEFAULT_FONT_PATHS;
-  const key = paths.join("\n");
+  const paths = opts.fontPaths;
+  // "\0" cannot start a path or URL, so the default never shares an explicit list's entry.
+  const key = paths ? paths.map(String).join("\n") : "\0default";
   let fonts = fontCache.get(key);
-  if (!fonts) fontCache.set(key, fonts = loadFonts(paths));
+  if (!fonts) fontCache.set(key, fonts = paths ? explicitFonts(paths) : defaultFonts());
   const fontBuffers = await fonts;
   const resvg = new Resvg(svg, {
     background: "#ffffff",

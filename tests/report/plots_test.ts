@@ -2,7 +2,7 @@
 // folders with a crash-truncated metrics.jsonl.
 import { assert, assertEquals } from "../helpers/asserts.ts";
 import {
-  DEFAULT_FONT_PATHS,
+  BUNDLED_FONT_URLS,
   formatTick,
   linearTicks,
   lineChartSvg,
@@ -336,21 +336,59 @@ Deno.test("svgToPng: without a font it still renders, and warns once", async () 
     console.error = orig;
   }
   assertEquals(pngSize(noText), { width: 300, height: 200 });
-  assert(errors.length <= 1, "warned at most once");
-  const haveFont = DEFAULT_FONT_PATHS.some((p) => {
-    try {
-      return Deno.statSync(p).isFile;
-    } catch {
-      return false;
+  // Earlier renders used the bundled font without a word, so this is the first and only warning.
+  assertEquals(errors.length, 1, errors.join("\n"));
+  assert(errors[0].includes("without text") && errors[0].includes("/nonexistent/DejaVuSans.ttf"));
+  const withText = await svgToPng(svg);
+  assert(withText.length !== noText.length, "text changes the picture");
+});
+
+/** Pixels of a box that differ from white, in an RGBA PNG decoded by imagescript. */
+async function inkIn(
+  png: Uint8Array,
+  box: { x0: number; y0: number; x1: number; y1: number },
+): Promise<number> {
+  const { Image } = await import("../../deps/imagescript.ts");
+  const img = await Image.decode(png);
+  let ink = 0;
+  for (let y = box.y0; y < box.y1; y++) {
+    for (let x = box.x0; x < box.x1; x++) {
+      const i = (y * img.width + x) * 4;
+      if (img.bitmap[i] < 250 || img.bitmap[i + 1] < 250 || img.bitmap[i + 2] < 250) ink++;
     }
-  });
-  if (haveFont) {
-    // Earlier renders found the font, so this is the first (and only) warning.
-    assertEquals(errors.length, 1);
-    assert(errors[0].includes("without text"));
-    const withText = await svgToPng(svg);
-    assert(withText.length !== noText.length, "text changes the picture");
   }
+  return ink;
+}
+
+Deno.test("svgToPng: the bundled DejaVu Sans draws the text, no system font needed", async () => {
+  const svg = lineChartSvg({
+    title: "Bundled font",
+    xLabel: "step",
+    yLabel: "loss",
+    series: [{ name: "s", points: line(20, (i) => 1 / (i + 1)) }],
+    width: 400,
+    height: 240,
+  });
+  // The title is centred with its baseline 27 px down; nothing else is drawn above y = 35.
+  const title = { x0: 120, y0: 8, x1: 280, y1: 34 };
+  const errors: string[] = [];
+  const orig = console.error;
+  console.error = (...args: unknown[]) => errors.push(args.join(" "));
+  let bundledOnly: Uint8Array, byDefault: Uint8Array, none: Uint8Array;
+  try {
+    // Only the files in assets/fonts/: the system's DejaVu paths are not consulted.
+    bundledOnly = await svgToPng(svg, { fontPaths: BUNDLED_FONT_URLS });
+    byDefault = await svgToPng(svg);
+    none = await svgToPng(svg, { fontPaths: [] });
+  } finally {
+    console.error = orig;
+  }
+  assertEquals(errors, [], "no font warning");
+  for (const u of BUNDLED_FONT_URLS) assertEquals(u.protocol, "file:");
+  assertEquals(await inkIn(none, title), 0, "no font: the title area is blank");
+  const ink = await inkIn(bundledOnly, title);
+  assert(ink > 200, `the bundled font draws the title (${ink} inked pixels)`);
+  assertEquals(byDefault, bundledOnly, "the default render uses the bundled font");
 });
 
 // ---- run folder -----------------------------------------------------------------------------
