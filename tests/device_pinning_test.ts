@@ -70,7 +70,7 @@ function every(vs: Verdict[]): Verdict {
   return vs.find((v) => v !== "yes")!;
 }
 
-export class PinningScan {
+class PinningScan {
   readonly files = new Map<string, SourceFile>();
   readonly #fileOf = new Map<Ast, SourceFile>();
   readonly #launchers = new Set<Ast>();
