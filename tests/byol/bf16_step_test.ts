@@ -1,7 +1,8 @@
 // A bf16-mixed BYOL step (CPU autocast) equals PyTorch's
 // torch.autocast("cpu", dtype=torch.bfloat16) step from the same weights and
 // views: same libtorch, same kernels, so the parameters after the step agree
-// to 1e-3; and its loss is within 2e-2 of the float32 step's.
+// to 1e-3. That comparison is the test's truth; how far the bf16 loss lies
+// from the float32 one is not asserted (see below).
 import { assert } from "../helpers/asserts.ts";
 import {
   autocast,
@@ -66,10 +67,22 @@ for k, v in proj.state_dict().items(): out["projector." + k] = v
   );
   const refLoss = ref.loss.item();
   assert(Math.abs(loss - refLoss) <= 1e-3 * Math.abs(refLoss), `loss ${loss} vs ${refLoss}`);
-  assert(
-    Math.abs(loss - fp32.loss) <= 2e-2 * Math.abs(fp32.loss),
-    `bf16 loss ${loss} vs fp32 ${fp32.loss}`,
-  );
+  // No bound on |bf16 loss - fp32 loss| is asserted, for none follows from the arithmetic
+  // that would test anything. Each 2 - 2 cos term moves by at most 2 (rho_p + rho_z), rho the
+  // normwise relative error of an output vector (the angle it turns), so the loss by at most
+  // 4 (rho_p + rho_z). Under autocast p passes some 15 bf16 roundings (u = 2^-8: the conv's
+  // input, weight and output, the four Linears' weights and outputs, three BatchNorms' and the
+  // pool's outputs) and z some 10: with no amplification at all that is 4 * 25 u = 0.39, a
+  // tenth of this loss (3.74 of 8), and each rounding is further amplified by its dot
+  // product's cancellation |W||x| / |Wx| and by BatchNorm's 1 / std over a batch of 12, set by
+  // the random weights, with no bound here. A bound that loose catches nothing the 1e-3
+  // comparison with torch.autocast above does not catch first, and the old 2 % was no bound:
+  // the distance is a property of the model and of the CPU's bf16 kernels (0.29 % on an
+  // avx512_bf16 Xeon with Debian's 1.13; 3.3 % on an H200 host's CPU with pip torch 2.11,
+  // whose step matched torch.autocast's). What holds anywhere: the loss is finite and within
+  // the range of two 2 - 2 cos terms, [0, 8].
+  assert(Number.isFinite(loss) && loss >= 0 && loss <= 8, `bf16 loss ${loss}`);
+  assert(Number.isFinite(fp32.loss), `fp32 loss ${fp32.loss}`);
   // The weights stay float32.
   for (const [k, t] of Object.entries(model.stateDict())) {
     assert(t.dtype === "float32" || k.endsWith("num_batches_tracked"), `${k} is ${t.dtype}`);

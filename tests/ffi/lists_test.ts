@@ -1,8 +1,8 @@
 // The fused list calls of ffi/lists.ts against the same arithmetic done with
 // tensor ops, over the layouts the trainer uses: NCHW, channels-last, and a
 // mixed pair (whose elements do not pair up in memory order).
-import { assert, assertAlmostEquals, assertEquals, assertThrows } from "../helpers/asserts.ts";
-import { assertClose } from "../helpers/assert.ts";
+import { assert, assertEquals, assertThrows } from "../helpers/asserts.ts";
+import { assertLerpClose, EPS_F32 } from "../helpers/assert.ts";
 import {
   adamwStep,
   copyList,
@@ -15,29 +15,49 @@ import {
 import { assignData } from "../../ffi/tensor.ts";
 import { manualSeed, randn, type Tensor, tidy, TorchError } from "../../mod.ts";
 
+const EPS_F64 = 2 ** -52;
+
+/**
+ * lerpList's tolerance, in units of EPS_F32 = 2^-23 = 2u (float32's unit roundoff u = 2^-24).
+ * The fused lerp may evaluate a + w (b - a) in three roundings (or two, with an FMA), or, as
+ * ATen's lerp_ does for |w| >= 0.5, b - (1 - w)(b - a), where 1 - w is exact (Sterbenz) and two
+ * roundings and the final subtraction remain; the weight itself is rounded to float32 once (w
+ * (1 + e0), the reference here takes the double). To first order in u, with d = b - a and the
+ * exact x = a + w d: one-sided, |ours - x| <= u |w d| (e0) + 2u |w d| (b - a, the product)
+ * + u |x| (the sum) <= u (|a| + 4 |w| |d|); two-sided (1/2 <= w <= 1, so |1 - w| <= |w|),
+ * 2u |1 - w| |d| + u |w d| + u |x| <= u (|a| + 4 |w| |d|) as well. So 4u = 2 EPS_F32 times
+ * (|a| + |w| |d|) bounds every element; the O(u^2) terms are 2^-22 of that. A wrong weight
+ * (off by 1e-6) or pairing the mixed layouts by memory order gives errors far above it.
+ */
+const LERP_K = 2;
+
 Deno.test("lerpList and copyList equal tensor ops on NCHW, channels-last and mixed layouts", () => {
   manualSeed(5);
-  tidy(() => {
-    const shape = [4, 3, 5, 6];
-    const nchw = () => randn(shape);
-    const cl = () => randn(shape).contiguous("channelsLast");
-    const pairs: [Tensor, Tensor][] = [
-      [nchw(), nchw()],
-      [cl(), cl()],
-      [nchw(), cl()], // mixed: the shim must not pair them by memory order
-      [randn([7]), randn([7])],
-    ];
-    assertEquals(pairs[1][0].memoryFormat, "channelsLast");
-    const w = 0.3;
-    const expected = pairs.map(([d, s]) => d.add(s.sub(d).mul(w)));
-    lerpList(new TensorList(pairs.map((p) => p[0])), new TensorList(pairs.map((p) => p[1])), w);
-    pairs.forEach(([d], i) => assertClose(d, expected[i], 1e-6, 1e-6, `lerp pair ${i}`));
-    // The channels-last destination keeps its layout.
-    assertEquals(pairs[1][0].memoryFormat, "channelsLast");
+  // 0.3 takes ATen's a + w (b - a) branch, 0.75 its b - (1 - w)(b - a) one.
+  for (const w of [0.3, 0.75]) {
+    tidy(() => {
+      const shape = [4, 3, 5, 6];
+      const nchw = () => randn(shape);
+      const cl = () => randn(shape).contiguous("channelsLast");
+      const pairs: [Tensor, Tensor][] = [
+        [nchw(), nchw()],
+        [cl(), cl()],
+        [nchw(), cl()], // mixed: the shim must not pair them by memory order
+        [randn([7]), randn([7])],
+      ];
+      assertEquals(pairs[1][0].memoryFormat, "channelsLast");
+      const before = pairs.map(([d]) => d.clone());
+      lerpList(new TensorList(pairs.map((p) => p[0])), new TensorList(pairs.map((p) => p[1])), w);
+      pairs.forEach(([d, s], i) =>
+        assertLerpClose(d, before[i], s, w, LERP_K, `lerp pair ${i}, w ${w}`)
+      );
+      // The channels-last destination keeps its layout.
+      assertEquals(pairs[1][0].memoryFormat, "channelsLast");
 
-    copyList(new TensorList(pairs.map((p) => p[0])), new TensorList(pairs.map((p) => p[1])));
-    pairs.forEach(([d, s], i) => assertEquals(d.toArray(), s.toArray(), `copy pair ${i}`));
-  });
+      copyList(new TensorList(pairs.map((p) => p[0])), new TensorList(pairs.map((p) => p[1])));
+      pairs.forEach(([d, s], i) => assertEquals(d.toArray(), s.toArray(), `copy pair ${i}`));
+    });
+  }
 });
 
 Deno.test("list calls refuse lists of different lengths", () => {
@@ -111,8 +131,17 @@ Deno.test("lerpList and copyList follow tensors whose data was swapped (float64,
     lerpList(dl, sl, w);
     d.forEach((t, i) => {
       const got = values(t);
-      const want = d0[i].map((v, j) => v + w * (s0[i][j] - v));
-      want.forEach((v, j) => assertAlmostEquals(got[j], v, 1e-6, `lerp ${i}[${j}]`));
+      // LERP_K's bound in the tensor's own epsilon, plus the float64 reference's own three
+      // roundings here (<= 3 u64 (|a| + |w| |d|) < 2 EPS_F64 (...)).
+      const eps = (t.dtype === "float64" ? EPS_F64 : EPS_F32) * LERP_K + 2 * EPS_F64;
+      d0[i].forEach((a, j) => {
+        const want = a + w * (s0[i][j] - a);
+        const bound = eps * (Math.abs(a) + Math.abs(w) * Math.abs(s0[i][j] - a));
+        assert(
+          Math.abs(got[j] - want) <= bound,
+          `lerp ${i}[${j}]: ${got[j]} vs ${want}, bound ${bound}`,
+        );
+      });
     });
     assertEquals(d[0].memoryFormat, "channelsLast");
     copyList(dl, sl);

@@ -24,6 +24,54 @@ export function assertClose(a: Tensor, b: Tensor, tol = 1e-5, floor = 1e-6, what
   }
 }
 
+/** float32's machine epsilon, 2^-23: twice its unit roundoff u = 2^-24. */
+export const EPS_F32 = 2 ** -23;
+
+/**
+ * Asserts `out` = a + w (b - a) elementwise within k EPS_F32 (|a| + |w| |b - a|): a forward
+ * error bound in the lerp's own scale, so a result near zero (a and w (b - a) cancelling) is
+ * held to the rounding of its inputs rather than to its own tiny magnitude. The caller derives k.
+ */
+export function assertLerpClose(
+  out: Tensor,
+  a: Tensor,
+  b: Tensor,
+  w: number,
+  k: number,
+  what = "",
+): void {
+  for (const t of [a, b]) {
+    if (t.shape.join(",") !== out.shape.join(",")) {
+      throw new Error(`${what}: shape mismatch: [${out.shape}] vs [${t.shape}]`);
+    }
+  }
+  const o = out.toTypedArray();
+  const x = a.toTypedArray();
+  const y = b.toTypedArray();
+  let worst = 0;
+  let at = -1;
+  for (let i = 0; i < o.length; i++) {
+    const ai = Number(x[i]);
+    const bi = Number(y[i]);
+    const exact = ai + w * (bi - ai); // in float64: exact to well below float32's rounding
+    const bound = k * EPS_F32 * (Math.abs(ai) + Math.abs(w) * Math.abs(bi - ai));
+    const r = Math.abs(Number(o[i]) - exact) / bound;
+    if (!(r <= worst)) {
+      worst = Number.isNaN(r) ? Infinity : r;
+      at = i;
+    }
+  }
+  if (!(worst <= 1)) {
+    throw new Error(
+      `${what ? what + ": " : ""}element ${at}: ${o[at]} vs a + w (b - a) = ` +
+        `${Number(x[at]) + w * (Number(y[at]) - Number(x[at]))} (a ${x[at]}, b ${
+          y[at]
+        }, w ${w}), ` +
+        `${worst.toPrecision(3)} times the bound ${k} eps (|a| + |w| |b - a|)`,
+    );
+  }
+}
+
 /** Asserts equal shape, dtype and identical bytes. */
 export function assertBitExact(a: Tensor, b: Tensor, what = ""): void {
   if (a.shape.join(",") !== b.shape.join(",") || a.dtype !== b.dtype) {

@@ -7,7 +7,11 @@ import { join } from "node:path";
 export const ROOT = new URL("../../", import.meta.url).pathname;
 export const TRAIN = join(ROOT, "scripts/train.ts");
 
-/** 256 images, batch 32 over the ranks, a narrow convnet, 1 thread per rank, float32. */
+/**
+ * 256 images, batch 32 over the ranks, a narrow convnet, 1 thread per rank, float32, on the
+ * CPU (Gloo): `--device auto` would put each rank on a GPU where the shim has NCCL, and the
+ * comparisons with a 1-rank run assume the CPU's kernels (tests/device_pinning_test.ts).
+ */
 export const TINY = [
   "--limit",
   "256",
@@ -32,6 +36,8 @@ export const TINY = [
   "1",
   "--checkpoint-every",
   "2",
+  "--device",
+  "cpu",
 ];
 
 // A free loopback port, chosen at run time (the distributed tests' helper).

@@ -35,6 +35,8 @@ const TINY = [
   "32",
   "--threads",
   "1",
+  "--device", // and not auto: on a GPU two runs of one seed differ
+  "cpu",
 ]; // deno-fmt-ignore
 
 function spawn(args: string[]): Deno.ChildProcess {

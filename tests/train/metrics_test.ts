@@ -54,6 +54,7 @@ Deno.test("a real run writes one line per logged step; epoch ends carry loss and
     knnEvery: 1,
     evaluate: false,
     checkpointEvery: 0,
+    device: "cpu",
     out: dir,
   }));
   await t.run();

@@ -55,6 +55,8 @@ Deno.test("export writes the checkpoint's encoder; evaluate uses it when a run h
       "--no-evaluate",
       "--checkpoint-every",
       "1",
+      "--device",
+      "cpu",
       "--out",
       run,
     ]); // deno-fmt-ignore
@@ -71,7 +73,7 @@ Deno.test("export writes the checkpoint's encoder; evaluate uses it when a run h
     }
     // Without encoder.safetensors (an interrupted run), evaluate reads the checkpoint.
     await Deno.remove(join(run, "encoder.safetensors"));
-    const ev = await task("evaluate.ts", ["--run", run]);
+    const ev = await task("evaluate.ts", ["--run", run, "--device", "cpu"]);
     assertEquals(ev.code, 0, ev.stderr);
     assert(/kNN k=20/.test(ev.stdout), ev.stdout);
     const saved = JSON.parse(await Deno.readTextFile(join(run, "evaluate.json")));

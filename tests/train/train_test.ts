@@ -36,6 +36,7 @@ async function cli(args: string[]) {
 const TINY = {
   limit: 512,
   precision: "32" as const, // exact comparisons between runs; auto would pick by timing
+  device: "cpu", // and so is the device: auto takes a GPU, where two runs of a seed differ
   epochs: 2,
   batchSize: 64,
   width: 8,
@@ -80,6 +81,7 @@ Deno.test("CLI: bad flags and values give one clear line and a non-zero exit", a
     [["--bogus"], /unknown option '--bogus'/],
   ];
   for (const [args, want] of cases) {
+    // device-free: each of these is refused before a device is chosen
     const r = await cli(args);
     assert(r.code !== 0, `${args.join(" ")} exited 0`);
     assert(want.test(r.stderr), `${args.join(" ")}: stderr was:\n${r.stderr}`);
@@ -109,6 +111,8 @@ Deno.test("a tiny run writes every output, and its encoder gives the same featur
     "--no-evaluate",
     "--precision",
     "32",
+    "--device",
+    "cpu",
     "--out",
     dir,
     "--log-every",
@@ -208,6 +212,8 @@ Deno.test("a real SIGINT checkpoints and says how to resume; the resumed run mat
     "--no-evaluate",
     "--precision",
     "32",
+    "--device", // exact comparisons: a GPU's two runs of one seed differ
+    "cpu",
   ]; // deno-fmt-ignore
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", TRAIN, ...flags, "--out", b],
@@ -298,6 +304,8 @@ Deno.test("training works on a folder of images (mixed sizes) and on a CSV; bad 
     "--no-evaluate",
     "--precision",
     "32",
+    "--device",
+    "cpu",
     "--log-every",
     "1",
   ];
