@@ -78,7 +78,11 @@ Deno.test("resume: only the resumable settings may change; saved runs are migrat
     channels: 1,
   };
   assertEquals([...RESUMABLE].sort(), [
+    // The process group's backend follows the device; determinism changes only bitwise
+    // reproducibility on CUDA, not what is trained.
+    "backend",
     "checkpointEvery",
+    "deterministic",
     "device",
     // The launch: a run resumes on any number of processes.
     "distTimeout",
@@ -109,6 +113,12 @@ Deno.test("resume: only the resumable settings may change; saved runs are migrat
   const old: Record<string, unknown> = { ...saved };
   delete old.channelsLast;
   assertEquals(resumeConfig(old, {}, "/tmp/run").channelsLast, false);
+  // Runs saved before --deterministic and --backend resume with their defaults, or as told.
+  delete old.deterministic;
+  delete old.backend;
+  const older = resumeConfig(old, {}, "/tmp/run");
+  assertEquals([older.deterministic, older.backend], [false, "auto"]);
+  assertEquals(resumeConfig(old, { deterministic: true }, "/tmp/run").deterministic, true);
 });
 
 Deno.test("defaults follow the data: channels, augment and view size, each choice noted", () => {
