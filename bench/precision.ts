@@ -1,6 +1,7 @@
 // bf16-mixed vs fp32 for a preset's step on the CPU, as auto's probe times it (a throwaway copy
 // of the run, one step of each precision alternately). Usage: deno run -A bench/precision.ts [batch]
-import { buildRun, configureRuntime, prepareData, probeSteps } from "../src/train/run.ts";
+import { buildRun, configureRuntime, prepareData } from "../src/train/run.ts";
+import { probeSteps } from "../src/train/probe.ts";
 import { resolveConfig } from "../src/train/config.ts";
 const batch = Number(Deno.args[0] ?? 512);
 const cfg0 = resolveConfig(undefined, {

@@ -2,8 +2,33 @@
 // DisposeScope and TF.js' tidy). Every handle the shim returns is counted
 // here; scopes free what was created inside them; a FinalizationRegistry frees
 // what was forgotten and counts it.
+//
+// This module sits below tensor.ts and does not import it: the Tensor class
+// hands over its two private accessors once, when it is defined
+// (`bindTensorClass`), so the brand check and the Life record stay private to
+// it and the import graph has no cycle.
 import { lib } from "./library.ts";
-import { isTensor, lifeOf, type Tensor } from "./tensor.ts";
+
+/** What memory.ts knows of a tensor: an object whose Life record the Tensor class can give. */
+type Tensor = object;
+
+let lifeOf: (t: Tensor) => Life = () => {
+  throw new Error(
+    "ffi/memory.ts: the Tensor class has not bound its accessors (import ffi/tensor.ts)",
+  );
+};
+let isTensor: (v: unknown) => boolean = () => false;
+
+/**
+ * @internal Called once by ffi/tensor.ts with the Tensor class's brand check
+ * and Life accessor.
+ */
+export function bindTensorClass(
+  accessors: { lifeOf: (t: Tensor) => Life; isTensor: (v: unknown) => boolean },
+): void {
+  lifeOf = accessors.lifeOf;
+  isTensor = accessors.isTensor;
+}
 
 /**
  * @internal A tensor's native handle and its bookkeeping. Each Tensor owns one

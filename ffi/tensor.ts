@@ -26,7 +26,7 @@ import {
 } from "./dtype.ts";
 import { TorchError } from "./error.ts";
 import { Binary, InPlace, Reduce, Unary } from "./ops.ts";
-import { adoptHandle, keep, Life, release, track } from "./memory.ts";
+import { adoptHandle, bindTensorClass, keep, Life, release, track } from "./memory.ts";
 
 export interface ReduceOptions {
   /** A dim or dims to reduce; absent reduces over every element. */
@@ -792,6 +792,8 @@ export function lifeOf(t: Tensor): Life {
 export function isTensor(v: unknown): v is Tensor {
   return typeof v === "object" && v !== null && isTensorImpl(v);
 }
+
+bindTensorClass({ lifeOf: (t) => lifeOfImpl(t as Tensor), isTensor });
 
 /**
  * @internal PyTorch's `dst.data = src`: `dst` keeps its identity (holders such

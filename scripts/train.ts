@@ -19,7 +19,7 @@ import {
 import { Trainer } from "../src/train/trainer.ts";
 import { finalEvaluation, printEvaluation } from "../src/train/final_eval.ts";
 import { Progress } from "../src/train/progress.ts";
-import { writeRunPlots } from "../src/report/plots.ts";
+import { writeRunPlots } from "../src/train/run_plots.ts";
 import { fail } from "./_cli.ts";
 
 const program = addSettingOptions(

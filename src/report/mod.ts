@@ -1,4 +1,4 @@
-// Run reporting: training plots drawn from a run folder's metrics.jsonl.
+// Charts: SVG line charts and PNG rendering (a run's own charts: src/train/run_plots.ts).
 export {
   BUNDLED_FONT_URLS,
   type ChartOptions,
@@ -11,12 +11,10 @@ export {
   type PanelOptions,
   type PngOptions,
   type Point,
-  runCharts,
   type Series,
   smoothingWindow,
   stackedChartsSvg,
   type StackedOptions,
   svgToPng,
   type Ticks,
-  writeRunPlots,
 } from "./plots.ts";

@@ -27,8 +27,7 @@ import { chooseDataDefaults } from "./data_defaults.ts";
 import { type DataSource, loadDataSource, probeData } from "./data_source.ts";
 import { buildEncoder } from "./encoders.ts";
 import type { TrainConfig } from "./settings.ts";
-import { keepingCpuRng, type Precision } from "./precision.ts";
-import { trainStep } from "./step.ts";
+import type { Precision } from "./precision.ts";
 import { collective, SOLO, type World } from "./world.ts";
 
 export type RunOptimizer = Optimizer<{ lr: number; weightDecay: number }>;
@@ -200,37 +199,6 @@ export function buildRun(
     precision: cfg.precision === "bf16-mixed" ? "bf16-mixed" : "32",
     world,
     ddp,
-  };
-}
-
-/**
- * Times real BYOL steps of `run`'s config on a throwaway copy (same data
- * loader, fresh model, optimizer and generator; libtorch's CPU generator put
- * back), so probing leaves the run itself untouched. Call `dispose` after.
- */
-export function probeSteps(run: Run): {
-  probe: (precision: Precision, steps: number) => number[];
-  dispose(): void;
-} {
-  const copy = keepingCpuRng(() => buildRun(run.cfg, run.data, run.device, { loader: run.loader }));
-  let step = 0;
-  return {
-    probe(precision, steps) {
-      copy.precision = precision;
-      const ms: number[] = [];
-      for (let i = 0; i < steps; i++) {
-        const t0 = performance.now();
-        // Reading the loss waits for the device, so the time is the step's.
-        keepingCpuRng(() => trainStep(copy, step++ % copy.schedule.stepsPerEpoch, true));
-        ms.push(performance.now() - t0);
-      }
-      return ms;
-    },
-    dispose() {
-      copy.model.dispose();
-      copy.optimizer.dispose();
-      copy.generator.dispose();
-    },
   };
 }
 

@@ -12,11 +12,11 @@ import {
   configureRuntime,
   disposeRun,
   prepareData,
-  probeSteps,
   resolveDevice,
   restoreState,
   type Run,
 } from "./run.ts";
+import { probeSteps } from "./probe.ts";
 import { emulatedBf16Warning, type ProbeRecord, resolvePrecision } from "./precision.ts";
 import { RunFolder } from "./run_folder.ts";
 import { checkBatchFits } from "./data_defaults.ts";

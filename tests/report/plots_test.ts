@@ -11,8 +11,8 @@ import {
   type Point,
   stackedChartsSvg,
   svgToPng,
-  writeRunPlots,
 } from "../../src/report/mod.ts";
+import { writeRunPlots } from "../../src/train/run_plots.ts";
 
 // ---- minimal SVG inspection -----------------------------------------------------------------
 

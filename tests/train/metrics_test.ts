@@ -6,7 +6,7 @@ import { assert, assertEquals } from "../helpers/asserts.ts";
 import { resolveConfig } from "../../src/train/config.ts";
 import { MetricsWriter, parseMetrics, readMetrics } from "../../src/train/metrics.ts";
 import { Trainer } from "../../src/train/trainer.ts";
-import { runCharts } from "../../src/report/plots.ts";
+import { runCharts } from "../../src/train/run_plots.ts";
 
 Deno.test("parseMetrics: skips broken lines, merges a step's lines (later fields win), sorted", () => {
   const text = [
