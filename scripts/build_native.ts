@@ -419,8 +419,8 @@ export const VENDORED_GLOO = `${NATIVE}third_party/gloo`;
  * c10d's headers but no gloo/; their Gloo is inside libtorch_cpu). Any of them is safe: see
  * dist_gloo.cpp and glooObjectProblems.
  */
-export function findGloo(t: Libtorch, disabled = false): Gloo | { reason: string } {
-  if (disabled) return { reason: "Gloo left out (BYOL_NO_GLOO=1 or --no-gloo)" };
+export function findGloo(t: Libtorch, disabled: string | false = false): Gloo | { reason: string } {
+  if (disabled) return { reason: disabled };
   const header = [...t.includeDirs, "/usr/include", "/usr/local/include"]
     .map((d) => `${d}/torch/csrc/distributed/c10d/ProcessGroupGloo.hpp`)
     .find(exists);
@@ -583,15 +583,22 @@ export async function buildNative(
     force?: boolean;
     outDir?: string;
     log?: (line: string) => void;
-    /** Leave Gloo out (also BYOL_NO_GLOO=1). */
-    noGloo?: boolean;
+    /** Leave Gloo out (also BYOL_NO_GLOO=1); a string says why. */
+    noGloo?: boolean | string;
   } = {},
 ): Promise<BuildInfo> {
   const log = opts.log ?? ((l: string) => console.error(l));
   const dir = withSlash(opts.outDir ?? BUILD_DIR);
   const libPath = `${dir}libtt.so`;
   const torch = await findLibtorch();
-  const found = findGloo(torch, opts.noGloo === true || Deno.env.get("BYOL_NO_GLOO") === "1");
+  const found = findGloo(
+    torch,
+    typeof opts.noGloo === "string"
+      ? opts.noGloo
+      : opts.noGloo === true || Deno.env.get("BYOL_NO_GLOO") === "1"
+      ? "Gloo left out (BYOL_NO_GLOO=1 or --no-gloo)"
+      : false,
+  );
   const gloo = isGloo(found) ? found : null;
   const nccl = withNccl(torch);
   const src = sources();
@@ -604,7 +611,9 @@ export async function buildNative(
   ];
   const texts = src.all.map((n) => `${n}\n${Deno.readTextFileSync(NATIVE + n)}`);
   const key = await sha256(
-    [...texts, flags.join(" "), libtorchStamp(torch), JSON.stringify(torch)].join("\n"),
+    // `found` too: a build without Gloo records why (build-info's noGlooReason).
+    [...texts, flags.join(" "), libtorchStamp(torch), JSON.stringify(torch), JSON.stringify(found)]
+      .join("\n"),
   );
   const prev = readBuildInfo(dir);
   if (!opts.force && prev?.key === key && exists(libPath)) return prev;
@@ -628,6 +637,7 @@ export async function buildNative(
   const cflags = compileFlags(torch);
   // Compile translation units in parallel; each object is reused while its
   // source, the headers and the flags are unchanged.
+  let glooCompileError = null as string | null;
   const jobs = src.cpp.map((name) => async () => {
     const obj = `${objDir}${name.replace(/\.cpp$/, ".o")}`;
     const uflags = [...cflags, ...unitFlags(name, torch, gloo)];
@@ -641,6 +651,11 @@ export async function buildNative(
     }
     const t0 = performance.now();
     const r = await run(gxx, [...uflags, "-c", NATIVE + name, "-o", obj]);
+    if (!r.ok && name === "dist_gloo.cpp" && gloo) {
+      // Gloo's headers do not fit this libtorch's ProcessGroupGloo.hpp: build without Gloo.
+      glooCompileError = r.out;
+      return;
+    }
     if (!r.ok) throw new BuildError(`compiling native/${name} failed:\n${r.out}`);
     Deno.writeTextFileSync(stamp, okey);
     log(`  compiled native/${name} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
@@ -652,18 +667,24 @@ export async function buildNative(
       while (next < jobs.length) await jobs[next++]();
     }),
   );
+  if (glooCompileError !== null) {
+    const first = glooCompileError.split("\n").find((l: string) => /error/.test(l)) ?? "";
+    const why = `native/dist_gloo.cpp does not compile against the Gloo headers of ` +
+      `${gloo!.includeDir} (${first.trim().slice(0, 200)}); GLOO_INCLUDE=/dir with the Gloo ` +
+      `headers of the commit libtorch ${torch.version} pins is the fix`;
+    log(`  ${why}: building without Gloo`);
+    return await buildNative({ ...opts, noGloo: why });
+  }
   if (gloo) {
     // The Gloo unit must not depend on the layout of the Gloo it was compiled against.
     const nm = await run("nm", ["-C", `${objDir}dist_gloo.o`]);
     const problems = nm.ok ? glooObjectProblems(nm.stdout) : [`nm failed: ${nm.out.trim()}`];
     if (problems.length > 0) {
-      log(
-        `  dist_gloo.o uses Gloo's own code (${problems.slice(0, 3).join("; ")}), so it would ` +
-          `depend on the Gloo headers of ${gloo.includeDir} matching libtorch's Gloo: building ` +
-          "without Gloo (report this; GLOO_INCLUDE=/dir with the Gloo commit your libtorch pins " +
-          "is the fix)",
-      );
-      return await buildNative({ ...opts, noGloo: true });
+      const why = `dist_gloo.o uses Gloo's own code (${problems.slice(0, 3).join("; ")}), so it ` +
+        `would depend on the Gloo headers of ${gloo.includeDir} matching libtorch's Gloo ` +
+        "(report this; GLOO_INCLUDE=/dir with the Gloo commit your libtorch pins is the fix)";
+      log(`  ${why}: building without Gloo`);
+      return await buildNative({ ...opts, noGloo: why });
     }
   }
   const objs = src.cpp.map((n) => `${objDir}${n.replace(/\.cpp$/, ".o")}`);
