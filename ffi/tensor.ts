@@ -25,7 +25,7 @@ import {
   type TypedArray,
 } from "./dtype.ts";
 import { TorchError } from "./error.ts";
-import { Binary, InPlace, Reduce, Unary } from "./ops.ts";
+import { Binary, InPlace, MemoryFormat, Reduce, Unary } from "./ops.ts";
 import { adoptHandle, keep, Life, release, track } from "./memory.ts";
 
 export interface ReduceOptions {
@@ -246,13 +246,17 @@ export class Tensor implements Disposable {
    */
   get memoryFormat(): "contiguous" | "channelsLast" {
     check("tt_memory_format", lib.tt_memory_format(handleOf(this), OUT_I32));
-    return OUT_I32[0] === 1 ? "channelsLast" : "contiguous";
+    return OUT_I32[0] === MemoryFormat.channelsLast ? "channelsLast" : "contiguous";
   }
 
   contiguous(memoryFormat: "contiguous" | "channelsLast" = "contiguous"): Tensor {
     return wrap(
       "tt_contiguous",
-      lib.tt_contiguous(handleOf(this), memoryFormat === "channelsLast" ? 1 : 0, OUT),
+      lib.tt_contiguous(
+        handleOf(this),
+        memoryFormat === "channelsLast" ? MemoryFormat.channelsLast : MemoryFormat.contiguous,
+        OUT,
+      ),
     );
   }
 

@@ -131,7 +131,7 @@ int32_t tt_inplace(int32_t op, tt_tensor a, tt_tensor b, double s) {
         case TT_ZERO_: x.zero_(); break;
         case TT_CLAMP_MIN_: x.clamp_min_(s); break;
         case TT_CLAMP_MAX_: x.clamp_max_(s); break;
-        case TT_RELU_INPLACE: x.relu_(); break;
+        case TT_RELU_: x.relu_(); break;
         default: throw std::invalid_argument("in-place op " + std::to_string(op) +
                                              " needs a tensor argument");
       }
