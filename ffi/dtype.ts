@@ -49,10 +49,6 @@ export function dtypeName(code: number): DTypeName {
   return name;
 }
 
-export function isFloating(name: DTypeName): boolean {
-  return name === "float16" || name === "float32" || name === "float64" || name === "bfloat16";
-}
-
 export type TypedArray =
   | Float32Array
   | Float64Array

@@ -202,15 +202,6 @@ int32_t tt_argmax(tt_tensor a, int64_t dim, int32_t has_dim, int32_t keepdim, in
   })
 }
 
-int32_t tt_max_dim(tt_tensor a, int64_t dim, int32_t keepdim, int32_t is_min, tt_tensor* values,
-                   tt_tensor* indices) {
-  PROTECT({
-    auto r = is_min ? T(a).min(dim, keepdim != 0) : T(a).max(dim, keepdim != 0);
-    put(values, std::get<0>(r));
-    put(indices, std::get<1>(r));
-  })
-}
-
 int32_t tt_topk(tt_tensor a, int64_t k, int64_t dim, int32_t largest, int32_t sorted,
                 tt_tensor* values, tt_tensor* indices) {
   PROTECT({

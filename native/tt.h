@@ -161,8 +161,6 @@ int32_t tt_reduce(int32_t op, tt_tensor a, const int64_t* dims, int64_t ndims, i
 /* has_dim 0: over the flattened tensor */
 int32_t tt_argmax(tt_tensor a, int64_t dim, int32_t has_dim, int32_t keepdim, int32_t is_min,
                   tt_tensor* out);
-int32_t tt_max_dim(tt_tensor a, int64_t dim, int32_t keepdim, int32_t is_min, tt_tensor* values,
-                   tt_tensor* indices);
 int32_t tt_topk(tt_tensor a, int64_t k, int64_t dim, int32_t largest, int32_t sorted,
                 tt_tensor* values, tt_tensor* indices);
 int32_t tt_norm(tt_tensor a, double p, const int64_t* dims, int64_t ndims, int32_t keepdim,
@@ -183,9 +181,6 @@ int32_t tt_lerp_list(const tt_tensor* dst, const tt_tensor* src, int64_t n, doub
 int32_t tt_copy_list(const tt_tensor* dst, const tt_tensor* src, int64_t n);
 /* set_to_none 1 drops the grads, 0 zeroes them */
 int32_t tt_zero_grad_list(const tt_tensor* ts, int64_t n, int32_t set_to_none);
-int32_t tt_clone_list(const tt_tensor* src, int64_t n, tt_tensor* outs);
-/* writes the squared L2 norm of all grads into out (a new scalar tensor) */
-int32_t tt_grad_norm_list(const tt_tensor* ts, int64_t n, tt_tensor* out);
 
 /* ---- nn functional ---- */
 int32_t tt_linear(tt_tensor x, tt_tensor w, tt_tensor b, tt_tensor* out);

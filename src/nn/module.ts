@@ -208,7 +208,6 @@ export abstract class Module {
   #apply(fn: (t: Tensor) => void): void {
     for (const t of this.#params.values()) if (t !== null) fn(t);
     for (const t of this.#buffers.values()) if (t !== null) fn(t);
-    this._onTensorsReplaced();
   }
 
   /**
@@ -242,13 +241,6 @@ export abstract class Module {
       },
     };
   }
-
-  /**
-   * Called after to() and channelsLast(). Those keep every tensor object (only
-   * the data is swapped), so cached references stay valid; kept for subclasses
-   * that cache something derived from the data (shapes, dtypes).
-   */
-  protected _onTensorsReplaced(): void {}
 
   /** Frees every parameter and buffer of this module and its children. */
   dispose(): void {
