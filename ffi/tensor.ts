@@ -22,6 +22,7 @@ import {
   type DTypeName,
   dtypeName,
   dtypeOfArray,
+  newTypedArray,
   type TypedArray,
 } from "./dtype.ts";
 import { TorchError } from "./error.ts";
@@ -879,27 +880,4 @@ function argReduce(a: Tensor, opts: { dim?: number; keepdim?: boolean }, isMin: 
   );
 }
 
-export function newTypedArray(dtype: DTypeName, n: number): TypedArray {
-  switch (dtype) {
-    case "float32":
-      return new Float32Array(n);
-    case "float64":
-      return new Float64Array(n);
-    case "int32":
-      return new Int32Array(n);
-    case "int64":
-      return new BigInt64Array(n);
-    case "int16":
-      return new Int16Array(n);
-    case "int8":
-      return new Int8Array(n);
-    case "uint8":
-    case "bool":
-      return new Uint8Array(n);
-    case "float16":
-    case "bfloat16":
-      return new Uint16Array(n);
-  }
-}
-
-export { dtypeOfArray, handleArray };
+export { dtypeOfArray, handleArray, newTypedArray };

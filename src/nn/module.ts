@@ -3,7 +3,7 @@
 // written over functional ops (ffi/functional.ts), as TorchSharp's are.
 import { assignData, type Tensor } from "../../ffi/tensor.ts";
 import { type Device, deviceCode } from "../../ffi/device.ts";
-import type { DTypeName } from "../../ffi/dtype.ts";
+import { dtypeInfo, type DTypeName } from "../../ffi/dtype.ts";
 import { keep } from "../../ffi/memory.ts";
 import { noGrad } from "../../ffi/runtime.ts";
 
@@ -253,15 +253,13 @@ export abstract class Module {
   }
 }
 
-const FLOATING = new Set<DTypeName>(["float32", "float64", "float16", "bfloat16"]);
-
 /**
  * @internal Moves one tensor's data to `device` (and floating tensors to
  * `dtype`) in place, keeping the tensor object and its requiresGrad. Does
  * nothing when the tensor's metadata already match. Module.to() and BYOL.to().
  */
 export function moveTensor(t: Tensor, device: Device | string, dtype?: DTypeName): void {
-  const dt = dtype !== undefined && FLOATING.has(t.dtype) ? dtype : t.dtype;
+  const dt = dtype !== undefined && dtypeInfo(t.dtype).floating ? dtype : t.dtype;
   if (dt === t.dtype && deviceCode(t.device) === deviceCode(device)) return;
   const grad = t.requiresGrad;
   const data = noGrad(() => {
