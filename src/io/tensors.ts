@@ -54,10 +54,18 @@ export async function loadStateDictFile(
   path: string,
   opts: { device?: Device | string } = {},
 ): Promise<Record<string, Tensor>> {
-  const { tensors } = await readSafetensorsFile(path);
+  return (await readStateDictFile(path, opts)).tensors;
+}
+
+/** Reads a safetensors file: new tensors on `device` (default CPU) and its `__metadata__` (or null). */
+export async function readStateDictFile(
+  path: string,
+  opts: { device?: Device | string } = {},
+): Promise<{ tensors: Record<string, Tensor>; metadata: Record<string, string> | null }> {
+  const { tensors, metadata } = await readSafetensorsFile(path);
   const out: Record<string, Tensor> = {};
   for (const [k, raw] of Object.entries(tensors)) {
     out[k] = rawToTensor(raw, opts.device ?? "cpu", `${path}: ${k}`);
   }
-  return out;
+  return { tensors: out, metadata };
 }
