@@ -3,7 +3,7 @@ import { lib } from "./library.ts";
 import { check, handleArray, ints, OUT } from "./call.ts";
 import { type Device, deviceCode } from "./device.ts";
 import { dtypeCode, type DTypeName, dtypeOfArray, type TypedArray } from "./dtype.ts";
-import { Like } from "./ops.ts";
+import { Like, RandKind } from "./ops.ts";
 import { handleOf, newTypedArray, type Tensor, wrap } from "./tensor.ts";
 
 export interface TensorOptions {
@@ -165,7 +165,14 @@ export function empty(shape: number[], opts: TensorOptions = {}): Tensor {
 export function rand(shape: number[], opts: TensorOptions = {}): Tensor {
   const t = wrap(
     "tt_rand",
-    lib.tt_rand(0, ints(shape), shape.length, dtypeCode(opts.dtype ?? "float32"), dev(opts), OUT),
+    lib.tt_rand(
+      RandKind.uniform,
+      ints(shape),
+      shape.length,
+      dtypeCode(opts.dtype ?? "float32"),
+      dev(opts),
+      OUT,
+    ),
   );
   return opts.requiresGrad ? t.requiresGrad_() : t;
 }
@@ -174,7 +181,14 @@ export function rand(shape: number[], opts: TensorOptions = {}): Tensor {
 export function randn(shape: number[], opts: TensorOptions = {}): Tensor {
   const t = wrap(
     "tt_rand",
-    lib.tt_rand(1, ints(shape), shape.length, dtypeCode(opts.dtype ?? "float32"), dev(opts), OUT),
+    lib.tt_rand(
+      RandKind.normal,
+      ints(shape),
+      shape.length,
+      dtypeCode(opts.dtype ?? "float32"),
+      dev(opts),
+      OUT,
+    ),
   );
   return opts.requiresGrad ? t.requiresGrad_() : t;
 }

@@ -2,6 +2,13 @@
 import { lib } from "./library.ts";
 import { ints, OUT } from "./call.ts";
 import { handleOf, handleOfOpt, type Tensor, wrap } from "./tensor.ts";
+import {
+  InterpMode as INTERP_MODE,
+  PadMode as PAD_MODE,
+  Reduction as REDUCTION,
+  SampleMode as SAMPLE_MODE,
+  SamplePadding as PADDING_MODE,
+} from "./ops.ts";
 
 type Pair = number | [number, number];
 
@@ -117,8 +124,6 @@ export function relu(x: Tensor): Tensor {
   return x.relu();
 }
 
-const REDUCTION = { none: 0, mean: 1, sum: 2 } as const;
-
 export function crossEntropy(
   logits: Tensor,
   target: Tensor,
@@ -166,9 +171,6 @@ export function affineGrid(
   );
 }
 
-const SAMPLE_MODE = { bilinear: 0, nearest: 1, bicubic: 2 } as const;
-const PADDING_MODE = { zeros: 0, border: 1, reflection: 2 } as const;
-
 export function gridSample(
   x: Tensor,
   grid: Tensor,
@@ -191,8 +193,6 @@ export function gridSample(
   );
 }
 
-const INTERP_MODE = { nearest: 0, bilinear: 1, bicubic: 2, area: 3 } as const;
-
 export function interpolate(
   x: Tensor,
   size: Pair,
@@ -212,8 +212,6 @@ export function interpolate(
     ),
   );
 }
-
-const PAD_MODE = { constant: 0, reflect: 1, replicate: 2, circular: 3 } as const;
 
 /** F.pad: `pads` lists (left, right, top, bottom, ...) from the last dim backwards. */
 export function pad(

@@ -6,6 +6,7 @@ import { check, ints, OUT, outHandle } from "./call.ts";
 import { type Device, deviceCode, deviceName } from "./device.ts";
 import { dtypeCode, type DTypeName } from "./dtype.ts";
 import { TorchError } from "./error.ts";
+import { RandKind } from "./ops.ts";
 import { handleOf, Tensor, wrap } from "./tensor.ts";
 
 // Frees generators nobody disposed; unlike tensors they are few, so no counter.
@@ -61,12 +62,12 @@ export class Generator implements Disposable {
 
   /** Uniform on [0, 1) on this generator's device. */
   rand(shape: number[], opts: { dtype?: DTypeName } = {}): Tensor {
-    return randGen(0, this, shape, opts.dtype ?? "float32", this.device);
+    return randGen("uniform", this, shape, opts.dtype ?? "float32", this.device);
   }
 
   /** Standard normal on this generator's device. */
   randn(shape: number[], opts: { dtype?: DTypeName } = {}): Tensor {
-    return randGen(1, this, shape, opts.dtype ?? "float32", this.device);
+    return randGen("normal", this, shape, opts.dtype ?? "float32", this.device);
   }
 
   dispose(): void {
@@ -83,11 +84,11 @@ export class Generator implements Disposable {
 }
 
 /**
- * Uniform (kind 0) or normal (kind 1) numbers from `gen`, or from the default
- * generator of `device` when `gen` is null.
+ * Uniform or standard normal numbers from `gen`, or from the default generator
+ * of `device` when `gen` is null.
  */
 export function randGen(
-  kind: 0 | 1,
+  kind: keyof typeof RandKind,
   gen: Generator | null,
   shape: number[],
   dtype: DTypeName,
@@ -96,7 +97,7 @@ export function randGen(
   return wrap(
     "tt_rand_gen",
     lib.tt_rand_gen(
-      kind,
+      RandKind[kind],
       gen === null ? null : gen.handle,
       ints(shape),
       shape.length,

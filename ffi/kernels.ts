@@ -6,7 +6,7 @@ import { handleOf, handleOfOpt, type Tensor, wrap } from "./tensor.ts";
 /**
  * Colour jitter in each image's own op order, then optional grayscale, in one
  * pass per image (CPU, float32 (N, C, H, W), C 1 or 3). `factors` (N, 4):
- * brightness, contrast, saturation, hue; `order` (N, 4): op codes 0-3 (others
+ * brightness, contrast, saturation, hue; `order` (N, 4): JitterOp codes (others
  * skip); `gray` (N,) bool or null. Identity factors (1, 1, 1, 0) skip their op.
  */
 export function colorJitterCpu(

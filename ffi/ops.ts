@@ -1,4 +1,8 @@
-// Op codes of the shim's op families, mirroring the enums of native/tt.h.
+// The shim's op codes and mode codes, mirroring the enums of native/tt.h name
+// for name: a key here is its tt.h name without the enum's prefix, in camelCase
+// (Unary.logicalNot is TT_LOGICAL_NOT, SampleMode.bilinear TT_SAMPLE_BILINEAR).
+// tests/ffi/symbols_test.ts checks every enum against its table. dtype codes
+// (tt_dtype) are in ffi/dtype.ts's table.
 
 export const Unary = {
   neg: 0,
@@ -75,6 +79,33 @@ export const Reduce = {
 } as const;
 
 export const Like = { zeros: 0, ones: 1, full: 2, empty: 3, rand: 4, randn: 5 } as const;
+
+/** tt_rand and tt_rand_gen: uniform on [0, 1) or standard normal. */
+export const RandKind = { uniform: 0, normal: 1 } as const;
+
+/** tt_contiguous's argument and tt_memory_format's answer. */
+export const MemoryFormat = { contiguous: 0, channelsLast: 1 } as const;
+
+/** tt_cross_entropy's reduction. */
+export const Reduction = { none: 0, mean: 1, sum: 2 } as const;
+
+/** tt_grid_sample's mode. */
+export const SampleMode = { bilinear: 0, nearest: 1, bicubic: 2 } as const;
+
+/** tt_grid_sample's padding mode. */
+export const SamplePadding = { zeros: 0, border: 1, reflection: 2 } as const;
+
+/** tt_interpolate's mode. */
+export const InterpMode = { nearest: 0, bilinear: 1, bicubic: 2, area: 3 } as const;
+
+/** tt_pad's mode. */
+export const PadMode = { constant: 0, reflect: 1, replicate: 2, circular: 3 } as const;
+
+/** The device type of the tt_autocast_* calls. */
+export const DeviceType = { cpu: 0, cuda: 1 } as const;
+
+/** tt_color_jitter_cpu's order codes: the columns of its factors. */
+export const JitterOp = { brightness: 0, contrast: 1, saturation: 2, hue: 3 } as const;
 
 /** c10d reduce ops of tt_pg_all_reduce (tt_reduce_kind); average is a sum divided by the world size. */
 export const ReduceKind = { sum: 0, product: 1, min: 2, max: 3, avg: 4 } as const;

@@ -2,6 +2,8 @@
 import { lib } from "./library.ts";
 import { check, OUT, OUT_I32, outHandle } from "./call.ts";
 import { type Device, deviceCode } from "./device.ts";
+import { dtypeCode } from "./dtype.ts";
+import { DeviceType } from "./ops.ts";
 import { handleOf, Tensor } from "./tensor.ts";
 
 /** Seeds libtorch's default generators (CPU and CUDA), like torch.manual_seed. */
@@ -136,10 +138,10 @@ export interface AutocastOptions {
 export function autocast<T>(fn: () => T, opts: AutocastOptions = {}): T {
   const device = opts.device ?? "cuda";
   let type: number;
-  if (device === "cpu") type = 0;
-  else if (/^cuda(:\d+)?$/.test(device)) type = 1;
+  if (device === "cpu") type = DeviceType.cpu;
+  else if (/^cuda(:\d+)?$/.test(device)) type = DeviceType.cuda;
   else throw new TypeError(`autocast: unknown device "${device}"; expected "cpu" or "cuda"`);
-  if (type === 0 && opts.dtype === "float16") {
+  if (type === DeviceType.cpu && opts.dtype === "float16") {
     throw new TypeError(
       'autocast: the CPU autocasts to bfloat16 only (libtorch); use dtype "bfloat16"',
     );
@@ -148,7 +150,7 @@ export function autocast<T>(fn: () => T, opts: AutocastOptions = {}): T {
   const prev = new Int32Array(2);
   check(
     "tt_autocast_enter",
-    lib.tt_autocast_enter(type, opts.dtype === "float16" ? 5 : 15, prev),
+    lib.tt_autocast_enter(type, dtypeCode(opts.dtype === "float16" ? "float16" : "bfloat16"), prev),
   );
   try {
     const r = fn();
@@ -161,7 +163,10 @@ export function autocast<T>(fn: () => T, opts: AutocastOptions = {}): T {
 
 /** Whether autocast is on for a device type now (torch.is_autocast_enabled / is_autocast_cpu_enabled). */
 export function isAutocastEnabled(device: "cpu" | "cuda" = "cuda"): boolean {
-  check("tt_autocast_enabled", lib.tt_autocast_enabled(device === "cpu" ? 0 : 1, OUT_I32));
+  check(
+    "tt_autocast_enabled",
+    lib.tt_autocast_enabled(device === "cpu" ? DeviceType.cpu : DeviceType.cuda, OUT_I32),
+  );
   return OUT_I32[0] !== 0;
 }
 

@@ -121,11 +121,6 @@ export const symbols = {
     parameters: ["pointer", "i64", "i32", "i32", "i32", "buffer"],
     result: status,
   },
-  tt_max_dim: {
-    // (tt_tensor a, int64 dim, int32 keepdim, int32 is_min, tt_tensor* values, tt_tensor* indices)
-    parameters: ["pointer", "i64", "i32", "i32", "buffer", "buffer"],
-    result: status,
-  },
   tt_topk: {
     // (tt_tensor a, int64 k, int64 dim, int32 largest, int32 sorted, tt_tensor* values,
     //  tt_tensor* indices)
@@ -154,8 +149,6 @@ export const symbols = {
   tt_lerp_list: { parameters: ["buffer", "buffer", "i64", "f64"], result: status }, // (const tt_tensor* dst, const tt_tensor* src, int64 n, double weight)
   tt_copy_list: { parameters: ["buffer", "buffer", "i64"], result: status }, // (const tt_tensor* dst, const tt_tensor* src, int64 n)
   tt_zero_grad_list: { parameters: ["buffer", "i64", "i32"], result: status }, // (const tt_tensor* ts, int64 n, int32 set_to_none)
-  tt_clone_list: { parameters: ["buffer", "i64", "buffer"], result: status }, // (const tt_tensor* src, int64 n, tt_tensor* outs)
-  tt_grad_norm_list: { parameters: ["buffer", "i64", "buffer"], result: status }, // (const tt_tensor* ts, int64 n, tt_tensor* out)
 
   // ---- nn functional ----
   tt_linear: { parameters: ["pointer", "pointer", "pointer", "buffer"], result: status }, // (tt_tensor x, tt_tensor w, tt_tensor b (nullable), tt_tensor* out)

@@ -22,10 +22,11 @@ import {
   type DTypeName,
   dtypeName,
   dtypeOfArray,
+  newTypedArray,
   type TypedArray,
 } from "./dtype.ts";
 import { TorchError } from "./error.ts";
-import { Binary, InPlace, Reduce, Unary } from "./ops.ts";
+import { Binary, InPlace, MemoryFormat, Reduce, Unary } from "./ops.ts";
 import { adoptHandle, bindTensorClass, keep, Life, release, track } from "./memory.ts";
 
 export interface ReduceOptions {
@@ -246,13 +247,17 @@ export class Tensor implements Disposable {
    */
   get memoryFormat(): "contiguous" | "channelsLast" {
     check("tt_memory_format", lib.tt_memory_format(handleOf(this), OUT_I32));
-    return OUT_I32[0] === 1 ? "channelsLast" : "contiguous";
+    return OUT_I32[0] === MemoryFormat.channelsLast ? "channelsLast" : "contiguous";
   }
 
   contiguous(memoryFormat: "contiguous" | "channelsLast" = "contiguous"): Tensor {
     return wrap(
       "tt_contiguous",
-      lib.tt_contiguous(handleOf(this), memoryFormat === "channelsLast" ? 1 : 0, OUT),
+      lib.tt_contiguous(
+        handleOf(this),
+        memoryFormat === "channelsLast" ? MemoryFormat.channelsLast : MemoryFormat.contiguous,
+        OUT,
+      ),
     );
   }
 
@@ -877,27 +882,4 @@ function argReduce(a: Tensor, opts: { dim?: number; keepdim?: boolean }, isMin: 
   );
 }
 
-export function newTypedArray(dtype: DTypeName, n: number): TypedArray {
-  switch (dtype) {
-    case "float32":
-      return new Float32Array(n);
-    case "float64":
-      return new Float64Array(n);
-    case "int32":
-      return new Int32Array(n);
-    case "int64":
-      return new BigInt64Array(n);
-    case "int16":
-      return new Int16Array(n);
-    case "int8":
-      return new Int8Array(n);
-    case "uint8":
-    case "bool":
-      return new Uint8Array(n);
-    case "float16":
-    case "bfloat16":
-      return new Uint16Array(n);
-  }
-}
-
-export { dtypeOfArray, handleArray };
+export { dtypeOfArray, handleArray, newTypedArray };

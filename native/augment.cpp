@@ -279,12 +279,13 @@ int32_t tt_color_jitter_cpu(tt_tensor x, tt_tensor factors, tt_tensor order, tt_
         Image im{base + k * c * hw, c, hw};
         const float* fk = fp + 4 * k;
         for (int j = 0; j < 4; j++) {
-          switch (op[4 * k + j]) {
+          const int64_t code = op[4 * k + j];  // a tt_jitter_op: the factor's column
+          switch (code) {
             // Identity factors skip the pass: TF's blend with factor 1 is exact.
-            case 0: if (fk[0] != 1.f) brightness(im, fk[0]); break;
-            case 1: if (fk[1] != 1.f) contrast(im, fk[1]); break;
-            case 2: if (fk[2] != 1.f) saturation(im, fk[2]); break;
-            case 3: if (fk[3] != 0.f) hue(im, fk[3]); break;
+            case TT_JITTER_BRIGHTNESS: if (fk[code] != 1.f) brightness(im, fk[code]); break;
+            case TT_JITTER_CONTRAST: if (fk[code] != 1.f) contrast(im, fk[code]); break;
+            case TT_JITTER_SATURATION: if (fk[code] != 1.f) saturation(im, fk[code]); break;
+            case TT_JITTER_HUE: if (fk[code] != 0.f) hue(im, fk[code]); break;
             default: break;
           }
         }

@@ -67,8 +67,8 @@ int32_t tt_rand_gen(int32_t kind, tt_generator g, const int64_t* shape, int64_t 
   PROTECT({
     auto o = at::TensorOptions().dtype(dtype_of(dtype)).device(device_of(device));
     switch (kind) {
-      case 0: put(out, at::rand(dims(shape, ndim), opt_gen(g), o)); break;
-      case 1: put(out, at::randn(dims(shape, ndim), opt_gen(g), o)); break;
+      case TT_RAND_UNIFORM: put(out, at::rand(dims(shape, ndim), opt_gen(g), o)); break;
+      case TT_RAND_NORMAL: put(out, at::randn(dims(shape, ndim), opt_gen(g), o)); break;
       default: throw std::invalid_argument("unknown random kind " + std::to_string(kind));
     }
   })

@@ -131,7 +131,7 @@ int32_t tt_inplace(int32_t op, tt_tensor a, tt_tensor b, double s) {
         case TT_ZERO_: x.zero_(); break;
         case TT_CLAMP_MIN_: x.clamp_min_(s); break;
         case TT_CLAMP_MAX_: x.clamp_max_(s); break;
-        case TT_RELU_INPLACE: x.relu_(); break;
+        case TT_RELU_: x.relu_(); break;
         default: throw std::invalid_argument("in-place op " + std::to_string(op) +
                                              " needs a tensor argument");
       }
@@ -199,15 +199,6 @@ int32_t tt_argmax(tt_tensor a, int64_t dim, int32_t has_dim, int32_t keepdim, in
     c10::optional<int64_t> d;
     if (has_dim) d = dim;
     put(out, is_min ? T(a).argmin(d, keepdim != 0) : T(a).argmax(d, keepdim != 0));
-  })
-}
-
-int32_t tt_max_dim(tt_tensor a, int64_t dim, int32_t keepdim, int32_t is_min, tt_tensor* values,
-                   tt_tensor* indices) {
-  PROTECT({
-    auto r = is_min ? T(a).min(dim, keepdim != 0) : T(a).max(dim, keepdim != 0);
-    put(values, std::get<0>(r));
-    put(indices, std::get<1>(r));
   })
 }
 

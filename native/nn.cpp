@@ -1,6 +1,8 @@
 // nn functional ops and autograd.
 #include "common.h"
 
+#include <ATen/core/Reduction.h>
+#include <ATen/native/GridSamplerUtils.h>
 #include <c10/core/InferenceMode.h>
 
 #include <memory>
@@ -10,6 +12,46 @@
 using namespace tt;
 
 static at::IntArrayRef pair(const int64_t* p) { return at::IntArrayRef(p, 2); }
+
+// The shim's mode codes (tt.h) to ATen's, name by name.
+static int64_t reduction_of(int32_t r) {
+  switch (r) {
+    case TT_REDUCTION_NONE: return at::Reduction::None;
+    case TT_REDUCTION_MEAN: return at::Reduction::Mean;
+    case TT_REDUCTION_SUM: return at::Reduction::Sum;
+    default: throw std::invalid_argument("unknown reduction " + std::to_string(r));
+  }
+}
+
+static int64_t sample_mode_of(int32_t m) {
+  using I = at::native::detail::GridSamplerInterpolation;
+  switch (m) {
+    case TT_SAMPLE_BILINEAR: return static_cast<int64_t>(I::Bilinear);
+    case TT_SAMPLE_NEAREST: return static_cast<int64_t>(I::Nearest);
+    case TT_SAMPLE_BICUBIC: return static_cast<int64_t>(I::Bicubic);
+    default: throw std::invalid_argument("unknown grid_sample mode " + std::to_string(m));
+  }
+}
+
+static int64_t sample_padding_of(int32_t p) {
+  using P = at::native::detail::GridSamplerPadding;
+  switch (p) {
+    case TT_SAMPLE_PAD_ZEROS: return static_cast<int64_t>(P::Zeros);
+    case TT_SAMPLE_PAD_BORDER: return static_cast<int64_t>(P::Border);
+    case TT_SAMPLE_PAD_REFLECTION: return static_cast<int64_t>(P::Reflection);
+    default: throw std::invalid_argument("unknown grid_sample padding mode " + std::to_string(p));
+  }
+}
+
+static const char* pad_mode_of(int32_t m) {
+  switch (m) {
+    case TT_PAD_CONSTANT: return "constant";
+    case TT_PAD_REFLECT: return "reflect";
+    case TT_PAD_REPLICATE: return "replicate";
+    case TT_PAD_CIRCULAR: return "circular";
+    default: throw std::invalid_argument("unknown pad mode " + std::to_string(m));
+  }
+}
 
 extern "C" {
 
@@ -55,12 +97,8 @@ int32_t tt_adaptive_avg_pool2d(tt_tensor x, int64_t oh, int64_t ow, tt_tensor* o
 
 int32_t tt_cross_entropy(tt_tensor logits, tt_tensor target, int32_t reduction,
                          double label_smoothing, tt_tensor* out) {
-  PROTECT({
-    if (reduction < 0 || reduction > 2)
-      throw std::invalid_argument("reduction must be 0 (none), 1 (mean) or 2 (sum)");
-    put(out, at::cross_entropy_loss(T(logits), T(target), c10::nullopt, reduction, -100,
-                                    label_smoothing));
-  })
+  PROTECT(put(out, at::cross_entropy_loss(T(logits), T(target), c10::nullopt,
+                                          reduction_of(reduction), -100, label_smoothing)))
 }
 
 int32_t tt_affine_grid(tt_tensor theta, const int64_t* size, int64_t ndim, int32_t align_corners,
@@ -70,12 +108,8 @@ int32_t tt_affine_grid(tt_tensor theta, const int64_t* size, int64_t ndim, int32
 
 int32_t tt_grid_sample(tt_tensor x, tt_tensor grid, int32_t mode, int32_t padding_mode,
                        int32_t align_corners, tt_tensor* out) {
-  PROTECT({
-    if (mode < 0 || mode > 2) throw std::invalid_argument("grid_sample mode must be 0..2");
-    if (padding_mode < 0 || padding_mode > 2)
-      throw std::invalid_argument("grid_sample padding mode must be 0..2");
-    put(out, at::grid_sampler(T(x), T(grid), mode, padding_mode, align_corners != 0));
-  })
+  PROTECT(put(out, at::grid_sampler(T(x), T(grid), sample_mode_of(mode),
+                                     sample_padding_of(padding_mode), align_corners != 0)))
 }
 
 int32_t tt_interpolate(tt_tensor x, int64_t oh, int64_t ow, int32_t mode, int32_t align_corners,
@@ -85,17 +119,17 @@ int32_t tt_interpolate(tt_tensor x, int64_t oh, int64_t ow, int32_t mode, int32_
     if (in.dim() != 4) throw std::invalid_argument("interpolate expects a 4-D (N, C, H, W) input");
     std::vector<int64_t> size{oh, ow};
     switch (mode) {
-      case 0: put(out, at::upsample_nearest2d(in, size)); break;
-      case 1:
+      case TT_INTERP_NEAREST: put(out, at::upsample_nearest2d(in, size)); break;
+      case TT_INTERP_BILINEAR:
         put(out, antialias ? at::_upsample_bilinear2d_aa(in, size, align_corners != 0)
                            : at::upsample_bilinear2d(in, size, align_corners != 0));
         break;
-      case 2:
+      case TT_INTERP_BICUBIC:
         put(out, antialias ? at::_upsample_bicubic2d_aa(in, size, align_corners != 0)
                            : at::upsample_bicubic2d(in, size, align_corners != 0));
         break;
-      case 3: put(out, at::adaptive_avg_pool2d(in, size)); break;
-      default: throw std::invalid_argument("interpolate mode must be 0..3");
+      case TT_INTERP_AREA: put(out, at::adaptive_avg_pool2d(in, size)); break;
+      default: throw std::invalid_argument("unknown interpolate mode " + std::to_string(mode));
     }
   })
 }
@@ -103,11 +137,10 @@ int32_t tt_interpolate(tt_tensor x, int64_t oh, int64_t ow, int32_t mode, int32_
 int32_t tt_pad(tt_tensor x, const int64_t* pads, int64_t npads, int32_t mode, double value,
                tt_tensor* out) {
   PROTECT({
-    static const char* modes[] = {"constant", "reflect", "replicate", "circular"};
-    if (mode < 0 || mode > 3) throw std::invalid_argument("pad mode must be 0..3");
+    const char* name = pad_mode_of(mode);
     c10::optional<double> v;
-    if (mode == 0) v = value;
-    put(out, at::pad(T(x), dims(pads, npads), modes[mode], v));
+    if (mode == TT_PAD_CONSTANT) v = value;
+    put(out, at::pad(T(x), dims(pads, npads), name, v));
   })
 }
 

@@ -61,29 +61,6 @@ int32_t tt_zero_grad_list(const tt_tensor* ts, int64_t n, int32_t set_to_none) {
   })
 }
 
-int32_t tt_clone_list(const tt_tensor* src, int64_t n, tt_tensor* outs) {
-  PROTECT({
-    c10::NoGradGuard no_grad;
-    auto v = list(src, n);
-    for (int64_t i = 0; i < n; i++) outs[i] = wrap(v[i].clone());
-  })
-}
-
-int32_t tt_grad_norm_list(const tt_tensor* ts, int64_t n, tt_tensor* out) {
-  PROTECT({
-    c10::NoGradGuard no_grad;
-    at::Tensor acc;
-    for (int64_t i = 0; i < n; i++) {
-      const auto& g = T(ts[i]).grad();
-      if (!g.defined()) continue;
-      auto s = g.detach().to(at::kFloat).pow(2).sum();
-      acc = acc.defined() ? acc + s : s;
-    }
-    if (!acc.defined()) acc = at::zeros({}, at::kFloat);
-    put(out, acc);
-  })
-}
-
 int32_t tt_sgd_step(const tt_tensor* params, const tt_tensor* bufs, uint8_t* inited, int64_t n,
                     double lr, double momentum, double dampening, double weight_decay,
                     int32_t nesterov) {

@@ -92,12 +92,12 @@ int32_t tt_rng_set_state(int32_t device, tt_tensor state) {
 // state (enabled, dtype), turns it on and counts the nesting; exit restores
 // the saved state and, leaving the outermost region, drops the cast-weight
 // cache. Autocast state is thread-local; the shim runs tensor ops on one
-// thread. device_type: 0 the CPU, 1 CUDA.
+// thread. device_type: a tt_device_type.
 static at::DeviceType autocast_device(int32_t device_type) {
-  if (device_type == 0) return at::kCPU;
-  if (device_type == 1) return at::kCUDA;
-  throw std::invalid_argument("autocast device type must be 0 (cpu) or 1 (cuda), got " +
-                              std::to_string(device_type));
+  if (device_type == TT_DEVICE_CPU) return at::kCPU;
+  if (device_type == TT_DEVICE_CUDA) return at::kCUDA;
+  throw std::invalid_argument("unknown autocast device type " + std::to_string(device_type) +
+                              " (TT_DEVICE_CPU or TT_DEVICE_CUDA)");
 }
 
 static bool autocast_is_enabled(at::DeviceType d) {

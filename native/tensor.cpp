@@ -23,9 +23,24 @@ int32_t device_code(const at::Device& d) {
   return -100;  // a device this shim does not name (mps, xla, ...)
 }
 
+// tt_dtype's codes are c10::ScalarType's values, so tt_info reports a tensor's
+// scalar type as its code.
+static_assert(TT_DTYPE_UINT8 == static_cast<int>(at::kByte), "tt_dtype");
+static_assert(TT_DTYPE_INT8 == static_cast<int>(at::kChar), "tt_dtype");
+static_assert(TT_DTYPE_INT16 == static_cast<int>(at::kShort), "tt_dtype");
+static_assert(TT_DTYPE_INT32 == static_cast<int>(at::kInt), "tt_dtype");
+static_assert(TT_DTYPE_INT64 == static_cast<int>(at::kLong), "tt_dtype");
+static_assert(TT_DTYPE_FLOAT16 == static_cast<int>(at::kHalf), "tt_dtype");
+static_assert(TT_DTYPE_FLOAT32 == static_cast<int>(at::kFloat), "tt_dtype");
+static_assert(TT_DTYPE_FLOAT64 == static_cast<int>(at::kDouble), "tt_dtype");
+static_assert(TT_DTYPE_BOOL == static_cast<int>(at::kBool), "tt_dtype");
+static_assert(TT_DTYPE_BFLOAT16 == static_cast<int>(at::kBFloat16), "tt_dtype");
+
 at::ScalarType dtype_of(int32_t code) {
   switch (code) {
-    case 0: case 1: case 2: case 3: case 4: case 5: case 6: case 7: case 11: case 15:
+    case TT_DTYPE_UINT8: case TT_DTYPE_INT8: case TT_DTYPE_INT16: case TT_DTYPE_INT32:
+    case TT_DTYPE_INT64: case TT_DTYPE_FLOAT16: case TT_DTYPE_FLOAT32: case TT_DTYPE_FLOAT64:
+    case TT_DTYPE_BOOL: case TT_DTYPE_BFLOAT16:
       return static_cast<at::ScalarType>(code);
     default:
       throw std::invalid_argument("unsupported dtype code " + std::to_string(code) +
@@ -95,8 +110,13 @@ int32_t tt_empty(const int64_t* shape, int64_t ndim, int32_t dtype, int32_t devi
 
 int32_t tt_rand(int32_t kind, const int64_t* shape, int64_t ndim, int32_t dtype, int32_t device,
                 tt_tensor* out) {
-  PROTECT(put(out, kind == 0 ? at::rand(dims(shape, ndim), options(dtype, device))
-                             : at::randn(dims(shape, ndim), options(dtype, device))))
+  PROTECT({
+    switch (kind) {
+      case TT_RAND_UNIFORM: put(out, at::rand(dims(shape, ndim), options(dtype, device))); break;
+      case TT_RAND_NORMAL: put(out, at::randn(dims(shape, ndim), options(dtype, device))); break;
+      default: throw std::invalid_argument("unknown random kind " + std::to_string(kind));
+    }
+  })
 }
 
 int32_t tt_randint(int64_t low, int64_t high, const int64_t* shape, int64_t ndim, int32_t dtype,
@@ -105,7 +125,7 @@ int32_t tt_randint(int64_t low, int64_t high, const int64_t* shape, int64_t ndim
 }
 
 int32_t tt_randperm(int64_t n, int32_t device, tt_tensor* out) {
-  PROTECT(put(out, at::randperm(n, options(4, device))))
+  PROTECT(put(out, at::randperm(n, options(TT_DTYPE_INT64, device))))
 }
 
 int32_t tt_arange(double start, double end, double step, int32_t dtype, int32_t device,
@@ -117,12 +137,12 @@ int32_t tt_like(int32_t kind, tt_tensor a, double value, tt_tensor* out) {
   PROTECT({
     auto& x = T(a);
     switch (kind) {
-      case TT_ZEROS_LIKE: put(out, at::zeros_like(x)); break;
-      case TT_ONES_LIKE: put(out, at::ones_like(x)); break;
-      case TT_FULL_LIKE: put(out, at::full_like(x, value)); break;
-      case TT_EMPTY_LIKE: put(out, at::empty_like(x)); break;
-      case TT_RAND_LIKE: put(out, at::rand_like(x)); break;
-      case TT_RANDN_LIKE: put(out, at::randn_like(x)); break;
+      case TT_LIKE_ZEROS: put(out, at::zeros_like(x)); break;
+      case TT_LIKE_ONES: put(out, at::ones_like(x)); break;
+      case TT_LIKE_FULL: put(out, at::full_like(x, value)); break;
+      case TT_LIKE_EMPTY: put(out, at::empty_like(x)); break;
+      case TT_LIKE_RAND: put(out, at::rand_like(x)); break;
+      case TT_LIKE_RANDN: put(out, at::randn_like(x)); break;
       default: throw std::invalid_argument("unknown *_like kind " + std::to_string(kind));
     }
   })
@@ -157,10 +177,12 @@ int32_t tt_to(tt_tensor a, int32_t dtype, int32_t device, int32_t copy, tt_tenso
 int32_t tt_contiguous(tt_tensor a, int32_t memory_format, tt_tensor* out) {
   PROTECT({
     const auto& t = T(a);
-    if (memory_format != 1) {
+    if (memory_format == TT_FORMAT_CONTIGUOUS) {
       put(out, t.contiguous());
       return 0;
     }
+    if (memory_format != TT_FORMAT_CHANNELS_LAST)
+      throw std::invalid_argument("unknown memory format " + std::to_string(memory_format));
     auto r = t.contiguous(at::MemoryFormat::ChannelsLast);
     // With one channel, NCHW memory already counts as channels-last contiguous,
     // yet its strides still make ATen (and oneDNN) pick NCHW kernels. Restride
@@ -173,7 +195,9 @@ int32_t tt_contiguous(tt_tensor a, int32_t memory_format, tt_tensor* out) {
 }
 
 int32_t tt_memory_format(tt_tensor a, int32_t* out) {
-  PROTECT(*out = T(a).suggest_memory_format() == at::MemoryFormat::ChannelsLast ? 1 : 0)
+  PROTECT(*out = T(a).suggest_memory_format() == at::MemoryFormat::ChannelsLast
+                     ? TT_FORMAT_CHANNELS_LAST
+                     : TT_FORMAT_CONTIGUOUS)
 }
 
 int32_t tt_clone(tt_tensor a, tt_tensor* out) { PROTECT(put(out, T(a).clone())) }

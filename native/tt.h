@@ -7,7 +7,8 @@
  *  - every function returns 0 on success and 1 on failure; on failure
  *    tt_last_error() holds libtorch's message (thread-local);
  *  - results come back through out-pointers; ops never take ownership of inputs;
- *  - dtype codes are c10::ScalarType values, device -1 is the CPU and n >= 0 CUDA n.
+ *  - dtype codes are tt_dtype's (c10::ScalarType's values); device -1 is the CPU, n >= 0
+ *    CUDA device n.
  * Keep ffi/symbols.ts in step with this file.
  */
 #ifndef TT_H
@@ -22,27 +23,62 @@ extern "C" {
 
 typedef struct tt_tensor_s* tt_tensor;
 
-/* Op codes of the families below; mirrored in ffi/ops.ts. */
+/* Codes: every op family's op codes and every mode or kind argument are named here, used by
+ * name in native/*.cpp and mirrored name for name in ffi/ops.ts (dtype codes in ffi/dtype.ts);
+ * tests/ffi/symbols_test.ts compares them. */
+/* dtypes: c10::ScalarType's values (native/tensor.cpp asserts it) */
+enum tt_dtype {
+  TT_DTYPE_UINT8 = 0, TT_DTYPE_INT8 = 1, TT_DTYPE_INT16 = 2, TT_DTYPE_INT32 = 3,
+  TT_DTYPE_INT64 = 4, TT_DTYPE_FLOAT16 = 5, TT_DTYPE_FLOAT32 = 6, TT_DTYPE_FLOAT64 = 7,
+  TT_DTYPE_BOOL = 11, TT_DTYPE_BFLOAT16 = 15
+};
+/* tt_unary */
 enum tt_unary_op {
   TT_NEG = 0, TT_EXP, TT_LOG, TT_SQRT, TT_RSQRT, TT_ABS, TT_RELU, TT_SIGMOID, TT_TANH,
   TT_SIN, TT_COS, TT_FLOOR, TT_CEIL, TT_ROUND, TT_SIGN, TT_SQUARE, TT_RECIPROCAL,
   TT_LOGICAL_NOT, TT_ISFINITE, TT_TRUNC, TT_LOG1P, TT_EXPM1
 };
+/* tt_binary and tt_binary_scalar */
 enum tt_binary_op {
   TT_ADD = 0, TT_SUB, TT_MUL, TT_DIV, TT_POW, TT_MAXIMUM, TT_MINIMUM, TT_EQ, TT_NE, TT_GT,
   TT_GE, TT_LT, TT_LE, TT_REMAINDER, TT_ATAN2, TT_LOGICAL_AND, TT_LOGICAL_OR, TT_RSUB,
   TT_FLOOR_DIVIDE
 };
+/* tt_inplace */
 enum tt_inplace_op {
   TT_ADD_ = 0, TT_SUB_, TT_MUL_, TT_DIV_, TT_COPY_, TT_LERP_, TT_FILL_, TT_ZERO_,
-  TT_CLAMP_MIN_, TT_CLAMP_MAX_, TT_RELU_INPLACE
+  TT_CLAMP_MIN_, TT_CLAMP_MAX_, TT_RELU_
 };
+/* tt_reduce */
 enum tt_reduce_op {
   TT_SUM = 0, TT_MEAN, TT_AMAX, TT_AMIN, TT_PROD, TT_STD, TT_VAR, TT_LOGSUMEXP, TT_ALL,
   TT_ANY
 };
-enum tt_like_kind { TT_ZEROS_LIKE = 0, TT_ONES_LIKE, TT_FULL_LIKE, TT_EMPTY_LIKE, TT_RAND_LIKE,
-  TT_RANDN_LIKE };
+/* tt_like */
+enum tt_like_kind {
+  TT_LIKE_ZEROS = 0, TT_LIKE_ONES, TT_LIKE_FULL, TT_LIKE_EMPTY, TT_LIKE_RAND, TT_LIKE_RANDN
+};
+/* tt_rand and tt_rand_gen: uniform on [0, 1) or standard normal */
+enum tt_rand_kind { TT_RAND_UNIFORM = 0, TT_RAND_NORMAL };
+/* tt_contiguous's memory_format and tt_memory_format's answer */
+enum tt_memory_format_kind { TT_FORMAT_CONTIGUOUS = 0, TT_FORMAT_CHANNELS_LAST };
+/* tt_cross_entropy's reduction */
+enum tt_reduction { TT_REDUCTION_NONE = 0, TT_REDUCTION_MEAN, TT_REDUCTION_SUM };
+/* tt_grid_sample's mode and padding_mode */
+enum tt_sample_mode { TT_SAMPLE_BILINEAR = 0, TT_SAMPLE_NEAREST, TT_SAMPLE_BICUBIC };
+enum tt_sample_padding { TT_SAMPLE_PAD_ZEROS = 0, TT_SAMPLE_PAD_BORDER, TT_SAMPLE_PAD_REFLECTION };
+/* tt_interpolate's mode */
+enum tt_interp_mode {
+  TT_INTERP_NEAREST = 0, TT_INTERP_BILINEAR, TT_INTERP_BICUBIC, TT_INTERP_AREA
+};
+/* tt_pad's mode */
+enum tt_pad_mode { TT_PAD_CONSTANT = 0, TT_PAD_REFLECT, TT_PAD_REPLICATE, TT_PAD_CIRCULAR };
+/* the device_type of the tt_autocast_* functions */
+enum tt_device_type { TT_DEVICE_CPU = 0, TT_DEVICE_CUDA };
+/* tt_color_jitter_cpu's order codes: the columns of its factors */
+enum tt_jitter_op {
+  TT_JITTER_BRIGHTNESS = 0, TT_JITTER_CONTRAST, TT_JITTER_SATURATION, TT_JITTER_HUE
+};
 
 /* ---- errors and memory ---- */
 const char* tt_last_error(void);
@@ -55,7 +91,7 @@ int32_t tt_from_data(const void* data, int64_t nbytes, const int64_t* shape, int
 int32_t tt_full(const int64_t* shape, int64_t ndim, double value, int32_t dtype, int32_t device,
                 int32_t requires_grad, tt_tensor* out);
 int32_t tt_empty(const int64_t* shape, int64_t ndim, int32_t dtype, int32_t device, tt_tensor* out);
-/* kind 0: uniform [0,1), 1: standard normal */
+/* kind a tt_rand_kind */
 int32_t tt_rand(int32_t kind, const int64_t* shape, int64_t ndim, int32_t dtype, int32_t device,
                 tt_tensor* out);
 int32_t tt_randint(int64_t low, int64_t high, const int64_t* shape, int64_t ndim, int32_t dtype,
@@ -72,9 +108,9 @@ int32_t tt_info(tt_tensor a, int64_t* out, int64_t cap);
 /* ---- conversion ---- */
 /* dtype -1 keeps the dtype, device -2 keeps the device */
 int32_t tt_to(tt_tensor a, int32_t dtype, int32_t device, int32_t copy, tt_tensor* out);
-/* memory_format 0: contiguous, 1: channels_last */
+/* memory_format a tt_memory_format_kind */
 int32_t tt_contiguous(tt_tensor a, int32_t memory_format, tt_tensor* out);
-/* the layout ATen's kernels pick from the strides: 1 channels_last, 0 contiguous */
+/* the layout ATen's kernels pick from the strides, a tt_memory_format_kind */
 int32_t tt_memory_format(tt_tensor a, int32_t* out);
 int32_t tt_clone(tt_tensor a, tt_tensor* out);
 int32_t tt_detach(tt_tensor a, tt_tensor* out);
@@ -125,8 +161,6 @@ int32_t tt_reduce(int32_t op, tt_tensor a, const int64_t* dims, int64_t ndims, i
 /* has_dim 0: over the flattened tensor */
 int32_t tt_argmax(tt_tensor a, int64_t dim, int32_t has_dim, int32_t keepdim, int32_t is_min,
                   tt_tensor* out);
-int32_t tt_max_dim(tt_tensor a, int64_t dim, int32_t keepdim, int32_t is_min, tt_tensor* values,
-                   tt_tensor* indices);
 int32_t tt_topk(tt_tensor a, int64_t k, int64_t dim, int32_t largest, int32_t sorted,
                 tt_tensor* values, tt_tensor* indices);
 int32_t tt_norm(tt_tensor a, double p, const int64_t* dims, int64_t ndims, int32_t keepdim,
@@ -147,9 +181,6 @@ int32_t tt_lerp_list(const tt_tensor* dst, const tt_tensor* src, int64_t n, doub
 int32_t tt_copy_list(const tt_tensor* dst, const tt_tensor* src, int64_t n);
 /* set_to_none 1 drops the grads, 0 zeroes them */
 int32_t tt_zero_grad_list(const tt_tensor* ts, int64_t n, int32_t set_to_none);
-int32_t tt_clone_list(const tt_tensor* src, int64_t n, tt_tensor* outs);
-/* writes the squared L2 norm of all grads into out (a new scalar tensor) */
-int32_t tt_grad_norm_list(const tt_tensor* ts, int64_t n, tt_tensor* out);
 
 /* ---- nn functional ---- */
 int32_t tt_linear(tt_tensor x, tt_tensor w, tt_tensor b, tt_tensor* out);
@@ -165,18 +196,18 @@ int32_t tt_max_pool2d(tt_tensor x, const int64_t* kernel, const int64_t* stride,
 int32_t tt_avg_pool2d(tt_tensor x, const int64_t* kernel, const int64_t* stride,
                       const int64_t* padding, tt_tensor* out);
 int32_t tt_adaptive_avg_pool2d(tt_tensor x, int64_t oh, int64_t ow, tt_tensor* out);
-/* reduction 0 none, 1 mean, 2 sum */
+/* reduction a tt_reduction */
 int32_t tt_cross_entropy(tt_tensor logits, tt_tensor target, int32_t reduction,
                          double label_smoothing, tt_tensor* out);
 int32_t tt_affine_grid(tt_tensor theta, const int64_t* size, int64_t ndim, int32_t align_corners,
                        tt_tensor* out);
-/* mode 0 bilinear, 1 nearest, 2 bicubic; padding 0 zeros, 1 border, 2 reflection */
+/* mode a tt_sample_mode, padding_mode a tt_sample_padding */
 int32_t tt_grid_sample(tt_tensor x, tt_tensor grid, int32_t mode, int32_t padding_mode,
                        int32_t align_corners, tt_tensor* out);
-/* mode 0 nearest, 1 bilinear, 2 bicubic, 3 area */
+/* mode a tt_interp_mode */
 int32_t tt_interpolate(tt_tensor x, int64_t oh, int64_t ow, int32_t mode, int32_t align_corners,
                        int32_t antialias, tt_tensor* out);
-/* mode 0 constant, 1 reflect, 2 replicate, 3 circular */
+/* mode a tt_pad_mode */
 int32_t tt_pad(tt_tensor x, const int64_t* pads, int64_t npads, int32_t mode, double value,
                tt_tensor* out);
 
@@ -207,7 +238,7 @@ int32_t tt_lars_step(const tt_tensor* params, const tt_tensor* bufs, const uint8
 
 /* ---- augmentation (CPU kernels; the CUDA path composes tensor ops) ---- */
 /* x float32 (N, C, H, W), C 1 or 3; factors (N, 4) brightness, contrast, saturation, hue;
- * order (N, 4) op codes 0 b, 1 c, 2 s, 3 h (others skip); gray (N,) bool or null */
+ * order (N, 4) tt_jitter_op codes (others skip); gray (N,) bool or null */
 int32_t tt_color_jitter_cpu(tt_tensor x, tt_tensor factors, tt_tensor order, tt_tensor gray,
                             tt_tensor* out);
 /* TF.resized_crop (bilinear, antialias off) + hflip per image: x uint8 (read as x / 255) or
@@ -244,7 +275,7 @@ int32_t tt_deterministic_state(int32_t* out);
 /* the default generator's state of a device, as a uint8 tensor, and back */
 int32_t tt_rng_get_state(int32_t device, tt_tensor* out);
 int32_t tt_rng_set_state(int32_t device, tt_tensor state);
-/* autocast (torch.autocast) on device_type 0 (cpu) or 1 (cuda): enter turns it on in dtype and
+/* autocast (torch.autocast) on a tt_device_type: enter turns it on in dtype and
    writes the previous state to prev[2] (enabled, dtype); exit restores it and, leaving the
    outermost region, clears the cast cache */
 int32_t tt_autocast_enter(int32_t device_type, int32_t dtype, int32_t* prev);
@@ -264,7 +295,7 @@ int32_t tt_generator_free(tt_generator g);
 /* the generator's state as a uint8 tensor, and back */
 int32_t tt_generator_get_state(tt_generator g, tt_tensor* out);
 int32_t tt_generator_set_state(tt_generator g, tt_tensor state);
-/* kind 0: uniform [0,1), 1: standard normal; g null uses the device's default generator */
+/* kind a tt_rand_kind; g null uses the device's default generator */
 int32_t tt_rand_gen(int32_t kind, tt_generator g, const int64_t* shape, int64_t ndim,
                     int32_t dtype, int32_t device, tt_tensor* out);
 

@@ -6,6 +6,7 @@
 import { tidy } from "../../ffi/memory.ts";
 import { cat, stack, where } from "../../ffi/creation.ts";
 import type { Tensor } from "../../ffi/tensor.ts";
+import { JitterOp } from "../../ffi/ops.ts";
 
 /** (N,) or (N, 1) per-image values as (N, 1, 1, 1) for broadcasting over C, H, W. */
 export function perImage(t: Tensor): Tensor {
@@ -107,8 +108,10 @@ export function adjustHue(x: Tensor, factor: Tensor): Tensor {
   });
 }
 
-/** Jitter ops, the codes of ViewParams.order. */
-export const JITTER_OPS = ["brightness", "contrast", "saturation", "hue"] as const;
+/** Jitter ops in code order: the codes of ViewParams.order (ffi/ops.ts's JitterOp, tt.h's tt_jitter_op). */
+export const JITTER_OPS = Object.keys(JitterOp) as readonly (keyof typeof JitterOp)[];
+/** The order code no op has: every blend pass skips it. */
+const NO_OP = JITTER_OPS.length;
 
 /**
  * ColorJitter with each image's own factors and op order.
@@ -122,7 +125,7 @@ export const JITTER_OPS = ["brightness", "contrast", "saturation", "hue"] as con
  * factors (1, 1, 1, 0) leave an image unchanged.
  *
  * @param factors float32 (N, 4): brightness, contrast, saturation, hue
- * @param order int64 (N, 4): order[n, k] is the op (0 b, 1 c, 2 s, 3 h) applied k-th
+ * @param order int64 (N, 4): order[n, k] is the op (a JitterOp code) applied k-th
  * @param withHue false skips hue (hue range 0, or 1-channel images)
  */
 export function colorJitter(
@@ -133,18 +136,24 @@ export function colorJitter(
 ): Tensor {
   return tidy(() => {
     const rgb = x.size(1) === 3;
-    const hue = factors.select(1, 3);
-    // Blend factor per op code: 1 (identity) for hue and for code 4, "no op";
-    // saturation is an identity on 1-channel images, as in TF.
+    const hue = factors.select(1, JitterOp.hue);
+    // Blend factor per op code (the columns in JitterOp's order): 1 (identity)
+    // for hue and for NO_OP; saturation is an identity on 1-channel images, as in TF.
     const one = hue.mul(0).add(1);
-    const sat = rgb ? factors.select(1, 2) : one;
-    const blendFactors = stack([factors.select(1, 0), factors.select(1, 1), sat, one, one], 1);
+    const sat = rgb ? factors.select(1, JitterOp.saturation) : one;
+    const blendFactors = stack([
+      factors.select(1, JitterOp.brightness),
+      factors.select(1, JitterOp.contrast),
+      sat,
+      one,
+      one,
+    ], 1);
     const blendPass = (y: Tensor, op: Tensor): Tensor => {
       const f4 = perImage(blendFactors.gather(1, op));
       const gray = rgbToGrayscale(y);
       const mean = gray.mean({ dim: [1, 2, 3], keepdim: true });
-      let ref = where(perImage(op.eq(1)), mean, mean.mul(0));
-      if (rgb) ref = where(perImage(op.eq(2)), gray, ref);
+      let ref = where(perImage(op.eq(JitterOp.contrast)), mean, mean.mul(0));
+      if (rgb) ref = where(perImage(op.eq(JitterOp.saturation)), gray, ref);
       return blend(y, ref, f4);
     };
     let y = x;
@@ -153,9 +162,9 @@ export function colorJitter(
       return y;
     }
     // Slot of hue per image, and the order padded with "no op" codes.
-    const hueAt = order.eq(3).to({ dtype: "float32" }).argmax({ dim: 1, keepdim: true });
-    const padded = cat([order, order.narrow(1, 0, 3).mul(0).add(4)], 1);
-    const noOp = order.narrow(1, 0, 1).mul(0).add(4);
+    const hueAt = order.eq(JitterOp.hue).to({ dtype: "float32" }).argmax({ dim: 1, keepdim: true });
+    const padded = cat([order, order.narrow(1, 0, 3).mul(0).add(NO_OP)], 1);
+    const noOp = order.narrow(1, 0, 1).mul(0).add(NO_OP);
     for (let j = 0; j < 3; j++) {
       const before = hueAt.gt(j);
       y = blendPass(y, where(before, order.narrow(1, j, 1), noOp));

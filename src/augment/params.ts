@@ -17,7 +17,7 @@ export interface ViewParams {
   flip: Tensor;
   /** (N, 4) float32: brightness, contrast, saturation, hue factors (identity where no jitter). */
   factors: Tensor;
-  /** (N, 4) int64: order[n, k] is the jitter op (0 b, 1 c, 2 s, 3 h) image n applies k-th. */
+  /** (N, 4) int64: order[n, k] is the jitter op (a JitterOp code) image n applies k-th. */
   order: Tensor;
   /** (N,) bool: convert to grayscale. */
   grayscale: Tensor;

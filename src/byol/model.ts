@@ -220,11 +220,6 @@ export class BYOL {
     return out;
   }
 
-  /** The encoder to export (its state dict has the backbone's own names). */
-  onlineEncoder(): Encoder {
-    return this.encoder;
-  }
-
   train(mode = true): this {
     this.encoder.train(mode);
     this.projector.train(mode);

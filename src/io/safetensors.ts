@@ -10,35 +10,21 @@
  */
 
 import { writeFileAtomic } from "./atomic.ts";
+import { DTYPES, type SafetensorsName } from "../../ffi/dtype.ts";
 
-/** Element types of the safetensors format that this codec reads and writes. */
-export type SafeDType =
-  | "F64"
-  | "F32"
-  | "F16"
-  | "BF16"
-  | "I64"
-  | "I32"
-  | "I16"
-  | "I8"
-  | "U8"
-  | "BOOL"
-  | "U16"
-  | "U32"
-  | "U64";
+/**
+ * Element types of the safetensors format that this codec reads and writes:
+ * libtorch's (ffi/dtype.ts's table, pure data) and the unsigned ones it has no
+ * dtype for here.
+ */
+export type SafeDType = SafetensorsName | "U16" | "U32" | "U64";
 
 /** Bytes per element of each dtype. */
 export const DTYPE_SIZE: Record<SafeDType, number> = {
-  F64: 8,
-  F32: 4,
-  F16: 2,
-  BF16: 2,
-  I64: 8,
-  I32: 4,
-  I16: 2,
-  I8: 1,
-  U8: 1,
-  BOOL: 1,
+  ...Object.fromEntries(DTYPES.map((d) => [d.safetensors, d.bytes])) as Record<
+    SafetensorsName,
+    number
+  >,
   U16: 2,
   U32: 4,
   U64: 8,

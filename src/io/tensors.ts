@@ -3,34 +3,17 @@
 import type { Tensor } from "../../ffi/tensor.ts";
 import { fromBytes } from "../../ffi/creation.ts";
 import type { Device } from "../../ffi/device.ts";
-import type { DTypeName } from "../../ffi/dtype.ts";
+import { dtypeInfo, dtypeOfSafetensors } from "../../ffi/dtype.ts";
 import {
   type RawTensor,
   readSafetensorsFile,
-  type SafeDType,
   SafetensorsError,
   writeSafetensorsFile,
 } from "./safetensors.ts";
 
-const TO_SAFE: Record<DTypeName, SafeDType> = {
-  float32: "F32",
-  float64: "F64",
-  float16: "F16",
-  bfloat16: "BF16",
-  int64: "I64",
-  int32: "I32",
-  int16: "I16",
-  int8: "I8",
-  uint8: "U8",
-  bool: "BOOL",
-};
-const FROM_SAFE = Object.fromEntries(
-  Object.entries(TO_SAFE).map(([k, v]) => [v, k as DTypeName]),
-) as Record<string, DTypeName>;
-
 /** A tensor's values as raw safetensors bytes (copied to the host). */
 export function tensorToRaw(t: Tensor): RawTensor {
-  return { dtype: TO_SAFE[t.dtype], shape: t.shape, data: t.toBytes() };
+  return { dtype: dtypeInfo(t.dtype).safetensors, shape: t.shape, data: t.toBytes() };
 }
 
 /** A new tensor holding a raw tensor's bytes, on `device` (default CPU). */
@@ -39,7 +22,7 @@ export function rawToTensor(
   device: Device | string = "cpu",
   name = "tensor",
 ): Tensor {
-  const dtype = FROM_SAFE[raw.dtype];
+  const dtype = dtypeOfSafetensors(raw.dtype);
   if (dtype === undefined) {
     throw new SafetensorsError(name, `dtype ${raw.dtype} has no libtorch equivalent here`);
   }
@@ -71,10 +54,18 @@ export async function loadStateDictFile(
   path: string,
   opts: { device?: Device | string } = {},
 ): Promise<Record<string, Tensor>> {
-  const { tensors } = await readSafetensorsFile(path);
+  return (await readStateDictFile(path, opts)).tensors;
+}
+
+/** Reads a safetensors file: new tensors on `device` (default CPU) and its `__metadata__` (or null). */
+export async function readStateDictFile(
+  path: string,
+  opts: { device?: Device | string } = {},
+): Promise<{ tensors: Record<string, Tensor>; metadata: Record<string, string> | null }> {
+  const { tensors, metadata } = await readSafetensorsFile(path);
   const out: Record<string, Tensor> = {};
   for (const [k, raw] of Object.entries(tensors)) {
     out[k] = rawToTensor(raw, opts.device ?? "cpu", `${path}: ${k}`);
   }
-  return out;
+  return { tensors: out, metadata };
 }

@@ -3,7 +3,7 @@
 // written over functional ops (ffi/functional.ts), as TorchSharp's are.
 import { assignData, type Tensor } from "../../ffi/tensor.ts";
 import { type Device, deviceCode } from "../../ffi/device.ts";
-import type { DTypeName } from "../../ffi/dtype.ts";
+import { dtypeInfo, type DTypeName } from "../../ffi/dtype.ts";
 import { keep } from "../../ffi/memory.ts";
 import { noGrad } from "../../ffi/runtime.ts";
 
@@ -208,7 +208,6 @@ export abstract class Module {
   #apply(fn: (t: Tensor) => void): void {
     for (const t of this.#params.values()) if (t !== null) fn(t);
     for (const t of this.#buffers.values()) if (t !== null) fn(t);
-    this._onTensorsReplaced();
   }
 
   /**
@@ -243,13 +242,6 @@ export abstract class Module {
     };
   }
 
-  /**
-   * Called after to() and channelsLast(). Those keep every tensor object (only
-   * the data is swapped), so cached references stay valid; kept for subclasses
-   * that cache something derived from the data (shapes, dtypes).
-   */
-  protected _onTensorsReplaced(): void {}
-
   /** Frees every parameter and buffer of this module and its children. */
   dispose(): void {
     for (const [, m] of this.namedModules()) {
@@ -261,15 +253,13 @@ export abstract class Module {
   }
 }
 
-const FLOATING = new Set<DTypeName>(["float32", "float64", "float16", "bfloat16"]);
-
 /**
  * @internal Moves one tensor's data to `device` (and floating tensors to
  * `dtype`) in place, keeping the tensor object and its requiresGrad. Does
  * nothing when the tensor's metadata already match. Module.to() and BYOL.to().
  */
 export function moveTensor(t: Tensor, device: Device | string, dtype?: DTypeName): void {
-  const dt = dtype !== undefined && FLOATING.has(t.dtype) ? dtype : t.dtype;
+  const dt = dtype !== undefined && dtypeInfo(t.dtype).floating ? dtype : t.dtype;
   if (dt === t.dtype && deviceCode(t.device) === deviceCode(device)) return;
   const grad = t.requiresGrad;
   const data = noGrad(() => {

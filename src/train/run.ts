@@ -18,7 +18,6 @@ import { presets as augmentPresets } from "../augment/presets.ts";
 import type { PresetName } from "../augment/presets.ts";
 import { ImageLoader } from "../data/loader.ts";
 import { BYOL } from "../byol/model.ts";
-import { convertSyncBatchNorm } from "../nn/sync_batchnorm.ts";
 import { DistributedDataParallel } from "../distributed/ddp.ts";
 import { AdamW, decayParamGroups, LARS, SGD, warmupCosine } from "../optim/mod.ts";
 import type { Optimizer } from "../optim/optimizer.ts";
@@ -166,16 +165,14 @@ export function buildRun(
     hiddenDim: cfg.hiddenDim,
     tauBase: cfg.tauBase,
     device,
+    // Several ranks: batch statistics over the global batch (every BatchNorm of
+    // the online encoder, projector and predictor, and so the target's forward,
+    // which runs the same modules), as one process computes them.
+    syncBatchNorm: world.worldSize > 1,
   });
-  // Several ranks: batch statistics over the global batch (every BatchNorm of
-  // the online encoder, projector and predictor, and so the target's forward,
-  // which runs the same modules), as one process computes them.
-  // DistributedDataParallel then starts every rank from rank 0's weights.
+  // DistributedDataParallel starts every rank from rank 0's weights.
   let ddp: DistributedDataParallel<BYOL> | null = null;
   if (world.worldSize > 1) {
-    convertSyncBatchNorm(model.encoder);
-    convertSyncBatchNorm(model.projector);
-    convertSyncBatchNorm(model.predictor);
     ddp = collective(world, "the initial broadcast", () => new DistributedDataParallel(model));
   }
   const base = augmentPresets[cfg.augment as PresetName];

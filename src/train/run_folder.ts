@@ -83,12 +83,12 @@ export class RunFolder {
     return this.writer ? await saveCheckpoint(this.dir, state) : null;
   }
 
-  /** Writes the online encoder with torchvision's names. */
+  /** Writes the online encoder with torchvision's names and its metadata (encoderMetadata). */
   async saveEncoder(
     encoder: { stateDict(): Record<string, Tensor> },
     meta: Record<string, string>,
   ) {
-    if (this.writer) await saveStateDict(this.encoderPath, encoder, { format: "pt", ...meta });
+    if (this.writer) await saveStateDict(this.encoderPath, encoder, meta);
   }
 
   /** Writes `name` (relative to the folder) as pretty JSON, atomically. */

@@ -123,8 +123,9 @@ function flag(def: boolean, help: string, extra: Partial<Setting<boolean>> = {})
   } satisfies Setting<boolean>;
 }
 
-export const ENCODERS = ["convnet", "resnet18", "resnet34", "resnet50"] as const;
-export type EncoderName = typeof ENCODERS[number];
+// The encoder kinds are the registry's (encoder_registry.ts).
+import { ENCODERS } from "./encoder_registry.ts";
+export { type EncoderName, ENCODERS } from "./encoder_registry.ts";
 export const OPTIMIZERS = ["lars", "adamw", "sgd"] as const;
 export type OptimizerName = typeof OPTIMIZERS[number];
 /** Preset names; the recipes themselves are in presets.ts. */

@@ -20,6 +20,7 @@ import { probeSteps } from "./probe.ts";
 import { emulatedBf16Warning, type ProbeRecord, resolvePrecision } from "./precision.ts";
 import { RunFolder } from "./run_folder.ts";
 import { checkBatchFits } from "./data_defaults.ts";
+import { encoderMetadata, encoderSpec } from "./encoder_registry.ts";
 import type { TrainConfig } from "./settings.ts";
 import { trainStep } from "./step.ts";
 import { anyRank, broadcastText, collective, SOLO, type World } from "./world.ts";
@@ -244,11 +245,10 @@ export class Trainer {
     }
     const dir = await this.checkpoint();
     if (dir !== null) events.onCheckpoint?.(dir);
-    await this.folder.saveEncoder(model.encoder, {
-      encoder: cfg.encoder,
-      stem: cfg.stem,
-      inChannels: String(data.train.channels),
-    });
+    await this.folder.saveEncoder(
+      model.encoder,
+      encoderMetadata(encoderSpec(cfg, data.train.channels), this.step),
+    );
     return {
       runDir: this.folder.dir,
       steps: this.step,

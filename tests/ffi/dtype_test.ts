@@ -1,5 +1,6 @@
-// Round trips of each dtype are bit-exact; random draws equal PyTorch's for the same seed.
-import { assertEquals } from "../helpers/asserts.ts";
+// Round trips of each dtype are bit-exact; random draws equal PyTorch's for the same seed; the dtype
+// table (ffi/dtype.ts) holds PyTorch's facts.
+import { assert, assertEquals, assertThrows } from "../helpers/asserts.ts";
 import {
   arange,
   full,
@@ -13,7 +14,9 @@ import {
   zeros,
 } from "../../mod.ts";
 import { fromBytes } from "../../ffi/creation.ts";
+import { dtypeOfArray, DTYPES, newTypedArray } from "../../ffi/dtype.ts";
 import { reference } from "../helpers/reference.ts";
+import { python } from "../helpers/python.ts";
 import { assertBitExact } from "../helpers/assert.ts";
 
 Deno.test("typed-array round trips are bit-exact for every dtype", () => {
@@ -81,4 +84,40 @@ Deno.test("manualSeed gives the same draws as torch.manual_seed on the same libt
   for (const k of Object.keys(ours) as (keyof typeof ours)[]) {
     assertBitExact(ours[k], theirs[k], k);
   }
+});
+
+Deno.test("the dtype table agrees with PyTorch (code, size, floating, safetensors name) and the shim", async () => {
+  // PyTorch's facts of each dtype, and tests/py/st.py's safetensors name for it.
+  const facts = JSON.parse(
+    await python(`
+import json, torch, st
+out = {}
+for name in ${JSON.stringify(DTYPES.map((d) => d.name))}:
+    d = getattr(torch, name)
+    out[name] = {"bytes": torch.empty(0, dtype=d).element_size(),
+                 "floating": d.is_floating_point, "safetensors": st.NAMES[d]}
+print(json.dumps(out))
+`),
+  );
+  for (const d of DTYPES) {
+    assertEquals(
+      { bytes: d.bytes, floating: d.floating, safetensors: d.safetensors },
+      facts[d.name],
+      d.name,
+    );
+    assertEquals(d.array.BYTES_PER_ELEMENT, d.bytes, `${d.name}: array element size`);
+    // The code reaches libtorch and comes back as the same name (tt_info).
+    assertEquals(zeros([1], { dtype: d.name }).dtype, d.name);
+    const a = newTypedArray(d.name, 3);
+    assertEquals(a.length, 3);
+    assert(a instanceof d.array, d.name);
+  }
+  assertEquals(dtypeOfArray(new Uint8Array(1)), "uint8");
+  assertEquals(dtypeOfArray(new Uint16Array(1)), "float16");
+  assertEquals(dtypeOfArray(new BigInt64Array(1)), "int64");
+  assertThrows(
+    () => dtypeOfArray(new Uint32Array(1) as unknown as Uint8Array),
+    TypeError,
+    "Uint32Array holds no dtype",
+  );
 });
