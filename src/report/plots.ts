@@ -3,7 +3,6 @@
  * resvg-wasm. A run's own charts (from its metrics.jsonl) are src/train/run_plots.ts.
  */
 import { initWasm, Resvg, resvgWasmUrl } from "../../deps/resvg.ts";
-import { writeFileAtomic } from "../io/atomic.ts";
 
 export type Point = [number, number];
 
