@@ -3,6 +3,7 @@
 // here; scopes free what was created inside them; a FinalizationRegistry frees
 // what was forgotten and counts it.
 import { lib } from "./library.ts";
+import * as A from "./args.ts";
 import { isTensor, lifeOf, type Tensor } from "./tensor.ts";
 
 /**
@@ -144,6 +145,7 @@ function collect(value: unknown, into: Set<Tensor>, depth = 0): void {
  * synchronous: a scope cannot follow an `await`.
  */
 export function tidy<T>(fn: () => T): T {
+  A.func("tidy(fn)", "fn", fn);
   const scope: Tensor[] = [];
   scopes.push(scope);
   let result: T | undefined;
@@ -175,6 +177,7 @@ export function tidy<T>(fn: () => T): T {
 
 /** Marks a tensor to survive every enclosing and future scope; returns it. */
 export function keep<T extends Tensor>(t: T): T {
+  A.tensor("keep(tensor)", "tensor", t);
   const life = lifeOf(t);
   life.kept = true;
   register(t, life);
