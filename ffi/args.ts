@@ -407,9 +407,11 @@ export function typedArray(sig: string, arg: string, v: unknown): TypedArray {
 
 /** True for what may be an options object: a plain object (not an array, tensor or typed array). */
 export function isOptions(v: unknown): v is Opts {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const proto = Object.getPrototypeOf(v);
-  return proto === Object.prototype || proto === null;
+  if (typeof v !== "object" || v === null) return false;
+  // An object literal's (or a null-prototype object's); arrays, tensors, Maps
+  // and other class instances have their own. Cheaper than getPrototypeOf.
+  const c = (v as { constructor?: unknown }).constructor;
+  return c === Object || c === undefined;
 }
 
 /** Other libraries' names for options, for the hint in a message. */
