@@ -1,5 +1,6 @@
 // torch.nn.functional over the shim, with PyTorch's argument names in options.
 import { lib } from "./library.ts";
+import * as A from "./args.ts";
 import { ints, OUT } from "./call.ts";
 import { handleOf, handleOfOpt, type Tensor, wrap } from "./tensor.ts";
 import {
@@ -16,6 +17,22 @@ const STRIDE = new BigInt64Array(2);
 const PADDING = new BigInt64Array(2);
 const DILATION = new BigInt64Array(2);
 
+// The options each op takes, for the argument checks (ffi/args.ts).
+const CONV_KEYS = ["stride", "padding", "dilation", "groups"] as const;
+const MAX_POOL_KEYS = ["stride", "padding", "ceilMode"] as const;
+const AVG_POOL_KEYS = ["stride", "padding"] as const;
+const NORMALIZE_KEYS = ["p", "dim", "eps"] as const;
+const BATCH_NORM_KEYS = [
+  "weight",
+  "bias",
+  "runningMean",
+  "runningVar",
+  "numBatchesTracked",
+  "training",
+  "momentum",
+  "eps",
+] as const;
+
 function pair(v: Pair, into: BigInt64Array): BigInt64Array {
   const [a, b] = typeof v === "number" ? [v, v] : v;
   into[0] = BigInt(a);
@@ -24,6 +41,10 @@ function pair(v: Pair, into: BigInt64Array): BigInt64Array {
 }
 
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  const sig = "F.linear(input, weight, bias)";
+  A.tensor(sig, "input", x);
+  A.tensor(sig, "weight", weight);
+  A.optTensor(sig, "bias", bias);
   return wrap("tt_linear", lib.tt_linear(handleOf(x), handleOf(weight), handleOfOpt(bias), OUT));
 }
 
@@ -33,6 +54,15 @@ export function conv2d(
   bias?: Tensor | null,
   opts: { stride?: Pair; padding?: Pair; dilation?: Pair; groups?: number } = {},
 ): Tensor {
+  const sig = "F.conv2d(input, weight, bias, options)";
+  A.tensor(sig, "input", x);
+  A.tensor(sig, "weight", weight);
+  A.optTensor(sig, "bias", bias);
+  A.options(sig, opts, CONV_KEYS);
+  A.optPair(sig, "options.stride", opts.stride);
+  A.optPair(sig, "options.padding", opts.padding);
+  A.optPair(sig, "options.dilation", opts.dilation);
+  A.optInt(sig, "options.groups", opts.groups);
   return wrap(
     "tt_conv2d",
     lib.tt_conv2d(
@@ -61,6 +91,17 @@ export interface BatchNormOptions {
 }
 
 export function batchNorm(x: Tensor, opts: BatchNormOptions = {}): Tensor {
+  const sig = "F.batchNorm(input, options)";
+  A.tensor(sig, "input", x);
+  A.options(sig, opts, BATCH_NORM_KEYS);
+  A.optTensor(sig, "options.weight", opts.weight);
+  A.optTensor(sig, "options.bias", opts.bias);
+  A.optTensor(sig, "options.runningMean", opts.runningMean);
+  A.optTensor(sig, "options.runningVar", opts.runningVar);
+  A.optTensor(sig, "options.numBatchesTracked", opts.numBatchesTracked);
+  A.optBool(sig, "options.training", opts.training);
+  A.optNum(sig, "options.momentum", opts.momentum);
+  A.optNum(sig, "options.eps", opts.eps);
   return wrap(
     "tt_batch_norm",
     lib.tt_batch_norm(
@@ -83,6 +124,13 @@ export function maxPool2d(
   kernelSize: Pair,
   opts: { stride?: Pair; padding?: Pair; ceilMode?: boolean } = {},
 ): Tensor {
+  const sig = "F.maxPool2d(input, kernelSize, options)";
+  A.tensor(sig, "input", x);
+  A.pair(sig, "kernelSize", kernelSize);
+  A.options(sig, opts, MAX_POOL_KEYS);
+  A.optPair(sig, "options.stride", opts.stride);
+  A.optPair(sig, "options.padding", opts.padding);
+  A.optBool(sig, "options.ceilMode", opts.ceilMode);
   const k = pair(kernelSize, new BigInt64Array(2));
   return wrap(
     "tt_max_pool2d",
@@ -102,6 +150,12 @@ export function avgPool2d(
   kernelSize: Pair,
   opts: { stride?: Pair; padding?: Pair } = {},
 ): Tensor {
+  const sig = "F.avgPool2d(input, kernelSize, options)";
+  A.tensor(sig, "input", x);
+  A.pair(sig, "kernelSize", kernelSize);
+  A.options(sig, opts, AVG_POOL_KEYS);
+  A.optPair(sig, "options.stride", opts.stride);
+  A.optPair(sig, "options.padding", opts.padding);
   const k = pair(kernelSize, new BigInt64Array(2));
   return wrap(
     "tt_avg_pool2d",
@@ -116,11 +170,15 @@ export function avgPool2d(
 }
 
 export function adaptiveAvgPool2d(x: Tensor, outputSize: Pair): Tensor {
+  const sig = "F.adaptiveAvgPool2d(input, outputSize)";
+  A.tensor(sig, "input", x);
+  A.pair(sig, "outputSize", outputSize);
   const [h, w] = typeof outputSize === "number" ? [outputSize, outputSize] : outputSize;
   return wrap("tt_adaptive_avg_pool2d", lib.tt_adaptive_avg_pool2d(handleOf(x), h, w, OUT));
 }
 
 export function relu(x: Tensor): Tensor {
+  A.tensor("F.relu(input)", "input", x);
   return x.relu();
 }
 
@@ -129,6 +187,12 @@ export function crossEntropy(
   target: Tensor,
   opts: { reduction?: "none" | "mean" | "sum"; labelSmoothing?: number } = {},
 ): Tensor {
+  const sig = "F.crossEntropy(input, target, options)";
+  A.tensor(sig, "input", logits);
+  A.tensor(sig, "target", target);
+  A.options(sig, opts, ["reduction", "labelSmoothing"]);
+  A.optKey(sig, "options.reduction", opts.reduction, REDUCTION);
+  A.optNum(sig, "options.labelSmoothing", opts.labelSmoothing);
   return wrap(
     "tt_cross_entropy",
     lib.tt_cross_entropy(
@@ -146,6 +210,12 @@ export function normalize(
   x: Tensor,
   opts: { p?: number; dim?: number; eps?: number } = {},
 ): Tensor {
+  const sig = "F.normalize(input, options)";
+  A.tensor(sig, "input", x);
+  A.options(sig, opts, NORMALIZE_KEYS);
+  A.optNum(sig, "options.p", opts.p);
+  A.optInt(sig, "options.dim", opts.dim);
+  A.optNum(sig, "options.eps", opts.eps);
   return wrap(
     "tt_normalize",
     lib.tt_normalize(handleOf(x), opts.p ?? 2, opts.dim ?? 1, opts.eps ?? 1e-12, OUT),
@@ -153,10 +223,14 @@ export function normalize(
 }
 
 export function softmax(x: Tensor, dim: number): Tensor {
+  A.tensor("F.softmax(input, dim)", "input", x);
+  A.int("F.softmax(input, dim)", "dim", dim);
   return x.softmax(dim);
 }
 
 export function logSoftmax(x: Tensor, dim: number): Tensor {
+  A.tensor("F.logSoftmax(input, dim)", "input", x);
+  A.int("F.logSoftmax(input, dim)", "dim", dim);
   return x.logSoftmax(dim);
 }
 
@@ -165,6 +239,11 @@ export function affineGrid(
   size: number[],
   opts: { alignCorners?: boolean } = {},
 ): Tensor {
+  const sig = "F.affineGrid(theta, size, options)";
+  A.tensor(sig, "theta", theta);
+  A.shape(sig, "size", size);
+  A.options(sig, opts, ["alignCorners"]);
+  A.optBool(sig, "options.alignCorners", opts.alignCorners);
   return wrap(
     "tt_affine_grid",
     lib.tt_affine_grid(handleOf(theta), ints(size), size.length, opts.alignCorners ? 1 : 0, OUT),
@@ -180,6 +259,13 @@ export function gridSample(
     alignCorners?: boolean;
   } = {},
 ): Tensor {
+  const sig = "F.gridSample(input, grid, options)";
+  A.tensor(sig, "input", x);
+  A.tensor(sig, "grid", grid);
+  A.options(sig, opts, ["mode", "paddingMode", "alignCorners"]);
+  A.optKey(sig, "options.mode", opts.mode, SAMPLE_MODE);
+  A.optKey(sig, "options.paddingMode", opts.paddingMode, PADDING_MODE);
+  A.optBool(sig, "options.alignCorners", opts.alignCorners);
   return wrap(
     "tt_grid_sample",
     lib.tt_grid_sample(
@@ -198,6 +284,13 @@ export function interpolate(
   size: Pair,
   opts: { mode?: keyof typeof INTERP_MODE; alignCorners?: boolean; antialias?: boolean } = {},
 ): Tensor {
+  const sig = "F.interpolate(input, size, options)";
+  A.tensor(sig, "input", x);
+  A.pair(sig, "size", size);
+  A.options(sig, opts, ["mode", "alignCorners", "antialias"]);
+  A.optKey(sig, "options.mode", opts.mode, INTERP_MODE);
+  A.optBool(sig, "options.alignCorners", opts.alignCorners);
+  A.optBool(sig, "options.antialias", opts.antialias);
   const [h, w] = typeof size === "number" ? [size, size] : size;
   return wrap(
     "tt_interpolate",
@@ -219,6 +312,12 @@ export function pad(
   pads: number[],
   opts: { mode?: keyof typeof PAD_MODE; value?: number } = {},
 ): Tensor {
+  const sig = "F.pad(input, pad, options)";
+  A.tensor(sig, "input", x);
+  A.intList(sig, "pad", pads);
+  A.options(sig, opts, ["mode", "value"]);
+  A.optKey(sig, "options.mode", opts.mode, PAD_MODE);
+  A.optNum(sig, "options.value", opts.value);
   return wrap(
     "tt_pad",
     lib.tt_pad(

@@ -2,6 +2,7 @@
 // draws from one so that views are reproducible whatever else consumes the
 // global generator (dropout, init, other pipelines).
 import { lib } from "./library.ts";
+import * as A from "./args.ts";
 import { check, ints, OUT, outHandle } from "./call.ts";
 import { type Device, deviceCode, deviceName } from "./device.ts";
 import { dtypeCode, type DTypeName } from "./dtype.ts";
@@ -14,14 +15,21 @@ const registry = new FinalizationRegistry<Deno.PointerObject>((h) => {
   lib.tt_generator_free(h);
 });
 
+const SIG_GENERATOR = "Generator(seed, options)";
+
 function seedBits(seed: number | bigint): bigint {
   if (typeof seed === "number") {
     if (!Number.isSafeInteger(seed) || seed < 0) {
-      throw new TypeError(`a generator seed must be a non-negative safe integer, got ${seed}`);
+      throw A.typeError(SIG_GENERATOR, "seed", "a non-negative safe integer or a bigint", seed);
     }
     return BigInt(seed);
   }
-  if (seed < 0n || seed >= 1n << 64n) throw new TypeError(`seed ${seed} does not fit in 64 bits`);
+  if (typeof seed !== "bigint") {
+    throw A.typeError(SIG_GENERATOR, "seed", "a non-negative safe integer or a bigint", seed);
+  }
+  if (seed < 0n || seed >= 1n << 64n) {
+    throw A.rangeError(SIG_GENERATOR, "seed", "a bigint in [0, 2^64)", seed);
+  }
   return seed;
 }
 
@@ -31,6 +39,8 @@ export class Generator implements Disposable {
 
   /** A generator on `device` (default CPU) seeded with `seed` (torch.Generator().manual_seed). */
   constructor(seed: number | bigint, opts: { device?: Device | string } = {}) {
+    A.options(SIG_GENERATOR, opts, ["device"]);
+    A.optDevice(SIG_GENERATOR, "options.device", opts.device);
     const code = deviceCode(opts.device ?? "cpu");
     check("tt_generator_new", lib.tt_generator_new(code, seedBits(seed), OUT));
     this.#handle = outHandle();
@@ -57,16 +67,21 @@ export class Generator implements Disposable {
   }
 
   setState(state: Tensor): void {
+    A.tensor("Generator.setState(state)", "state", state);
     check("tt_generator_set_state", lib.tt_generator_set_state(this.handle, handleOf(state)));
   }
 
   /** Uniform on [0, 1) on this generator's device. */
   rand(shape: number[], opts: { dtype?: DTypeName } = {}): Tensor {
+    A.shape("Generator.rand(size, options)", "size", shape);
+    A.tensorOptions("Generator.rand(size, options)", opts, ["dtype"]);
     return randGen("uniform", this, shape, opts.dtype ?? "float32", this.device);
   }
 
   /** Standard normal on this generator's device. */
   randn(shape: number[], opts: { dtype?: DTypeName } = {}): Tensor {
+    A.shape("Generator.randn(size, options)", "size", shape);
+    A.tensorOptions("Generator.randn(size, options)", opts, ["dtype"]);
     return randGen("normal", this, shape, opts.dtype ?? "float32", this.device);
   }
 

@@ -23,6 +23,18 @@ let isTensor: (v: unknown) => boolean = () => false;
  * @internal Called once by ffi/tensor.ts with the Tensor class's brand check
  * and Life accessor.
  */
+/** @internal The Tensor class's brand check (for ffi/args.ts, which sits below tensor.ts too). */
+export function isTensorObject(v: unknown): boolean {
+  return isTensor(v);
+}
+
+/** A value as an argument error names it (what PyTorch users would call its type). */
+function describeArg(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  return typeof v === "string" ? JSON.stringify(v) : typeof v;
+}
+
 export function bindTensorClass(
   accessors: { lifeOf: (t: Tensor) => Life; isTensor: (v: unknown) => boolean },
 ): void {
@@ -169,6 +181,9 @@ function collect(value: unknown, into: Set<Tensor>, depth = 0): void {
  * synchronous: a scope cannot follow an `await`.
  */
 export function tidy<T>(fn: () => T): T {
+  if (typeof fn !== "function") {
+    throw new TypeError(`tidy(fn): fn must be a function, got ${describeArg(fn)}`);
+  }
   const scope: Tensor[] = [];
   scopes.push(scope);
   let result: T | undefined;
@@ -200,6 +215,9 @@ export function tidy<T>(fn: () => T): T {
 
 /** Marks a tensor to survive every enclosing and future scope; returns it. */
 export function keep<T extends Tensor>(t: T): T {
+  if (!isTensor(t)) {
+    throw new TypeError(`keep(tensor): tensor must be a Tensor, got ${describeArg(t)}`);
+  }
   const life = lifeOf(t);
   life.kept = true;
   register(t, life);

@@ -1,5 +1,6 @@
 // Seeds, threads, grad mode, autocast, CUDA queries, RNG state and the libtorch version.
 import { lib } from "./library.ts";
+import * as A from "./args.ts";
 import { check, OUT, OUT_I32, outHandle } from "./call.ts";
 import { type Device, deviceCode } from "./device.ts";
 import { dtypeCode } from "./dtype.ts";
@@ -8,11 +9,12 @@ import { handleOf, Tensor } from "./tensor.ts";
 
 /** Seeds libtorch's default generators (CPU and CUDA), like torch.manual_seed. */
 export function manualSeed(seed: number | bigint): void {
-  check("tt_manual_seed", lib.tt_manual_seed(BigInt(seed)));
+  check("tt_manual_seed", lib.tt_manual_seed(A.seed64("manualSeed(seed)", "seed", seed)));
 }
 
 /** Sets libtorch's intra-op thread count (torch.set_num_threads). */
 export function setNumThreads(n: number): void {
+  A.posInt("setNumThreads(n)", "n", n);
   check("tt_set_num_threads", lib.tt_set_num_threads(n));
 }
 
@@ -28,6 +30,7 @@ export function setNumThreads(n: number): void {
  * allocator is libtorch's CPU allocator.
  */
 export function setCpuMemoryCaching(on: boolean): boolean {
+  A.bool("setCpuMemoryCaching(on)", "on", on);
   check("tt_cpu_memory_caching", lib.tt_cpu_memory_caching(on ? 1 : 0, OUT_I32));
   return OUT_I32[0] === 1;
 }
@@ -77,6 +80,7 @@ export function isGradEnabled(): boolean {
 }
 
 function withGradMode<T>(enabled: boolean, fn: () => T): T {
+  A.func(enabled ? "enableGrad(fn)" : "noGrad(fn)", "fn", fn);
   const prev = setGradMode(enabled);
   try {
     const r = fn();
@@ -101,6 +105,7 @@ export function noGrad<T>(fn: () => T): T {
  * changed in place outside.
  */
 export function inferenceMode<T>(fn: () => T): T {
+  A.func("inferenceMode(fn)", "fn", fn);
   check("tt_inference_mode", lib.tt_inference_mode(1));
   try {
     const r = fn();
@@ -136,6 +141,9 @@ export interface AutocastOptions {
  * device's tensors. Nests; the previous state comes back on exit.
  */
 export function autocast<T>(fn: () => T, opts: AutocastOptions = {}): T {
+  A.func("autocast(fn, options)", "fn", fn);
+  A.options("autocast(fn, options)", opts, ["device", "dtype"]);
+  A.optOneOf("autocast(fn, options)", "options.dtype", opts.dtype, ["bfloat16", "float16"]);
   const device = opts.device ?? "cuda";
   let type: number;
   if (device === "cpu") type = DeviceType.cpu;
@@ -163,6 +171,7 @@ export function autocast<T>(fn: () => T, opts: AutocastOptions = {}): T {
 
 /** Whether autocast is on for a device type now (torch.is_autocast_enabled / is_autocast_cpu_enabled). */
 export function isAutocastEnabled(device: "cpu" | "cuda" = "cuda"): boolean {
+  A.oneOf("isAutocastEnabled(device)", "device", device, ["cpu", "cuda"]);
   check(
     "tt_autocast_enabled",
     lib.tt_autocast_enabled(device === "cpu" ? DeviceType.cpu : DeviceType.cuda, OUT_I32),
@@ -187,6 +196,7 @@ export const cuda = {
   },
   /** Waits for all queued work on a CUDA device (default: the current one). */
   synchronize(device?: Device | string): void {
+    A.optDevice("cuda.synchronize(device)", "device", device);
     check(
       "tt_cuda_synchronize",
       lib.tt_cuda_synchronize(device === undefined ? -1 : deviceCode(device)),
@@ -197,11 +207,13 @@ export const cuda = {
    * >= 8.0, as torch.cuda.is_bf16_supported); null when it cannot tell.
    */
   bf16Supported(device: Device | string = "cuda"): boolean | null {
+    A.device("cuda.bf16Supported(device)", "device", device);
     check("tt_cuda_bf16_supported", lib.tt_cuda_bf16_supported(deviceCode(device), OUT_I32));
     return OUT_I32[0] === -1 ? null : OUT_I32[0] === 1;
   },
   /** cudnn.benchmark: pick the fastest convolution algorithms for fixed shapes. */
   setCudnnBenchmark(flag: boolean): void {
+    A.bool("cuda.setCudnnBenchmark(flag)", "flag", flag);
     check("tt_set_cudnn_benchmark", lib.tt_set_cudnn_benchmark(flag ? 1 : 0));
   },
 };
@@ -217,9 +229,7 @@ const DETERMINISM = new Int32Array(3);
  * naming the op (see `determinismHint`, ffi/error.ts). Process-wide.
  */
 export function useDeterministicAlgorithms(on: boolean): void {
-  if (typeof on !== "boolean") {
-    throw new TypeError(`useDeterministicAlgorithms(on): on must be a boolean, got ${typeof on}`);
-  }
+  A.bool("useDeterministicAlgorithms(on)", "on", on);
   check("tt_set_deterministic", lib.tt_set_deterministic(on ? 1 : 0));
 }
 
@@ -239,10 +249,13 @@ export function deterministicState(): {
 
 /** The default generator's state of a device, as a uint8 tensor (for exact resume). */
 export function getRngState(device: Device | string = "cpu"): Tensor {
+  A.device("getRngState(device)", "device", device);
   check("tt_rng_get_state", lib.tt_rng_get_state(deviceCode(device), OUT));
   return new Tensor(outHandle());
 }
 
 export function setRngState(state: Tensor, device: Device | string = "cpu"): void {
+  A.tensor("setRngState(state, device)", "state", state);
+  A.device("setRngState(state, device)", "device", device);
   check("tt_rng_set_state", lib.tt_rng_set_state(deviceCode(device), handleOf(state)));
 }

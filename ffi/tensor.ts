@@ -3,6 +3,7 @@
 // `tidy` frees it) except the in-place ones, whose names end in `_`.
 // Options objects carry what PyTorch passes as keywords: `t.sum({ dim: 1, keepdim: true })`.
 import { lib } from "./library.ts";
+import * as A from "./args.ts";
 import {
   check,
   handleArray,
@@ -35,7 +36,14 @@ export interface ReduceOptions {
   keepdim?: boolean;
 }
 
+/** PyTorch's positional `dim` of reductions: `t.sum(1)`, `t.mean([0, 2], true)`. */
+export type Dim = number | number[];
+
 const INFO = new BigInt64Array(8 + 64);
+
+const STD_KEYS = ["dim", "keepdim", "unbiased"] as const;
+const TOPK_KEYS = ["dim", "largest", "sorted"] as const;
+const SORT_KEYS = ["dim", "descending"] as const;
 
 function dimList(dim: number | number[] | undefined): number[] {
   if (dim === undefined) return [];
@@ -116,7 +124,11 @@ export class Tensor implements Disposable {
     return this.#device!;
   }
 
-  size(dim: number): number {
+  size(): number[];
+  size(dim: number): number;
+  size(dim?: number): number | number[] {
+    if (dim === undefined) return this.shape;
+    A.int("Tensor.size(dim)", "dim", dim);
     const s = this.shape;
     const d = dim < 0 ? dim + s.length : dim;
     if (d < 0 || d >= s.length) {
@@ -218,6 +230,7 @@ export class Tensor implements Disposable {
   to(
     opts: { dtype?: DTypeName; device?: Device | string; copy?: boolean } | Device | DTypeName,
   ): Tensor {
+    A.toArgs("Tensor.to(options)", opts);
     const o = typeof opts === "string"
       ? (opts === "cpu" || opts.startsWith("cuda")
         ? { device: opts }
@@ -251,6 +264,7 @@ export class Tensor implements Disposable {
   }
 
   contiguous(memoryFormat: "contiguous" | "channelsLast" = "contiguous"): Tensor {
+    A.oneOf("Tensor.contiguous(memoryFormat)", "memoryFormat", memoryFormat, A.MEMORY_FORMATS);
     return wrap(
       "tt_contiguous",
       lib.tt_contiguous(
@@ -272,21 +286,23 @@ export class Tensor implements Disposable {
   // ---- views and joins ----
 
   reshape(...shape: number[] | [number[]]): Tensor {
-    const s = flatArgs(shape);
+    const s = A.intArgs("Tensor.reshape(...shape)", "shape", shape);
     return wrap("tt_reshape", lib.tt_reshape(handleOf(this), ints(s), s.length, OUT));
   }
 
   view(...shape: number[] | [number[]]): Tensor {
-    const s = flatArgs(shape);
+    const s = A.intArgs("Tensor.view(...shape)", "shape", shape);
     return wrap("tt_view", lib.tt_view(handleOf(this), ints(s), s.length, OUT));
   }
 
   permute(...dims: number[] | [number[]]): Tensor {
-    const d = flatArgs(dims);
+    const d = A.intArgs("Tensor.permute(...dims)", "dims", dims);
     return wrap("tt_permute", lib.tt_permute(handleOf(this), ints(d), d.length, OUT));
   }
 
   transpose(d0: number, d1: number): Tensor {
+    A.int("Tensor.transpose(dim0, dim1)", "dim0", d0);
+    A.int("Tensor.transpose(dim0, dim1)", "dim1", d1);
     return wrap("tt_transpose", lib.tt_transpose(handleOf(this), d0, d1, OUT));
   }
 
@@ -296,10 +312,13 @@ export class Tensor implements Disposable {
   }
 
   flatten(startDim = 0, endDim = -1): Tensor {
+    A.int("Tensor.flatten(startDim, endDim)", "startDim", startDim);
+    A.int("Tensor.flatten(startDim, endDim)", "endDim", endDim);
     return wrap("tt_flatten", lib.tt_flatten(handleOf(this), startDim, endDim, OUT));
   }
 
   squeeze(dim?: number): Tensor {
+    A.optInt("Tensor.squeeze(dim)", "dim", dim);
     return wrap(
       "tt_squeeze",
       lib.tt_squeeze(handleOf(this), dim ?? 0, dim === undefined ? 1 : 0, OUT),
@@ -307,31 +326,48 @@ export class Tensor implements Disposable {
   }
 
   unsqueeze(dim: number): Tensor {
+    A.int("Tensor.unsqueeze(dim)", "dim", dim);
     return wrap("tt_unsqueeze", lib.tt_unsqueeze(handleOf(this), dim, OUT));
   }
 
   narrow(dim: number, start: number, length: number): Tensor {
+    A.int("Tensor.narrow(dim, start, length)", "dim", dim);
+    A.int("Tensor.narrow(dim, start, length)", "start", start);
+    A.nonNegInt("Tensor.narrow(dim, start, length)", "length", length);
     return wrap("tt_narrow", lib.tt_narrow(handleOf(this), dim, start, length, OUT));
   }
 
   /** Python's `t[start:end:step]` along `dim`. */
   slice(dim: number, start = 0, end = Number.MAX_SAFE_INTEGER, step = 1): Tensor {
+    A.int("Tensor.slice(dim, start, end, step)", "dim", dim);
+    A.int("Tensor.slice(dim, start, end, step)", "start", start);
+    A.int("Tensor.slice(dim, start, end, step)", "end", end);
+    A.posInt("Tensor.slice(dim, start, end, step)", "step", step);
     return wrap("tt_slice", lib.tt_slice(handleOf(this), dim, start, end, step, OUT));
   }
 
   select(dim: number, index: number): Tensor {
+    A.int("Tensor.select(dim, index)", "dim", dim);
+    A.int("Tensor.select(dim, index)", "index", index);
     return wrap("tt_select", lib.tt_select(handleOf(this), dim, index, OUT));
   }
 
   indexSelect(dim: number, index: Tensor): Tensor {
+    A.int("Tensor.indexSelect(dim, index)", "dim", dim);
+    A.tensor("Tensor.indexSelect(dim, index)", "index", index);
     return wrap("tt_index_select", lib.tt_index_select(handleOf(this), dim, handleOf(index), OUT));
   }
 
   gather(dim: number, index: Tensor): Tensor {
+    A.int("Tensor.gather(dim, index)", "dim", dim);
+    A.tensor("Tensor.gather(dim, index)", "index", index);
     return wrap("tt_gather", lib.tt_gather(handleOf(this), dim, handleOf(index), OUT));
   }
 
   scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor {
+    A.int("Tensor.scatterAdd(dim, index, src)", "dim", dim);
+    A.tensor("Tensor.scatterAdd(dim, index, src)", "index", index);
+    A.tensor("Tensor.scatterAdd(dim, index, src)", "src", src);
     return wrap(
       "tt_scatter_add",
       lib.tt_scatter_add(handleOf(this), dim, handleOf(index), handleOf(src), OUT),
@@ -339,31 +375,37 @@ export class Tensor implements Disposable {
   }
 
   expand(...shape: number[] | [number[]]): Tensor {
-    const s = flatArgs(shape);
+    const s = A.intArgs("Tensor.expand(...shape)", "shape", shape);
     return wrap("tt_expand", lib.tt_expand(handleOf(this), ints(s), s.length, OUT));
   }
 
   expandAs(other: Tensor): Tensor {
+    A.tensor("Tensor.expandAs(other)", "other", other);
     return this.expand(other.shape);
   }
 
   repeat(...reps: number[] | [number[]]): Tensor {
-    const r = flatArgs(reps);
+    const r = A.intArgs("Tensor.repeat(...repeats)", "repeats", reps);
     return wrap("tt_repeat", lib.tt_repeat(handleOf(this), ints(r), r.length, OUT));
   }
 
   flip(...dims: number[] | [number[]]): Tensor {
-    const d = flatArgs(dims);
+    const d = A.intArgs("Tensor.flip(...dims)", "dims", dims);
     return wrap("tt_flip", lib.tt_flip(handleOf(this), ints(d), d.length, OUT));
   }
 
   chunk(chunks: number, dim = 0): Tensor[] {
+    A.posInt("Tensor.chunk(chunks, dim)", "chunks", chunks);
+    A.int("Tensor.chunk(chunks, dim)", "dim", dim);
     check("tt_chunk", lib.tt_chunk(handleOf(this), chunks, dim, OUT, OUT.length, OUT2));
     return manyOut(Number(OUT2[0]));
   }
 
   /** Like torch.split: equal parts of `size`, or the given sizes. */
   split(size: number | number[], dim = 0): Tensor[] {
+    if (Array.isArray(size)) A.shape("Tensor.split(splitSize, dim)", "splitSize", size);
+    else A.posInt("Tensor.split(splitSize, dim)", "splitSize", size);
+    A.int("Tensor.split(splitSize, dim)", "dim", dim);
     let sizes: number[];
     if (Array.isArray(size)) sizes = size;
     else {
@@ -382,79 +424,100 @@ export class Tensor implements Disposable {
   // ---- elementwise math ----
 
   add(other: Tensor | number, alpha = 1): Tensor {
+    A.tensorOrNum("Tensor.add(other, alpha)", "other", other);
+    A.num("Tensor.add(other, alpha)", "alpha", alpha);
     return binary(Binary.add, this, other, alpha);
   }
 
   sub(other: Tensor | number, alpha = 1): Tensor {
+    A.tensorOrNum("Tensor.sub(other, alpha)", "other", other);
+    A.num("Tensor.sub(other, alpha)", "alpha", alpha);
     return binary(Binary.sub, this, other, alpha);
   }
 
   mul(other: Tensor | number): Tensor {
+    A.tensorOrNum("Tensor.mul(other)", "other", other);
     return binary(Binary.mul, this, other);
   }
 
   div(other: Tensor | number): Tensor {
+    A.tensorOrNum("Tensor.div(other)", "other", other);
     return binary(Binary.div, this, other);
   }
 
   /** `other - this` (PyTorch's rsub). */
   rsub(other: Tensor | number): Tensor {
+    A.tensorOrNum("Tensor.rsub(other)", "other", other);
     return binary(Binary.rsub, this, other);
   }
 
   pow(exponent: Tensor | number): Tensor {
+    A.tensorOrNum("Tensor.pow(exponent)", "exponent", exponent);
     return binary(Binary.pow, this, exponent);
   }
 
   remainder(other: Tensor | number): Tensor {
+    A.tensorOrNum("Tensor.remainder(other)", "other", other);
     return binary(Binary.remainder, this, other);
   }
 
   floorDivide(other: Tensor | number): Tensor {
+    A.tensorOrNum("Tensor.floorDivide(other)", "other", other);
     return binary(Binary.floorDivide, this, other);
   }
 
   maximum(other: Tensor | number): Tensor {
+    A.tensorOrNum("Tensor.maximum(other)", "other", other);
     return binary(Binary.maximum, this, other);
   }
 
   minimum(other: Tensor | number): Tensor {
+    A.tensorOrNum("Tensor.minimum(other)", "other", other);
     return binary(Binary.minimum, this, other);
   }
 
   atan2(other: Tensor): Tensor {
+    A.tensor("Tensor.atan2(other)", "other", other);
     return binary(Binary.atan2, this, other);
   }
 
   eq(other: Tensor | number): Tensor {
+    A.tensorOrNum("Tensor.eq(other)", "other", other);
     return binary(Binary.eq, this, other);
   }
 
   ne(other: Tensor | number): Tensor {
+    A.tensorOrNum("Tensor.ne(other)", "other", other);
     return binary(Binary.ne, this, other);
   }
 
   gt(other: Tensor | number): Tensor {
+    A.tensorOrNum("Tensor.gt(other)", "other", other);
     return binary(Binary.gt, this, other);
   }
 
   ge(other: Tensor | number): Tensor {
+    A.tensorOrNum("Tensor.ge(other)", "other", other);
     return binary(Binary.ge, this, other);
   }
 
   lt(other: Tensor | number): Tensor {
+    A.tensorOrNum("Tensor.lt(other)", "other", other);
     return binary(Binary.lt, this, other);
   }
 
   le(other: Tensor | number): Tensor {
+    A.tensorOrNum("Tensor.le(other)", "other", other);
     return binary(Binary.le, this, other);
   }
 
   logicalAnd(other: Tensor): Tensor {
+    A.tensor("Tensor.logicalAnd(other)", "other", other);
     return binary(Binary.logicalAnd, this, other);
   }
 
   logicalOr(other: Tensor): Tensor {
+    A.tensor("Tensor.logicalOr(other)", "other", other);
     return binary(Binary.logicalOr, this, other);
   }
 
@@ -546,7 +609,9 @@ export class Tensor implements Disposable {
     return unary(Unary.isfinite, this);
   }
 
-  clamp(opts: { min?: number; max?: number }): Tensor {
+  /** `clamp(min, max)` (either undefined) or `clamp({ min, max })`. */
+  clamp(opts: number | undefined | { min?: number; max?: number }, max?: number): Tensor {
+    opts = A.clampArgs("Tensor.clamp(min, max)", opts, max);
     return wrap(
       "tt_clamp",
       lib.tt_clamp(
@@ -561,10 +626,13 @@ export class Tensor implements Disposable {
   }
 
   matmul(other: Tensor): Tensor {
+    A.tensor("Tensor.matmul(other)", "other", other);
     return wrap("tt_matmul", lib.tt_matmul(handleOf(this), handleOf(other), OUT));
   }
 
   lerp(end: Tensor, weight: Tensor | number): Tensor {
+    A.tensor("Tensor.lerp(end, weight)", "end", end);
+    A.tensorOrNum("Tensor.lerp(end, weight)", "weight", weight);
     if (typeof weight === "number") {
       // a + w * (b - a), as torch.lerp with a scalar weight
       using d = end.sub(this);
@@ -574,82 +642,115 @@ export class Tensor implements Disposable {
   }
 
   maskedFill(mask: Tensor, value: number): Tensor {
+    A.tensor("Tensor.maskedFill(mask, value)", "mask", mask);
+    A.num("Tensor.maskedFill(mask, value)", "value", value);
     return wrap("tt_masked_fill", lib.tt_masked_fill(handleOf(this), handleOf(mask), value, OUT));
   }
 
   oneHot(numClasses = -1): Tensor {
+    A.int("Tensor.oneHot(numClasses)", "numClasses", numClasses);
     return wrap("tt_one_hot", lib.tt_one_hot(handleOf(this), numClasses, OUT));
   }
 
   cumsum(dim: number): Tensor {
+    A.int("Tensor.cumsum(dim)", "dim", dim);
     return wrap("tt_cumsum", lib.tt_cumsum(handleOf(this), dim, OUT));
   }
 
   // ---- reductions ----
 
-  sum(opts: ReduceOptions = {}): Tensor {
+  sum(opts: Dim | ReduceOptions = {}, keepdim?: boolean | ReduceOptions): Tensor {
+    opts = A.reduceArgs("Tensor.sum(dim, options)", opts, keepdim);
     return reduce(Reduce.sum, this, opts);
   }
 
-  mean(opts: ReduceOptions = {}): Tensor {
+  mean(opts: Dim | ReduceOptions = {}, keepdim?: boolean | ReduceOptions): Tensor {
+    opts = A.reduceArgs("Tensor.mean(dim, options)", opts, keepdim);
     return reduce(Reduce.mean, this, opts);
   }
 
   /** Maximum over `dim` (values only, like amax), or over everything. */
-  max(opts: ReduceOptions = {}): Tensor {
+  max(opts: Dim | ReduceOptions = {}, keepdim?: boolean | ReduceOptions): Tensor {
+    opts = A.reduceArgs("Tensor.max(dim, options)", opts, keepdim);
     return reduce(Reduce.amax, this, opts);
   }
 
-  min(opts: ReduceOptions = {}): Tensor {
+  min(opts: Dim | ReduceOptions = {}, keepdim?: boolean | ReduceOptions): Tensor {
+    opts = A.reduceArgs("Tensor.min(dim, options)", opts, keepdim);
     return reduce(Reduce.amin, this, opts);
   }
 
-  amax(opts: ReduceOptions = {}): Tensor {
+  amax(opts: Dim | ReduceOptions = {}, keepdim?: boolean | ReduceOptions): Tensor {
+    opts = A.reduceArgs("Tensor.amax(dim, options)", opts, keepdim);
     return reduce(Reduce.amax, this, opts);
   }
 
-  amin(opts: ReduceOptions = {}): Tensor {
+  amin(opts: Dim | ReduceOptions = {}, keepdim?: boolean | ReduceOptions): Tensor {
+    opts = A.reduceArgs("Tensor.amin(dim, options)", opts, keepdim);
     return reduce(Reduce.amin, this, opts);
   }
 
-  prod(opts: ReduceOptions = {}): Tensor {
+  prod(opts: Dim | ReduceOptions = {}, keepdim?: boolean | ReduceOptions): Tensor {
+    opts = A.reduceArgs("Tensor.prod(dim, options)", opts, keepdim);
     return reduce(Reduce.prod, this, opts);
   }
 
   /** Standard deviation; `unbiased` (default true) uses Bessel's correction. */
-  std(opts: ReduceOptions & { unbiased?: boolean } = {}): Tensor {
+  std(
+    opts: Dim | ReduceOptions & { unbiased?: boolean } = {},
+    unbiased?: boolean | ReduceOptions & { unbiased?: boolean },
+  ): Tensor {
+    opts = A.reduceArgs("Tensor.std(dim, options)", opts, unbiased, STD_KEYS, "unbiased");
     return reduce(Reduce.std, this, opts, opts.unbiased === false ? 0 : 1);
   }
 
-  var(opts: ReduceOptions & { unbiased?: boolean } = {}): Tensor {
+  var(
+    opts: Dim | ReduceOptions & { unbiased?: boolean } = {},
+    unbiased?: boolean | ReduceOptions & { unbiased?: boolean },
+  ): Tensor {
+    opts = A.reduceArgs("Tensor.var(dim, options)", opts, unbiased, STD_KEYS, "unbiased");
     return reduce(Reduce.var, this, opts, opts.unbiased === false ? 0 : 1);
   }
 
-  logsumexp(opts: ReduceOptions = {}): Tensor {
+  logsumexp(opts: Dim | ReduceOptions = {}, keepdim?: boolean | ReduceOptions): Tensor {
+    opts = A.reduceArgs("Tensor.logsumexp(dim, options)", opts, keepdim);
     return reduce(Reduce.logsumexp, this, opts);
   }
 
-  all(opts: ReduceOptions = {}): Tensor {
+  all(opts: Dim | ReduceOptions = {}, keepdim?: boolean | ReduceOptions): Tensor {
+    opts = A.reduceArgs("Tensor.all(dim, options)", opts, keepdim);
     return reduce(Reduce.all, this, opts);
   }
 
-  any(opts: ReduceOptions = {}): Tensor {
+  any(opts: Dim | ReduceOptions = {}, keepdim?: boolean | ReduceOptions): Tensor {
+    opts = A.reduceArgs("Tensor.any(dim, options)", opts, keepdim);
     return reduce(Reduce.any, this, opts);
   }
 
-  argmax(opts: { dim?: number; keepdim?: boolean } = {}): Tensor {
+  argmax(
+    opts: number | { dim?: number; keepdim?: boolean } = {},
+    keepdim?: boolean | { keepdim?: boolean },
+  ): Tensor {
+    opts = A.dimArgs("Tensor.argmax(dim, options)", opts, keepdim);
     return argReduce(this, opts, 0);
   }
 
-  argmin(opts: { dim?: number; keepdim?: boolean } = {}): Tensor {
+  argmin(
+    opts: number | { dim?: number; keepdim?: boolean } = {},
+    keepdim?: boolean | { keepdim?: boolean },
+  ): Tensor {
+    opts = A.dimArgs("Tensor.argmin(dim, options)", opts, keepdim);
     return argReduce(this, opts, 1);
   }
 
   /** The k largest (or smallest) values along `dim` and their indices. */
   topk(
     k: number,
-    opts: { dim?: number; largest?: boolean; sorted?: boolean } = {},
+    opts: number | { dim?: number; largest?: boolean; sorted?: boolean } = {},
+    largest?: boolean,
   ): { values: Tensor; indices: Tensor } {
+    A.nonNegInt("Tensor.topk(k, dim, options)", "k", k);
+    opts = A.dimArgs("Tensor.topk(k, dim, options)", opts, largest, TOPK_KEYS, "largest");
     check(
       "tt_topk",
       lib.tt_topk(
@@ -665,7 +766,11 @@ export class Tensor implements Disposable {
     return pairOut();
   }
 
-  sort(opts: { dim?: number; descending?: boolean } = {}): { values: Tensor; indices: Tensor } {
+  sort(
+    opts: number | { dim?: number; descending?: boolean } = {},
+    descending?: boolean,
+  ): { values: Tensor; indices: Tensor } {
+    opts = A.dimArgs("Tensor.sort(dim, options)", opts, descending, SORT_KEYS, "descending");
     check(
       "tt_sort",
       lib.tt_sort(handleOf(this), opts.dim ?? -1, opts.descending ? 1 : 0, OUT, OUT2),
@@ -674,7 +779,8 @@ export class Tensor implements Disposable {
   }
 
   /** The p-norm (default 2) over `dim`, or over everything. */
-  norm(opts: ReduceOptions & { p?: number } = {}): Tensor {
+  norm(opts: number | ReduceOptions & { p?: number } = {}, dim?: Dim, keepdim?: boolean): Tensor {
+    opts = A.normArgs("Tensor.norm(p, dim, keepdim)", opts, dim, keepdim);
     const d = dimList(opts.dim);
     return wrap(
       "tt_norm",
@@ -683,41 +789,53 @@ export class Tensor implements Disposable {
   }
 
   softmax(dim: number): Tensor {
+    A.int("Tensor.softmax(dim)", "dim", dim);
     return wrap("tt_softmax", lib.tt_softmax(handleOf(this), dim, 0, OUT));
   }
 
   logSoftmax(dim: number): Tensor {
+    A.int("Tensor.logSoftmax(dim)", "dim", dim);
     return wrap("tt_softmax", lib.tt_softmax(handleOf(this), dim, 1, OUT));
   }
 
   // ---- in place (under noGrad for parameters) ----
 
   add_(other: Tensor | number, alpha = 1): this {
+    A.tensorOrNum("Tensor.add_(other, alpha)", "other", other);
+    A.num("Tensor.add_(other, alpha)", "alpha", alpha);
     return inplace(InPlace.add_, this, other, alpha);
   }
 
   sub_(other: Tensor | number, alpha = 1): this {
+    A.tensorOrNum("Tensor.sub_(other, alpha)", "other", other);
+    A.num("Tensor.sub_(other, alpha)", "alpha", alpha);
     return inplace(InPlace.sub_, this, other, alpha);
   }
 
   mul_(other: Tensor | number): this {
+    A.tensorOrNum("Tensor.mul_(other)", "other", other);
     return inplace(InPlace.mul_, this, other, 1);
   }
 
   div_(other: Tensor | number): this {
+    A.tensorOrNum("Tensor.div_(other)", "other", other);
     return inplace(InPlace.div_, this, other, 1);
   }
 
   copy_(src: Tensor): this {
+    A.tensor("Tensor.copy_(src)", "src", src);
     return inplace(InPlace.copy_, this, src, 0);
   }
 
   /** this += weight * (end - this) */
   lerp_(end: Tensor, weight: number): this {
+    A.tensor("Tensor.lerp_(end, weight)", "end", end);
+    A.num("Tensor.lerp_(end, weight)", "weight", weight);
     return inplace(InPlace.lerp_, this, end, weight);
   }
 
   fill_(value: number): this {
+    A.num("Tensor.fill_(value)", "value", value);
     return inplace(InPlace.fill_, this, value, 0);
   }
 
@@ -726,10 +844,12 @@ export class Tensor implements Disposable {
   }
 
   clampMin_(min: number): this {
+    A.num("Tensor.clampMin_(min)", "min", min);
     return inplace(InPlace.clampMin_, this, min, 0);
   }
 
   clampMax_(max: number): this {
+    A.num("Tensor.clampMax_(max)", "max", max);
     return inplace(InPlace.clampMax_, this, max, 0);
   }
 
@@ -740,12 +860,16 @@ export class Tensor implements Disposable {
   // ---- autograd ----
 
   requiresGrad_(flag = true): this {
+    A.bool("Tensor.requiresGrad_(requiresGrad)", "requiresGrad", flag);
     check("tt_set_requires_grad", lib.tt_set_requires_grad(handleOf(this), flag ? 1 : 0));
     return this;
   }
 
   /** Back-propagates from this tensor (a scalar unless `gradient` is given). */
   backward(gradient?: Tensor, opts: { retainGraph?: boolean } = {}): void {
+    A.optTensor("Tensor.backward(gradient, options)", "gradient", gradient);
+    A.options("Tensor.backward(gradient, options)", opts, ["retainGraph"]);
+    A.optBool("Tensor.backward(gradient, options)", "options.retainGraph", opts.retainGraph);
     check(
       "tt_backward",
       lib.tt_backward(handleOf(this), handleOfOpt(gradient), opts.retainGraph ? 1 : 0),
@@ -760,6 +884,7 @@ export class Tensor implements Disposable {
   }
 
   set grad(g: Tensor | null) {
+    A.optTensor("Tensor.grad = value", "value", g);
     check("tt_set_grad", lib.tt_set_grad(handleOf(this), handleOfOpt(g)));
   }
 }
@@ -833,10 +958,6 @@ function pairOut(): { values: Tensor; indices: Tensor } {
   const values = new Tensor(outHandle());
   const indices = new Tensor(outHandle2());
   return { values, indices };
-}
-
-function flatArgs(args: number[] | [number[]]): number[] {
-  return args.length === 1 && Array.isArray(args[0]) ? args[0] : (args as number[]);
 }
 
 function unary(op: number, a: Tensor): Tensor {

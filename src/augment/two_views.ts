@@ -6,7 +6,8 @@
  */
 import { tidy } from "../../ffi/memory.ts";
 import { tensor } from "../../ffi/creation.ts";
-import type { Generator } from "../../ffi/generator.ts";
+import { Generator } from "../../ffi/generator.ts";
+import * as A from "../../ffi/args.ts";
 import type { Tensor } from "../../ffi/tensor.ts";
 import { TorchError } from "../../ffi/error.ts";
 import {
@@ -157,6 +158,10 @@ export class Augment {
    * `slice`: the batch is a share of a global batch (see augmentView).
    */
   twoViews(batch: Tensor, gen: Generator, slice?: BatchSlice): [Tensor, Tensor] {
+    A.tensor("Augment.twoViews(batch, gen, slice)", "batch", batch);
+    if (!(gen instanceof Generator)) {
+      throw A.typeError("Augment.twoViews(batch, gen, slice)", "gen", "a Generator", gen);
+    }
     return tidy(() => {
       const v1 = augmentView(batch, this.config.view1, gen, slice);
       const v2 = augmentView(batch, this.config.view2, gen, slice);

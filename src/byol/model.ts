@@ -4,13 +4,14 @@
 // the online weights and gets no gradient.
 import { assignData, type Tensor } from "../../ffi/tensor.ts";
 import { TorchError } from "../../ffi/error.ts";
+import * as A from "../../ffi/args.ts";
 import type { DTypeName } from "../../ffi/dtype.ts";
 import { cat } from "../../ffi/creation.ts";
 import { copyList, lerpList, TensorList } from "../../ffi/lists.ts";
 import { keep } from "../../ffi/memory.ts";
 import { type Device, deviceCode } from "../../ffi/device.ts";
 import { inferenceMode, noGrad } from "../../ffi/runtime.ts";
-import { channelsLastTensor, type Module, moveTensor, type TensorSlot } from "../nn/module.ts";
+import { channelsLastTensor, Module, moveTensor, type TensorSlot } from "../nn/module.ts";
 import { mlp } from "../nn/mlp.ts";
 import { convertSyncBatchNorm } from "../nn/sync_batchnorm.ts";
 import type { Sequential } from "../nn/layers.ts";
@@ -54,6 +55,16 @@ export interface BYOLOptions {
   syncBatchNorm?: boolean;
 }
 
+const BYOL_KEYS = [
+  "projectionDim",
+  "hiddenDim",
+  "tauBase",
+  "tauSchedule",
+  "useMomentum",
+  "device",
+  "syncBatchNorm",
+] as const;
+
 export class BYOL {
   readonly encoder: Encoder;
   readonly projector: Sequential;
@@ -74,6 +85,18 @@ export class BYOL {
   readonly #bufferSlot: number[];
 
   constructor(encoder: Encoder, options: BYOLOptions = {}) {
+    const sig = "BYOL(encoder, options)";
+    if (!(encoder instanceof Module)) throw A.typeError(sig, "encoder", "an nn.Module", encoder);
+    A.options(sig, options, BYOL_KEYS);
+    if (options.projectionDim !== undefined) {
+      A.posInt(sig, "options.projectionDim", options.projectionDim);
+    }
+    if (options.hiddenDim !== undefined) A.posInt(sig, "options.hiddenDim", options.hiddenDim);
+    A.optFinite(sig, "options.tauBase", options.tauBase);
+    A.optOneOf(sig, "options.tauSchedule", options.tauSchedule, ["cosine", "constant"]);
+    A.optBool(sig, "options.useMomentum", options.useMomentum);
+    A.optDevice(sig, "options.device", options.device);
+    A.optBool(sig, "options.syncBatchNorm", options.syncBatchNorm);
     if (!(encoder.outDim > 0)) {
       throw new TypeError("BYOL needs an encoder with a positive outDim (its feature width)");
     }
@@ -141,6 +164,8 @@ export class BYOL {
    * Module.to()), so optimizers built over onlineParameters() keep following.
    */
   to(device: Device | string, dtype?: DTypeName): this {
+    A.device("BYOL.to(device, dtype)", "device", device);
+    A.optDtype("BYOL.to(device, dtype)", "dtype", dtype);
     this.encoder.to(device, dtype);
     this.projector.to(device, dtype);
     this.predictor.to(device, dtype);
@@ -291,6 +316,8 @@ export class BYOL {
    * versa; the two terms are summed and averaged over the batch.
    */
   loss(view1: Tensor, view2: Tensor): Tensor {
+    A.tensor("BYOL.loss(view1, view2)", "view1", view1);
+    A.tensor("BYOL.loss(view1, view2)", "view2", view2);
     const n = view1.size(0);
     if (view2.size(0) !== n) {
       throw new RangeError(`the two views differ in batch size: ${n} vs ${view2.size(0)}`);
@@ -322,6 +349,8 @@ export class BYOL {
    * copied into the target in one more. Returns the tau used.
    */
   updateTarget(step: number, totalSteps: number): number {
+    A.finite("BYOL.updateTarget(step, totalSteps)", "step", step);
+    A.finite("BYOL.updateTarget(step, totalSteps)", "totalSteps", totalSteps);
     const tau = tauAt(step, totalSteps, this.options.tauBase, this.options.tauSchedule);
     if (!this.options.useMomentum) return tau;
     this.#sync("BYOL.updateTarget");

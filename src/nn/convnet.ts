@@ -6,6 +6,7 @@
 // (tests/nn/convnet_test.ts checks the two agree).
 import type { Tensor } from "../../ffi/tensor.ts";
 import * as F from "../../ffi/functional.ts";
+import * as A from "../../ffi/args.ts";
 import { Module } from "./module.ts";
 import { BatchNorm2d, Conv2d } from "./layers.ts";
 import { kaimingNormalFanOut } from "./init.ts";
@@ -39,6 +40,10 @@ export class ConvNet extends Module {
   readonly blocks: ConvBlock[];
   constructor(opts: ConvNetOptions = {}) {
     super();
+    const sig = "convNet(options)";
+    A.options(sig, opts, ["inChannels", "width"]);
+    if (opts.inChannels !== undefined) A.posInt(sig, "options.inChannels", opts.inChannels);
+    if (opts.width !== undefined) A.posInt(sig, "options.width", opts.width);
     const inC = opts.inChannels ?? 3;
     const w = opts.width ?? 32;
     const widths = [w, 2 * w, 4 * w, 8 * w];

@@ -2,6 +2,7 @@
 import type { Tensor } from "../../ffi/tensor.ts";
 import { full, ones, zeros } from "../../ffi/creation.ts";
 import * as F from "../../ffi/functional.ts";
+import * as A from "../../ffi/args.ts";
 import { Module } from "./module.ts";
 import { defaultBias, defaultWeight } from "./init.ts";
 
@@ -14,6 +15,11 @@ export class Linear extends Module {
     opts: { bias?: boolean } = {},
   ) {
     super();
+    const sig = "nn.Linear(inFeatures, outFeatures, options)";
+    A.nonNegInt(sig, "inFeatures", inFeatures);
+    A.nonNegInt(sig, "outFeatures", outFeatures);
+    A.options(sig, opts, ["bias"]);
+    A.optBool(sig, "options.bias", opts.bias);
     this.registerParameter("weight", defaultWeight([outFeatures, inFeatures]));
     this.registerParameter(
       "bias",
@@ -39,6 +45,8 @@ export interface Conv2dOptions {
   bias?: boolean;
 }
 
+const CONV2D_KEYS = ["stride", "padding", "dilation", "groups", "bias"] as const;
+
 export class Conv2d extends Module {
   readonly opts: Required<Omit<Conv2dOptions, "bias">>;
   constructor(
@@ -48,6 +56,16 @@ export class Conv2d extends Module {
     opts: Conv2dOptions = {},
   ) {
     super();
+    const sig = "nn.Conv2d(inChannels, outChannels, kernelSize, options)";
+    A.posInt(sig, "inChannels", inChannels);
+    A.posInt(sig, "outChannels", outChannels);
+    A.pair(sig, "kernelSize", kernelSize);
+    A.options(sig, opts, CONV2D_KEYS);
+    A.optPair(sig, "options.stride", opts.stride);
+    A.optPair(sig, "options.padding", opts.padding);
+    A.optPair(sig, "options.dilation", opts.dilation);
+    if (opts.groups !== undefined) A.posInt(sig, "options.groups", opts.groups);
+    A.optBool(sig, "options.bias", opts.bias);
     const [kh, kw] = typeof kernelSize === "number" ? [kernelSize, kernelSize] : kernelSize;
     const groups = opts.groups ?? 1;
     if (inChannels % groups !== 0 || outChannels % groups !== 0) {
@@ -86,6 +104,8 @@ export interface BatchNormOptions {
   trackRunningStats?: boolean;
 }
 
+const BATCH_NORM_KEYS = ["eps", "momentum", "affine", "trackRunningStats"] as const;
+
 /**
  * Shared by BatchNorm1d, BatchNorm2d and SyncBatchNorm (PyTorch's _BatchNorm):
  * PyTorch's parameters, buffers and update rule.
@@ -95,6 +115,13 @@ export abstract class BatchNormBase extends Module {
   readonly momentum: number;
   constructor(readonly numFeatures: number, opts: BatchNormOptions = {}) {
     super();
+    const sig = `nn.${new.target.name}(numFeatures, options)`;
+    A.posInt(sig, "numFeatures", numFeatures);
+    A.options(sig, opts, BATCH_NORM_KEYS);
+    A.optFinite(sig, "options.eps", opts.eps);
+    A.optFinite(sig, "options.momentum", opts.momentum);
+    A.optBool(sig, "options.affine", opts.affine);
+    A.optBool(sig, "options.trackRunningStats", opts.trackRunningStats);
     this.eps = opts.eps ?? 1e-5;
     this.momentum = opts.momentum ?? 0.1;
     const affine = opts.affine ?? true;
@@ -169,6 +196,8 @@ export class Identity extends Module {
 export class Flatten extends Module {
   constructor(readonly startDim = 1, readonly endDim = -1) {
     super();
+    A.int("nn.Flatten(startDim, endDim)", "startDim", startDim);
+    A.int("nn.Flatten(startDim, endDim)", "endDim", endDim);
   }
   forward(x: Tensor): Tensor {
     return x.flatten(this.startDim, this.endDim);
@@ -181,6 +210,12 @@ export class MaxPool2d extends Module {
     readonly opts: { stride?: Pair; padding?: Pair; ceilMode?: boolean } = {},
   ) {
     super();
+    const sig = "nn.MaxPool2d(kernelSize, options)";
+    A.pair(sig, "kernelSize", kernelSize);
+    A.options(sig, opts, ["stride", "padding", "ceilMode"]);
+    A.optPair(sig, "options.stride", opts.stride);
+    A.optPair(sig, "options.padding", opts.padding);
+    A.optBool(sig, "options.ceilMode", opts.ceilMode);
   }
   forward(x: Tensor): Tensor {
     return F.maxPool2d(x, this.kernelSize, this.opts);
@@ -190,6 +225,7 @@ export class MaxPool2d extends Module {
 export class AdaptiveAvgPool2d extends Module {
   constructor(readonly outputSize: Pair) {
     super();
+    A.pair("nn.AdaptiveAvgPool2d(outputSize)", "outputSize", outputSize);
   }
   forward(x: Tensor): Tensor {
     return F.adaptiveAvgPool2d(x, this.outputSize);
@@ -201,6 +237,11 @@ export class Sequential extends Module {
   readonly layers: Module[];
   constructor(...layers: Module[]) {
     super();
+    layers.forEach((m, i) => {
+      if (!(m instanceof Module)) {
+        throw A.typeError("nn.Sequential(...modules)", `modules[${i}]`, "a Module", m);
+      }
+    });
     this.layers = layers;
     layers.forEach((m, i) => this.registerModule(String(i), m));
   }

@@ -2,6 +2,7 @@
 // state_dict names, train()/eval(), stateDict()/loadStateDict(). Modules are
 // written over functional ops (ffi/functional.ts), as TorchSharp's are.
 import { assignData, type Tensor } from "../../ffi/tensor.ts";
+import * as A from "../../ffi/args.ts";
 import { type Device, deviceCode } from "../../ffi/device.ts";
 import { dtypeInfo, type DTypeName } from "../../ffi/dtype.ts";
 import { keep } from "../../ffi/memory.ts";
@@ -190,6 +191,8 @@ export abstract class Module {
    * `device` in the wanted dtype are left alone. `dtype` casts floating tensors only.
    */
   to(device: Device | string, dtype?: DTypeName): this {
+    A.device("Module.to(device, dtype)", "device", device);
+    A.optDtype("Module.to(device, dtype)", "dtype", dtype);
     for (const [, m] of this.namedModules()) m.#apply((t) => moveTensor(t, device, dtype));
     return this;
   }

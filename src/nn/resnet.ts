@@ -3,6 +3,7 @@
 import type { Tensor } from "../../ffi/tensor.ts";
 import * as F from "../../ffi/functional.ts";
 import { noGrad } from "../../ffi/runtime.ts";
+import * as A from "../../ffi/args.ts";
 import { Module } from "./module.ts";
 import { BatchNorm2d, Conv2d, Sequential } from "./layers.ts";
 import { kaimingNormalFanOut } from "./init.ts";
@@ -95,6 +96,13 @@ class Bottleneck extends Block {
 
 type BlockClass = typeof BasicBlock | typeof Bottleneck;
 
+function checkOptions(sig: string, opts: ResNetOptions): void {
+  A.options(sig, opts, ["inChannels", "stem", "zeroInitResidual"]);
+  if (opts.inChannels !== undefined) A.posInt(sig, "options.inChannels", opts.inChannels);
+  A.optOneOf(sig, "options.stem", opts.stem, ["imagenet", "cifar"]);
+  A.optBool(sig, "options.zeroInitResidual", opts.zeroInitResidual);
+}
+
 /** A ResNet without its classifier: forward returns pooled (N, outDim) features. */
 export class ResNet extends Module {
   /** Feature width: 512 for ResNet-18/34, 2048 for ResNet-50. */
@@ -106,6 +114,7 @@ export class ResNet extends Module {
 
   constructor(block: BlockClass, counts: number[], opts: ResNetOptions = {}) {
     super();
+    checkOptions("ResNet(block, counts, options)", opts);
     const inC = opts.inChannels ?? 3;
     this.stem = opts.stem ?? "imagenet";
     this.conv1 = this.registerModule(
@@ -171,13 +180,16 @@ export class ResNet extends Module {
 }
 
 export function resnet18(opts: ResNetOptions = {}): ResNet {
+  checkOptions("resnet18(options)", opts);
   return new ResNet(BasicBlock, [2, 2, 2, 2], opts);
 }
 
 export function resnet34(opts: ResNetOptions = {}): ResNet {
+  checkOptions("resnet34(options)", opts);
   return new ResNet(BasicBlock, [3, 4, 6, 3], opts);
 }
 
 export function resnet50(opts: ResNetOptions = {}): ResNet {
+  checkOptions("resnet50(options)", opts);
   return new ResNet(Bottleneck, [3, 4, 6, 3], opts);
 }

@@ -1,12 +1,15 @@
 // torch.optim.AdamW (decoupled weight decay), as PyTorch 1.13 computes it.
 import { adamwStep, type TensorList } from "../../ffi/lists.ts";
+import * as A from "../../ffi/args.ts";
 import {
   type BaseOptions,
   checkNonNegative,
+  checkOptions,
   flatValues,
   loadFlatValues,
   Optimizer,
   type OptimizerMeta,
+  optimSig,
   type Params,
 } from "./optimizer.ts";
 
@@ -19,6 +22,8 @@ export interface AdamWOptions extends BaseOptions {
 /** Options as given: `betas: [b1, b2]` as in PyTorch, or beta1 / beta2. */
 export type AdamWInit = Partial<AdamWOptions> & { lr?: number; betas?: [number, number] };
 
+const ADAMW_KEYS = ["lr", "weightDecay", "beta1", "beta2", "betas", "eps"] as const;
+
 /** AdamW with torch.optim.AdamW's defaults (lr 1e-3, betas 0.9/0.999, eps 1e-8, wd 1e-2). */
 export class AdamW extends Optimizer<AdamWOptions> {
   readonly #expAvg: TensorList[];
@@ -27,6 +32,10 @@ export class AdamW extends Optimizer<AdamWOptions> {
   readonly #steps: BigInt64Array[];
 
   constructor(params: Params<AdamWOptions>, opts: AdamWInit = {}) {
+    checkOptions("AdamW", opts, ADAMW_KEYS, false);
+    if (opts.betas !== undefined && !(Array.isArray(opts.betas) && opts.betas.length === 2)) {
+      throw A.typeError(optimSig("AdamW"), "options.betas", "a pair [beta1, beta2]", opts.betas);
+    }
     super("AdamW", params, {
       lr: opts.lr ?? 1e-3,
       weightDecay: opts.weightDecay ?? 1e-2,
@@ -37,7 +46,9 @@ export class AdamW extends Optimizer<AdamWOptions> {
     for (const g of this.paramGroups) {
       checkNonNegative("AdamW", "eps", g.eps);
       for (const b of [g.beta1, g.beta2]) {
-        if (!(b >= 0 && b < 1)) throw new RangeError(`AdamW: betas must be in [0, 1), got ${b}`);
+        if (!(b >= 0 && b < 1)) {
+          throw A.rangeError(optimSig("AdamW"), "options.betas", "in [0, 1)", b);
+        }
       }
     }
     this.#expAvg = this.createState("exp_avg");

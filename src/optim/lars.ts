@@ -3,7 +3,15 @@
 // parameters are excluded from both decay and adaptation.
 import type { Tensor } from "../../ffi/tensor.ts";
 import { larsStep, type TensorList } from "../../ffi/lists.ts";
-import { type BaseOptions, checkNonNegative, Optimizer, type Params } from "./optimizer.ts";
+import {
+  type BaseOptions,
+  checkNonNegative,
+  checkOptions,
+  Optimizer,
+  optimSig,
+  type Params,
+} from "./optimizer.ts";
+import * as A from "../../ffi/args.ts";
 
 export interface LARSOptions extends BaseOptions {
   momentum: number;
@@ -22,12 +30,24 @@ export type LARSInit = Partial<LARSOptions> & { lr: number; exclude?: LARSExclud
 /** Excludes biases and normalisation parameters: every tensor of at most one dimension. */
 export const excludeOneDim: LARSExclude = (_name, p) => p.ndim <= 1;
 
+const LARS_KEYS = [
+  "lr",
+  "weightDecay",
+  "momentum",
+  "trustCoefficient",
+  "nesterov",
+  "lars",
+  "exclude",
+] as const;
+
 export class LARS extends Optimizer<LARSOptions> {
   readonly #bufs: TensorList[];
   /** Per group: 1 = excluded from decay and adaptation. Fixed at construction. */
   readonly #exclude: Uint8Array[];
 
   constructor(params: Params<LARSOptions>, opts: LARSInit) {
+    checkOptions("LARS", opts, LARS_KEYS, true);
+    if (opts.exclude !== undefined) A.func(optimSig("LARS"), "options.exclude", opts.exclude);
     super("LARS", params, {
       lr: opts.lr,
       weightDecay: opts.weightDecay ?? 0,

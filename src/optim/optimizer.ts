@@ -7,6 +7,7 @@ import { zerosLike } from "../../ffi/creation.ts";
 import { keep, releaseMany } from "../../ffi/memory.ts";
 import { noGrad } from "../../ffi/runtime.ts";
 import { TensorList, zeroGradList } from "../../ffi/lists.ts";
+import * as A from "../../ffi/args.ts";
 
 /** A parameter group: its tensors plus options that override the optimizer's defaults. */
 export type ParamGroup<O> = Partial<O> & {
@@ -65,6 +66,7 @@ export abstract class Optimizer<O extends BaseOptions> {
     this.#kind = kind;
     checkNonNegative(kind, "lr", defaults.lr);
     this.#baseLr = defaults.lr;
+    checkParams(kind, params, defaults);
     const groups: ParamGroup<O>[] = params.length > 0 && !isGroup(params[0])
       ? [{ params: params as Tensor[] } as ParamGroup<O>]
       : params as ParamGroup<O>[];
@@ -136,7 +138,7 @@ export abstract class Optimizer<O extends BaseOptions> {
 
   /** Sets every group's lr to `lr * lrScale` (for schedules). */
   setLr(lr: number): void {
-    checkNonNegative(this.#kind, "lr", lr);
+    A.nonNegative(`${this.#kind}.setLr(lr)`, "lr", lr);
     this.#baseLr = lr;
     for (const g of this.paramGroups) g.lr = lr * g.lrScale;
   }
@@ -289,10 +291,74 @@ function isGroup(x: unknown): x is ParamGroup<unknown> {
     Array.isArray((x as { params: unknown }).params);
 }
 
+/** `optim.SGD(params, options)`: the signature the argument checks name. */
+export function optimSig(kind: string): string {
+  return `optim.${kind}(params, options)`;
+}
+
+/** An option (or a group's value of it) is a finite number >= 0. */
 export function checkNonNegative(kind: string, name: string, v: number): void {
-  if (!(Number.isFinite(v) && v >= 0)) {
-    throw new RangeError(`${kind}: ${name} must be a finite number >= 0, got ${v}`);
+  A.nonNegative(optimSig(kind), `options.${name}`, v);
+}
+
+/**
+ * Checks an optimizer's options object before it is resolved: an object (or
+ * undefined when `lrRequired` is false) whose keys are all in `known`, with
+ * `lr` when required (PyTorch 1.13's SGD and LARS have no default lr).
+ */
+export function checkOptions(
+  kind: string,
+  opts: unknown,
+  known: readonly string[],
+  lrRequired: boolean,
+): void {
+  const sig = optimSig(kind);
+  const o = A.options(sig, opts, known);
+  if (lrRequired && o?.lr === undefined) {
+    throw A.typeError(sig, "options.lr", "given (a finite number >= 0)", o?.lr);
   }
+  if (o === undefined) return;
+  for (const k of known) {
+    const v = o[k];
+    if (v === undefined || k === "betas" || k === "exclude") continue;
+    if (k === "nesterov" || k === "lars") A.bool(sig, `options.${k}`, v);
+    else A.finite(sig, `options.${k}`, v);
+  }
+}
+
+/**
+ * `params`: an array of live Tensors, or of groups `{ params: Tensor[], ... }`
+ * whose options have the type of their default. Groups may carry other keys,
+ * as PyTorch's do (decayParamGroups' `lars`, which only LARS reads).
+ */
+function checkParams<O extends BaseOptions>(kind: string, params: unknown, defaults: O): void {
+  const sig = optimSig(kind);
+  if (!Array.isArray(params)) {
+    throw A.typeError(sig, "params", "an array of Tensors or of groups { params: [...] }", params);
+  }
+  if (params.length === 0 || !isGroup(params[0])) {
+    A.tensorList(sig, "params", params);
+    return;
+  }
+  params.forEach((g, gi) => {
+    if (!isGroup(g)) {
+      throw A.typeError(sig, `params[${gi}]`, "a group { params: [...] } like params[0]", g);
+    }
+    A.tensorList(sig, `params[${gi}].params`, g.params);
+    if (
+      g.names !== undefined &&
+      !(Array.isArray(g.names) && g.names.every((n) => typeof n === "string"))
+    ) {
+      throw A.typeError(sig, `params[${gi}].names`, "an array of strings", g.names);
+    }
+    if (g.lrScale !== undefined) A.nonNegative(sig, `params[${gi}].lrScale`, g.lrScale);
+    for (const [k, v] of Object.entries(g)) {
+      const d = (defaults as unknown as Record<string, unknown>)[k];
+      if (d !== undefined && v !== undefined && typeof v !== typeof d) {
+        throw A.typeError(sig, `params[${gi}].${k}`, `a ${typeof d}`, v);
+      }
+    }
+  });
 }
 
 /** Concatenates per-group counters / flags into one JSON-able array. */

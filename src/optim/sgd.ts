@@ -3,6 +3,7 @@ import { sgdStep, type TensorList } from "../../ffi/lists.ts";
 import {
   type BaseOptions,
   checkNonNegative,
+  checkOptions,
   flatValues,
   loadFlatValues,
   Optimizer,
@@ -16,6 +17,8 @@ export interface SGDOptions extends BaseOptions {
   nesterov: boolean;
 }
 
+const SGD_KEYS = ["lr", "weightDecay", "momentum", "dampening", "nesterov"] as const;
+
 /** Stochastic gradient descent with torch.optim.SGD's semantics and state. */
 export class SGD extends Optimizer<SGDOptions> {
   readonly #bufs: TensorList[];
@@ -24,6 +27,7 @@ export class SGD extends Optimizer<SGDOptions> {
   readonly #inited: Uint8Array[];
 
   constructor(params: Params<SGDOptions>, opts: Partial<SGDOptions> & { lr: number }) {
+    checkOptions("SGD", opts, SGD_KEYS, true);
     super("SGD", params, {
       lr: opts.lr,
       weightDecay: opts.weightDecay ?? 0,
