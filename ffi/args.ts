@@ -11,7 +11,7 @@
 // messages are built only when a check fails.
 import { DType, type DTypeName, type TypedArray } from "./dtype.ts";
 import { TorchError } from "./error.ts";
-import { isTensorObject } from "./memory.ts";
+import { isTensorObject, setArgDescriber } from "./memory.ts";
 import type { Tensor } from "./tensor.ts";
 
 // The Tensor class's brand check, through memory.ts (tensor.ts imports this module).
@@ -57,6 +57,9 @@ export function show(v: unknown, depth = 0): string {
   const items = keys.slice(0, 6).map((k) => `${k}: ${show((v as Opts)[k], depth + 1)}`);
   return `{ ${items.join(", ")}${keys.length > 6 ? ", ..." : ""} }`;
 }
+
+// tidy() and keep() (ffi/memory.ts) name a wrong argument the same way.
+setArgDescriber((v) => show(v));
 
 /** `sig: arg must be must, got <v>` as a TypeError. */
 export function typeError(sig: string, arg: string, must: string, got: unknown): TypeError {

@@ -28,11 +28,13 @@ export function isTensorObject(v: unknown): boolean {
   return isTensor(v);
 }
 
-/** A value as an argument error names it (what PyTorch users would call its type). */
-function describeArg(v: unknown): string {
-  if (v === null) return "null";
-  if (Array.isArray(v)) return "an array";
-  return typeof v === "string" ? JSON.stringify(v) : typeof v;
+// How an argument error names a value: ffi/args.ts's wording, which it
+// registers when loaded (it imports this module, so this one cannot import it).
+let describeArg: (v: unknown) => string = (v) => v === null ? "null" : typeof v;
+
+/** @internal ffi/args.ts hands over its value describer. */
+export function setArgDescriber(describe: (v: unknown) => string): void {
+  describeArg = describe;
 }
 
 export function bindTensorClass(
