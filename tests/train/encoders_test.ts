@@ -117,8 +117,11 @@ Deno.test("files written before: missing keys come from the fallback; bad ones a
 });
 
 Deno.test("settings.ts and the registry load without libtorch", async () => {
+  // The module's URL goes in as a JSON string (the import scan of mod_anywhere_test reads
+  // quoted specifiers, and this one is a subprocess's, not this file's).
+  const settingsUrl = JSON.stringify(`${ROOT}src/train/settings.ts`);
   const code = `
-    const { ENCODERS } = await import("${ROOT}src/train/settings.ts");
+    const { ENCODERS } = await import(${settingsUrl});
     console.log(JSON.stringify(ENCODERS));`;
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["eval", code],
@@ -180,7 +183,16 @@ Deno.test("train --width 16, export, evaluate --encoder FILE: the file alone reb
     assert(/\| kNN k=20 +\| +\d+\.\d\d \|/.test(ev.stdout), ev.stdout);
 
     // A flag that contradicts the file is refused in one line.
-    const wrong = await task("evaluate.ts", ["--encoder", file, "--width", "32", "--limit", "64"]);
+    const wrong = await task("evaluate.ts", [
+      "--encoder",
+      file,
+      "--width",
+      "32",
+      "--limit",
+      "64",
+      "--device",
+      "cpu",
+    ]);
     assertEquals(wrong.code, 1);
     assert(
       wrong.stderr.startsWith(`error: --width 32: ${file} records width 16 in its metadata; `),
@@ -196,7 +208,14 @@ Deno.test("train --width 16, export, evaluate --encoder FILE: the file alone reb
       stem: "cifar",
       inChannels: "1",
     });
-    const fallback = await task("evaluate.ts", ["--encoder", old, "--limit", "64"]);
+    const fallback = await task("evaluate.ts", [
+      "--encoder",
+      old,
+      "--limit",
+      "64",
+      "--device",
+      "cpu",
+    ]);
     assertEquals(fallback.code, 1);
     assert(
       fallback.stderr.includes(
@@ -206,7 +225,16 @@ Deno.test("train --width 16, export, evaluate --encoder FILE: the file alone reb
       fallback.stderr,
     );
     assert(fallback.stderr.includes("expected [48, 1, 3, 3], got [16, 1, 3, 3]"), fallback.stderr);
-    const given = await task("evaluate.ts", ["--encoder", old, "--width", "16", "--limit", "64"]);
+    const given = await task("evaluate.ts", [
+      "--encoder",
+      old,
+      "--width",
+      "16",
+      "--limit",
+      "64",
+      "--device",
+      "cpu",
+    ]);
     assertEquals(given.code, 0, given.stderr);
     assert(given.stderr.includes("using width 16 (--width)"), given.stderr);
     for (const t of [...Object.values(a.tensors), ...Object.values(b.tensors)]) t.dispose();
