@@ -23,17 +23,18 @@ const TINY: Partial<TrainConfig> = {
   hiddenDim: 128,
   projectionDim: 64,
   logEvery: 1,
-  knnEvery: 0,
+  // The kNN monitor too (its top-k and scatter-add on the GPU under deterministic algorithms).
+  knnEvery: 1,
   evaluate: false,
   checkpointEvery: 3,
 };
 
-function losses(runDir: string): Map<number, number> {
+function losses(runDir: string, field = "loss"): Map<number, number> {
   const m = new Map<number, number>();
   for (const line of Deno.readTextFileSync(join(runDir, "metrics.jsonl")).split("\n")) {
     if (!line.trim()) continue;
     const r = JSON.parse(line);
-    if (typeof r.loss === "number") m.set(r.step, r.loss);
+    if (typeof r[field] === "number") m.set(r.step, r[field]);
   }
   return m;
 }
@@ -73,6 +74,9 @@ for (const precision of ["32", "bf16-mixed"] as const) {
         assertEquals(lb.get(step), loss, `second run, loss at step ${step}`);
         assertEquals(lc.get(step), loss, `resumed run, loss at step ${step}`);
       }
+      const [ka, kb] = [losses(a, "knnTop1"), losses(b, "knnTop1")];
+      assertEquals(ka.size, 2, "a kNN check at each of the 2 epochs");
+      assertEquals(kb, ka, "the kNN monitor's accuracies");
       for (const d of [a, b, c]) await Deno.remove(d, { recursive: true });
     },
   });
