@@ -11,7 +11,7 @@
 //      the tarballs were already cached (by `deno task`, `deno install` or an earlier run).
 //   2. outside the repo, with no lockfile (a script importing /path/to/byol-deno/mod.ts): Deno
 //      resolves each npm: specifier from that registry metadata, and with no network fails with
-//      `Failed loading https://registry.npmjs.org/csv-parse`, --cached-only or not. So the same
+//      `Failed loading <registry>/csv-parse`, --cached-only or not. So the same
 //      resolution is run here once, from a temporary folder with no config and no lockfile, for
 //      mod.ts and every module of deps/ (each npm package the library pins).
 // Imports nothing from npm, so it runs on an empty cache.
@@ -96,7 +96,7 @@ export async function runDeno(
 
 /**
  * The first `error:` line of a deno run and the last part of the cause under it, on one line:
- * `Failed loading https://registry.npmjs.org/csv-parse for package "csv-parse" (Connection
+ * `Failed loading <registry>/csv-parse for package "csv-parse" (Connection
  * refused (os error 111))`.
  */
 export function denoError(out: string): string {
