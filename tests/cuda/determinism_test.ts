@@ -7,6 +7,7 @@ import { assert, assertEquals } from "../helpers/asserts.ts";
 import { cuda } from "../../mod.ts";
 import { resolveConfig, type TrainConfig } from "../../src/train/config.ts";
 import { loadCheckpoint, resolveCheckpointDir } from "../../src/train/checkpoint.ts";
+import { readMetrics } from "../../src/train/metrics.ts";
 import { RunFolder } from "../../src/train/run_folder.ts";
 import { Trainer } from "../../src/train/trainer.ts";
 
@@ -29,12 +30,15 @@ const TINY: Partial<TrainConfig> = {
   checkpointEvery: 3,
 };
 
-function losses(runDir: string, field = "loss"): Map<number, number> {
+/** A metric per logged step, through the metrics reader (lines merged by step). */
+async function losses(
+  runDir: string,
+  field: "loss" | "knnTop1" = "loss",
+): Promise<Map<number, number>> {
   const m = new Map<number, number>();
-  for (const line of Deno.readTextFileSync(join(runDir, "metrics.jsonl")).split("\n")) {
-    if (!line.trim()) continue;
-    const r = JSON.parse(line);
-    if (typeof r[field] === "number") m.set(r.step, r[field]);
+  for (const r of await readMetrics(join(runDir, "metrics.jsonl"))) {
+    const v = r[field];
+    if (typeof v === "number") m.set(r.step, v);
   }
   return m;
 }
@@ -68,13 +72,13 @@ for (const precision of ["32", "bf16-mixed"] as const) {
       const resumed = await Trainer.create(await folder.readConfig(), { resumeFrom: ck, folder });
       await resumed.run();
       resumed.dispose();
-      const [la, lb, lc] = [losses(a), losses(b), losses(c)];
+      const [la, lb, lc] = await Promise.all([losses(a), losses(b), losses(c)]);
       assertEquals(la.size, 16);
       for (const [step, loss] of la) {
         assertEquals(lb.get(step), loss, `second run, loss at step ${step}`);
         assertEquals(lc.get(step), loss, `resumed run, loss at step ${step}`);
       }
-      const [ka, kb] = [losses(a, "knnTop1"), losses(b, "knnTop1")];
+      const [ka, kb] = await Promise.all([losses(a, "knnTop1"), losses(b, "knnTop1")]);
       assertEquals(ka.size, 2, "a kNN check at each of the 2 epochs");
       assertEquals(kb, ka, "the kNN monitor's accuracies");
       for (const d of [a, b, c]) await Deno.remove(d, { recursive: true });
@@ -137,7 +141,7 @@ Deno.test({
     assertEquals(resumed.code, 0, new TextDecoder().decode(resumed.stderr));
     const whole = await train([...flags, "--max-steps", end, "--out", a]).output();
     assertEquals(whole.code, 0, new TextDecoder().decode(whole.stderr));
-    const [la, lb] = [losses(a), losses(b)];
+    const [la, lb] = await Promise.all([losses(a), losses(b)]);
     assertEquals(la.size, stoppedAt + 4);
     for (const [step, loss] of la) assertEquals(lb.get(step), loss, `loss at step ${step}`);
     await Deno.remove(a, { recursive: true });
