@@ -52,8 +52,8 @@ export const PALETTE = [
   "#17becf",
 ];
 const FONT_FAMILY = "'DejaVu Sans', Helvetica, Arial, sans-serif";
-const FONT_SIZE = 12;
-const TITLE_SIZE = 15;
+export const FONT_SIZE = 12;
+export const TITLE_SIZE = 15;
 // DejaVu Sans averages ~0.6 em per glyph for digits; used to size margins and the legend.
 const CHAR_W = 0.6;
 
@@ -166,20 +166,20 @@ function decimalsOf(step: number): number {
 }
 
 // ---------------------------------------------------------------------------------------------
-// SVG drawing
+// SVG drawing (the small helpers are shared with embedding.ts, not part of report/mod.ts)
 
-function esc(s: string): string {
+export function esc(s: string): string {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(
     /"/g,
     "&quot;",
   );
 }
 
-function r2(v: number): string {
+export function r2(v: number): string {
   return String(Math.round(v * 100) / 100);
 }
 
-function text(
+export function text(
   x: number,
   y: number,
   s: string,
@@ -189,7 +189,7 @@ function text(
   return `<text x="${r2(x)}" y="${r2(y)}"${a}>${esc(s)}</text>`;
 }
 
-function textWidth(s: string, size = FONT_SIZE): number {
+export function textWidth(s: string, size = FONT_SIZE): number {
   return s.length * size * CHAR_W;
 }
 
@@ -387,7 +387,7 @@ function panel(
   return { svg: out.join("\n"), left, right };
 }
 
-function svgDoc(width: number, height: number, body: string): string {
+export function svgDoc(width: number, height: number, body: string): string {
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="${FONT_FAMILY}">`,
     `<rect width="100%" height="100%" fill="#fff"/>`,
