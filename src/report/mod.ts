@@ -18,3 +18,21 @@ export {
   svgToPng,
   type Ticks,
 } from "./plots.ts";
+// The embedding picture: a seeded UMAP projection of features coloured by label.
+export {
+  CLASS_COLORS,
+  classColor,
+  type Embedding2d,
+  embedding2d,
+  type EmbeddingChartOptions,
+  embeddingChartSvg,
+  type EmbeddingOptions,
+  type EmbeddingPlotFiles,
+  type EmbeddingPoint,
+  embeddingSubtitle,
+  embeddingSvg,
+  type EmbeddingSvgOptions,
+  mulberry32,
+  stratifiedQuotas,
+  writeEmbeddingPlot,
+} from "./embedding.ts";
