@@ -201,11 +201,25 @@ Deno.test("embeddingSvg: a dot per point in its class colour, a legend entry per
   const dots = t.filter((x) => x.name === "circle" && x.inside.includes("points"));
   assertEquals(dots.length, r.points.length);
   assertEquals(r.points.length, 240);
-  // Dots per colour == points per class: each dot is coloured by its own class.
-  assertEquals(
-    countBy(dots.map((d) => d.attrs.fill)),
-    countBy(r.points.map((p) => classColor(p.label))),
-  );
+  // Each point has its own dot, in its class's colour, where one scale for both axes (y up)
+  // puts it: the scale from the larger extent, the picture centred on the data's middle.
+  const cxs = dots.map((d) => Number(d.attrs.cx));
+  const cys = dots.map((d) => Number(d.attrs.cy));
+  const mid = (v: number[]) => (Math.min(...v) + Math.max(...v)) / 2;
+  const extent = (v: number[]) => Math.max(...v) - Math.min(...v);
+  const xs = r.points.map((p) => p.x);
+  const ys = r.points.map((p) => p.y);
+  const s = Math.max(extent(cxs), extent(cys)) / Math.max(extent(xs), extent(ys));
+  const unmatched = new Set(dots.keys());
+  for (const p of r.points) {
+    const at = [mid(cxs) + (p.x - mid(xs)) * s, mid(cys) - (p.y - mid(ys)) * s];
+    const hit = [...unmatched].find((i) =>
+      Math.abs(cxs[i] - at[0]) < 0.05 && Math.abs(cys[i] - at[1]) < 0.05 &&
+      dots[i].attrs.fill === classColor(p.label)
+    );
+    assert(hit !== undefined, `no ${classColor(p.label)} dot at ${at} for row ${p.index}`);
+    unmatched.delete(hit);
+  }
   const entries = t.filter((x) => x.name === "g" && x.attrs.class === "legend-entry");
   assertEquals(entries.map((x) => Number(x.attrs["data-label"])), [...Array(12).keys()]);
   assertEquals(new Set(entries.map((_, c) => classColor(c))).size, 12, "12 distinct colours");
