@@ -1,5 +1,5 @@
-// One rank of `deno task bench --only ddp` (scripts/bench.ts starts them; the
-// PyTorch twin is bench/py/ddp.py):
+// One rank of `deno task bench --only ddp` (bench/suites/ddp.ts starts them
+// through bench/sides.ts; the PyTorch twin is bench/py/ddp.py):
 //   deno run -A bench/ddp_rank.ts <mode> <rank> <world> <port> '<json params>'
 // "allreduce": DDP's gradient average of ResNet-18's gradients (11.2M
 // floats, 25 MB persistent buckets); "step": the BYOL model step

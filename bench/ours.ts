@@ -1,6 +1,6 @@
 // Our side of one bench case, in its own process so that its peak memory is
 // its own: `deno run -A bench/ours.ts <case> '<json params>'` prints one JSON
-// object on stdout. Driven by scripts/bench.ts.
+// object on stdout. Started by bench/sides.ts (`deno task bench`).
 import { setNumThreads } from "../mod.ts";
 import { peakRssMiB } from "./lib.ts";
 import type { CaseParams } from "./cases/params.ts";

@@ -1,4 +1,5 @@
-// Parameters every case gets from scripts/bench.ts (plus its own fields).
+// Parameters every case gets from `deno task bench` (bench/context.ts's
+// baseParams, plus its suite's own fields).
 export interface CaseParams {
   threads: number;
   warmup: number;
