@@ -61,6 +61,8 @@ export * as nn from "./src/nn/mod.ts";
 export { loadStateDictFile, saveStateDict } from "./src/io/tensors.ts";
 export { SafetensorsError } from "./src/io/safetensors.ts";
 export { BYOL, byolLoss, type BYOLOptions, type Encoder, tauAt } from "./src/byol/mod.ts";
+export { negativeCosine, SimSiam, type SimSiamOptions } from "./src/simsiam/mod.ts";
+export type { Method, MethodOutput } from "./src/method/method.ts";
 export * as data from "./src/data/mod.ts";
 export * as augment from "./src/augment/mod.ts";
 export * as optim from "./src/optim/mod.ts";

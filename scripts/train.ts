@@ -115,8 +115,12 @@ async function train(job: Job, cfg: TrainConfig, world: World): Promise<number> 
     result = await trainer.run({
       onMessage: (l) => progress?.note(l),
       onLog: (m) => progress?.update(m),
-      onEpochEnd: (e, top1) => {
-        if (top1 !== null && lead) progress?.note(`epoch ${e}: kNN top-1 ${top1.toFixed(2)}%`);
+      onEpochEnd: (e, scores) => {
+        if (scores === null || !lead) return;
+        const probe = scores.probeTop1 !== undefined
+          ? `, online probe top-1 ${scores.probeTop1.toFixed(2)}%`
+          : "";
+        progress?.note(`epoch ${e}: kNN top-1 ${scores.knnTop1.toFixed(2)}%${probe}`);
       },
     });
   } finally {
@@ -150,7 +154,7 @@ async function train(job: Job, cfg: TrainConfig, world: World): Promise<number> 
     note("evaluating the trained encoder and a random-init one (kNN, linear probe) ...");
     // Every rank extracts its share of the features; rank 0 scores and writes.
     const ev = await finalEvaluation(trainer.parts, trainer.folder);
-    if (ev !== null) printEvaluation(ev);
+    if (ev !== null) printEvaluation(ev, cfg.method);
   }
   if (lead) {
     const f = trainer.folder;

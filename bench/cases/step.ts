@@ -91,7 +91,7 @@ export async function run(p: CaseParams): Promise<Record<string, unknown>> {
   const [v1, v2] = tidy(() => augment.twoViews(loader.batch(0, 0).images, gen));
   v1.keep();
   v2.keep();
-  await saveStateDict(p.checkPath as string, { ...model.stateDict(), view1: v1, view2: v2 });
+  await saveStateDict(p.checkPath as string, { ...model.onlineStateDict(), view1: v1, view2: v2 });
   const checkLoss = tidy(() => model.loss(v1, v2).item());
 
   let k = 0;

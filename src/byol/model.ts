@@ -11,23 +11,35 @@ import { copyList, lerpList, TensorList } from "../../ffi/lists.ts";
 import { keep } from "../../ffi/memory.ts";
 import { type Device, deviceCode } from "../../ffi/device.ts";
 import { inferenceMode, noGrad } from "../../ffi/runtime.ts";
-import { channelsLastTensor, Module, moveTensor, type TensorSlot } from "../nn/module.ts";
+import {
+  channelsLastTensor,
+  Module,
+  moveTensor,
+  StateDictError,
+  type TensorSlot,
+} from "../nn/module.ts";
 import { mlp } from "../nn/mlp.ts";
 import { convertSyncBatchNorm } from "../nn/sync_batchnorm.ts";
 import type { Sequential } from "../nn/layers.ts";
+import {
+  atLeastFloat32,
+  type Encoder,
+  loadParts,
+  type Method,
+  type MethodOutput,
+} from "../method/method.ts";
 import { byolLoss } from "./loss.ts";
 import { tauAt, type TauSchedule } from "./tau.ts";
 
-/** An encoder: any module mapping images to (N, outDim) features. */
-export interface Encoder extends Module {
-  readonly outDim: number;
-}
+export type { Encoder } from "../method/method.ts";
 
 export interface BYOLOptions {
   /** Output width of the projector and predictor. Default 256. */
   projectionDim?: number;
   /** Hidden width of the projector and predictor MLPs. Default 4096. */
   hiddenDim?: number;
+  /** Hidden width of the predictor MLP, when it differs from hiddenDim. Default hiddenDim. */
+  predictorDim?: number;
   /** tau at step 0. Default 0.996. */
   tauBase?: number;
   tauSchedule?: TauSchedule;
@@ -58,6 +70,7 @@ export interface BYOLOptions {
 const BYOL_KEYS = [
   "projectionDim",
   "hiddenDim",
+  "predictorDim",
   "tauBase",
   "tauSchedule",
   "useMomentum",
@@ -65,7 +78,8 @@ const BYOL_KEYS = [
   "syncBatchNorm",
 ] as const;
 
-export class BYOL {
+export class BYOL implements Method {
+  readonly name = "byol";
   readonly encoder: Encoder;
   readonly projector: Sequential;
   readonly predictor: Sequential;
@@ -92,6 +106,9 @@ export class BYOL {
       A.posInt(sig, "options.projectionDim", options.projectionDim);
     }
     if (options.hiddenDim !== undefined) A.posInt(sig, "options.hiddenDim", options.hiddenDim);
+    if (options.predictorDim !== undefined) {
+      A.posInt(sig, "options.predictorDim", options.predictorDim);
+    }
     A.optFinite(sig, "options.tauBase", options.tauBase);
     A.optOneOf(sig, "options.tauSchedule", options.tauSchedule, ["cosine", "constant"]);
     A.optBool(sig, "options.useMomentum", options.useMomentum);
@@ -103,6 +120,7 @@ export class BYOL {
     this.options = {
       projectionDim: options.projectionDim ?? 256,
       hiddenDim: options.hiddenDim ?? 4096,
+      predictorDim: options.predictorDim ?? options.hiddenDim ?? 4096,
       tauBase: options.tauBase ?? 0.996,
       tauSchedule: options.tauSchedule ?? "cosine",
       useMomentum: options.useMomentum ?? true,
@@ -115,7 +133,7 @@ export class BYOL {
     }
     this.encoder = encoder;
     this.projector = mlp(encoder.outDim, projectionDim, hiddenDim);
-    this.predictor = mlp(projectionDim, projectionDim, hiddenDim);
+    this.predictor = mlp(projectionDim, projectionDim, this.options.predictorDim);
     if (this.options.syncBatchNorm) {
       for (const m of [encoder, this.projector, this.predictor]) convertSyncBatchNorm(m);
     }
@@ -270,22 +288,65 @@ export class BYOL {
     if (!this.options.useMomentum) return;
     const missing = this.#slots.filter((s) => !(s.name in dict)).map((s) => s.name);
     if (missing.length) {
-      throw new Error(
+      throw new StateDictError(
         `target state is missing ${missing.slice(0, 5).join(", ")}${
           missing.length > 5 ? " ..." : ""
         }`,
+        missing,
+        [],
+        [],
       );
+    }
+    const mismatched = this.#slots.filter((s) =>
+      dict[s.name].shape.join(",") !== s.get().shape.join(",")
+    ).map((s) => `${s.name}: expected [${s.get().shape}], got [${dict[s.name].shape}]`);
+    if (mismatched.length) {
+      throw new StateDictError(`shape mismatch: ${mismatched.join("; ")}`, [], [], mismatched);
     }
     noGrad(() => this.#slots.forEach((s, i) => this.#target[i].copy_(dict[s.name])));
   }
 
-  /** The online state: encoder, projector and predictor with prefixed names. */
-  stateDict(): Record<string, Tensor> {
+  /**
+   * The online network's state: encoder, projector and predictor with
+   * prefixed names ("encoder.conv1.weight", "predictor.0.bias", ...), the
+   * names of namedOnlineParameters() and of a PyTorch twin's modules.
+   */
+  onlineStateDict(): Record<string, Tensor> {
     return {
       ...this.encoder.stateDict("encoder"),
       ...this.projector.stateDict("projector"),
       ...this.predictor.stateDict("predictor"),
     };
+  }
+
+  /**
+   * The whole model, as a checkpoint stores it: the online network under
+   * "online." (onlineStateDict's names) and the EMA target under "target."
+   * (targetStateDict's; none without momentum). The tensors themselves, not
+   * copies.
+   */
+  stateDict(): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    for (const [k, t] of Object.entries(this.onlineStateDict())) out[`online.${k}`] = t;
+    if (this.options.useMomentum) {
+      for (const [k, t] of Object.entries(this.targetStateDict())) out[`target.${k}`] = t;
+    }
+    return out;
+  }
+
+  /** Copies a stateDict() in: every online and target tensor (strict, shapes checked). */
+  loadStateDict(dict: Record<string, Tensor>): void {
+    loadParts("BYOL", dict, [
+      ["online.encoder.", (d) => this.encoder.loadStateDict(d)],
+      ["online.projector.", (d) => this.projector.loadStateDict(d)],
+      ["online.predictor.", (d) => this.predictor.loadStateDict(d)],
+      ...(this.options.useMomentum
+        ? [["target.", (d: Record<string, Tensor>) => this.loadTargetStateDict(d)] as [
+          string,
+          (d: Record<string, Tensor>) => void,
+        ]]
+        : []),
+    ]);
   }
 
   #targetProjection(x: Tensor): Tensor {
@@ -316,30 +377,43 @@ export class BYOL {
    * versa; the two terms are summed and averaged over the batch.
    */
   loss(view1: Tensor, view2: Tensor): Tensor {
-    A.tensor("BYOL.loss(view1, view2)", "view1", view1);
-    A.tensor("BYOL.loss(view1, view2)", "view2", view2);
+    const out = this.forward(view1, view2);
+    out.features.dispose();
+    return out.loss;
+  }
+
+  /** The loss and the online encoder's features of both views (2N, D), as the trainer's step takes them. */
+  forward(view1: Tensor, view2: Tensor): MethodOutput {
+    A.tensor("BYOL.forward(view1, view2)", "view1", view1);
+    A.tensor("BYOL.forward(view1, view2)", "view2", view2);
     const n = view1.size(0);
     if (view2.size(0) !== n) {
       throw new RangeError(`the two views differ in batch size: ${n} vs ${view2.size(0)}`);
     }
     this.#sync("BYOL.loss");
     using x = cat([view1, view2], 0);
-    using z = this.#project(x);
-    // Under autocast the heads return bf16: the loss normalises float32
-    // copies, as byol-pytorch does (a no-op when they are float32 already).
-    using pLow = this.predictor.forward(z);
-    using ztLow = this.#targetProjection(x);
-    using p = atLeastFloat32(pLow);
-    using zt = atLeastFloat32(ztLow);
-    const [p1, p2] = p.chunk(2, 0);
-    const [t1, t2] = zt.chunk(2, 0);
+    const features = this.encoder.forward(x);
     try {
-      using l1 = byolLoss(p1, t2);
-      using l2 = byolLoss(p2, t1);
-      using both = l1.add(l2);
-      return both.mean();
-    } finally {
-      for (const t of [p1, p2, t1, t2]) t.dispose();
+      using z = this.projector.forward(features);
+      // Under autocast the heads return bf16: the loss normalises float32
+      // copies, as byol-pytorch does (a no-op when they are float32 already).
+      using pLow = this.predictor.forward(z);
+      using ztLow = this.#targetProjection(x);
+      using p = atLeastFloat32(pLow);
+      using zt = atLeastFloat32(ztLow);
+      const [p1, p2] = p.chunk(2, 0);
+      const [t1, t2] = zt.chunk(2, 0);
+      try {
+        using l1 = byolLoss(p1, t2);
+        using l2 = byolLoss(p2, t1);
+        using both = l1.add(l2);
+        return { loss: both.mean(), features };
+      } finally {
+        for (const t of [p1, p2, t1, t2]) t.dispose();
+      }
+    } catch (e) {
+      features.dispose();
+      throw e;
     }
   }
 
@@ -359,6 +433,11 @@ export class BYOL {
     return tau;
   }
 
+  /** The method's step hook: the EMA update (updateTarget); returns { tau }. */
+  afterStep(step: number, allSteps: number): Record<string, number> {
+    return { tau: this.updateTarget(step, allSteps) };
+  }
+
   /** Frees the target copy and every module's tensors. */
   dispose(): void {
     for (const t of this.#target) if (!t.isDisposed) t.dispose();
@@ -366,10 +445,4 @@ export class BYOL {
     this.projector.dispose();
     this.predictor.dispose();
   }
-}
-
-/** A half-precision tensor as float32; any other as itself (a new handle, no copy). */
-function atLeastFloat32(t: Tensor): Tensor {
-  const low = t.dtype === "bfloat16" || t.dtype === "float16";
-  return t.to({ dtype: low ? "float32" : t.dtype });
 }

@@ -1,5 +1,5 @@
 // Checkpoints: the codec of a run's training state. It owns the key layout
-// (online./target./optim. prefixes, the RNG states) and the file format:
+// (the method's own keys, the optim. prefix, the RNG states) and the file format:
 // every tensor in one safetensors file plus state.json with the step, the
 // optimizer's numbers and the file's SHA-256, in a step-<N> folder that
 // appears by rename only when complete. The newest complete folder is the one
@@ -15,6 +15,7 @@ import {
   SafetensorsError,
 } from "../io/safetensors.ts";
 import { rawToTensor, tensorToRaw } from "../io/tensors.ts";
+import { ENCODER_PREFIX } from "../method/method.ts";
 import {
   AtomicWriteError,
   removeStaleTemps,
@@ -22,15 +23,18 @@ import {
   writeFileAtomic,
 } from "../io/atomic.ts";
 
-/** Where each part of the training state lives among a checkpoint's tensors. */
+/**
+ * Where each part of the training state lives among a checkpoint's tensors.
+ * Every key outside `optim.` and `rng.` is the method's (its stateDict's:
+ * BYOL's `online.*` and `target.*`, SimSiam's `online.*`); every method keeps
+ * its encoder under `online.encoder.` (ENCODER_PREFIX).
+ */
 const LAYOUT = {
-  /** The online network: `online.encoder.*`, `online.projector.*`, `online.predictor.*`. */
-  online: "online.",
-  encoder: "online.encoder.",
-  /** The EMA target (encoder and projector), BatchNorm buffers included. */
-  target: "target.",
+  encoder: ENCODER_PREFIX,
   /** The optimizer's state tensors. */
   optim: "optim.",
+  /** Reserved for the run's RNG states. */
+  rng: "rng.",
   cpuRng: "rng.cpu",
   augmentRng: "rng.augment",
 } as const;
@@ -54,10 +58,8 @@ export interface TrainingState {
   step: number;
   epoch: number;
   stepInEpoch: number;
-  /** Online state dict with `encoder.`, `projector.`, `predictor.` keys. */
-  online: Record<string, Tensor>;
-  /** Target state dict (`encoder.`, `projector.` keys). */
-  target: Record<string, Tensor>;
+  /** The method's stateDict (its keys; the encoder under `online.encoder.`). */
+  model: Record<string, Tensor>;
   optimizer: { tensors: Record<string, Tensor>; meta: unknown };
   cpuRng: Tensor;
   augmentRng: Tensor;
@@ -98,8 +100,15 @@ export function encodeState(s: TrainingState): Record<string, Tensor> {
     [LAYOUT.cpuRng]: s.cpuRng,
     [LAYOUT.augmentRng]: s.augmentRng,
   };
-  for (const [k, t] of Object.entries(s.online)) out[LAYOUT.online + k] = t;
-  for (const [k, t] of Object.entries(s.target)) out[LAYOUT.target + k] = t;
+  for (const [k, t] of Object.entries(s.model)) {
+    if (k.startsWith(LAYOUT.optim) || k.startsWith(LAYOUT.rng)) {
+      throw new CheckpointError(
+        `the method's state has a key "${k}" in the checkpoint's reserved optim./rng. space; ` +
+          "rename it in the method's stateDict",
+      );
+    }
+    out[k] = t;
+  }
   for (const [k, t] of Object.entries(s.optimizer.tensors)) out[LAYOUT.optim + k] = t;
   return out;
 }
@@ -115,8 +124,9 @@ export function decodeState(ck: Checkpoint): TrainingState {
     step: ck.meta.step,
     epoch: ck.meta.epoch,
     stepInEpoch: ck.meta.stepInEpoch,
-    online: withPrefix(t, LAYOUT.online),
-    target: withPrefix(t, LAYOUT.target),
+    model: Object.fromEntries(
+      Object.entries(t).filter(([k]) => !k.startsWith(LAYOUT.optim) && !k.startsWith(LAYOUT.rng)),
+    ),
     optimizer: { tensors: withPrefix(t, LAYOUT.optim), meta: ck.meta.optimizer },
     cpuRng: need(LAYOUT.cpuRng),
     augmentRng: need(LAYOUT.augmentRng),

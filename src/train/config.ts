@@ -12,6 +12,7 @@ import {
   type TrainConfig,
   validate,
 } from "./settings.ts";
+import { methodRecipe } from "./method_registry.ts";
 
 export {
   ConfigError,
@@ -85,7 +86,12 @@ function defined(o: Record<string, unknown> | undefined): Record<string, unknown
   return Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined));
 }
 
-/** preset < config file < flags. */
+/**
+ * preset < the method's recipe < config file < flags. A method's recipe
+ * (method_registry.ts) replaces the preset's heads and optimizer, which were
+ * tuned for BYOL; values it derives (SimSiam's lr from the batch size) follow
+ * the batch size the run will have.
+ */
 export function resolveConfig(
   file: Record<string, unknown> | undefined,
   flags: Record<string, unknown>,
@@ -97,7 +103,12 @@ export function resolveConfig(
       `unknown preset "${name}"; choose one of ${Object.keys(PRESETS).join(", ")}`,
     );
   }
-  return foldAmp(validate({ ...preset, preset: name, ...defined(file), ...defined(flags) }));
+  const given = { ...preset, preset: name, ...defined(file), ...defined(flags) };
+  const method = validate(given).method;
+  const recipe = methodRecipe(method, validate(given));
+  return foldAmp(
+    validate({ ...preset, preset: name, ...recipe, ...defined(file), ...defined(flags) }),
+  );
 }
 
 /** `amp: true` is `precision: "bf16-mixed"`; a new run's saved config holds only the precision. */

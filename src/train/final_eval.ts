@@ -1,13 +1,16 @@
 // The end of a run: kNN and linear-probe accuracy of the trained encoder next
 // to the two floors BYOL has to beat, a random-init encoder of the same
 // architecture and seed and the raw (normalised) pixels, printed as a table
-// and written to eval.json.
+// and written to eval.json; and a picture of the test features (plots/embedding.{svg,png}).
+import { join } from "node:path";
 import { manualSeed } from "../../ffi/runtime.ts";
+import { writeEmbeddingPlot } from "../report/embedding.ts";
 import { Flatten } from "../nn/layers.ts";
 import { buildEncoder } from "./encoders.ts";
 import { type EncoderEval, evaluateEncoder } from "./monitor.ts";
 import type { Run } from "./run.ts";
 import type { RunFolder } from "./run_folder.ts";
+import { type MethodName, methodTitle } from "./method_registry.ts";
 
 export interface FinalEvaluation {
   trained: EncoderEval;
@@ -33,7 +36,20 @@ export async function finalEvaluation(
   if (data.test === null) throw new Error(`${data.description} has no labelled test split`);
   const norm = run.augment.config.view1;
   const { world } = run;
-  const trained = evaluateEncoder(run.model.encoder, data.train, data.test, device, norm, world);
+  let embedding: { features: Float32Array; dim: number; labels: Int32Array } | null = null;
+  const trained = evaluateEncoder(run.method.encoder, data.train, data.test, device, norm, world, {
+    onlineProbe: run.probe,
+    testFeatures: (f, labels) => {
+      using f32 = f.to({ dtype: "float32", device: "cpu" });
+      using c = f32.contiguous();
+      using l = labels.cpu();
+      embedding = {
+        features: c.toTypedArray() as Float32Array,
+        dim: f.size(1),
+        labels: Int32Array.from(l.toTypedArray() as ArrayLike<number>),
+      };
+    },
+  });
   manualSeed(cfg.seed); // the same initial weights the run started from
   const random = buildEncoder(cfg, data.train.channels);
   if (device !== "cpu") random.to(device);
@@ -49,23 +65,45 @@ export async function finalEvaluation(
     seconds: (performance.now() - t0) / 1000,
   };
   await folder.writeJson("eval.json", result);
+  if (embedding !== null && folder.writer) {
+    // The test features' 2-D picture (UMAP over a stratified sample), coloured by label.
+    const e = embedding as { features: Float32Array; dim: number; labels: Int32Array };
+    try {
+      await writeEmbeddingPlot(join(folder.dir, "plots"), e.features, e.labels, {
+        dim: e.dim,
+        seed: cfg.seed,
+        title: `${methodTitle(cfg.method)} features of the ${data.testSplit} split (UMAP)`,
+        ...(data.test.classes ? { classNames: data.test.classes } : {}),
+      });
+    } catch (err) {
+      console.error(`warning: embedding picture not written: ${(err as Error).message}`);
+    }
+  }
   return result;
 }
 
-export function printEvaluation(ev: FinalEvaluation): void {
+export function printEvaluation(ev: FinalEvaluation, method: MethodName = "byol"): void {
+  const names = [`${methodTitle(method)} (this run)`, "random init", "raw pixels"];
+  const w = Math.max(7, ...names.map((n) => n.length));
   const row = (name: string, e: EncoderEval) =>
-    `| ${name.padEnd(16)} | ${e.knn20.toFixed(2).padStart(6)} | ${
+    `| ${name.padEnd(w)} | ${e.knn20.toFixed(2).padStart(6)} | ${
       e.knn200.toFixed(2).padStart(7)
     } | ` +
     `${e.probeTop1.toFixed(2).padStart(11)} | ${e.probeTop5.toFixed(2).padStart(11)} |`;
-  console.log("\n| encoder          | kNN-20 | kNN-200 | probe top-1 | probe top-5 |");
-  console.log("| ---------------- | ------ | ------- | ----------- | ----------- |");
-  console.log(row("BYOL (this run)", ev.trained));
-  console.log(row("random init", ev.randomInit));
-  console.log(row("raw pixels", ev.rawPixels));
+  console.log(`\n| ${"encoder".padEnd(w)} | kNN-20 | kNN-200 | probe top-1 | probe top-5 |`);
+  console.log(`| ${"-".repeat(w)} | ------ | ------- | ----------- | ----------- |`);
+  console.log(row(names[0], ev.trained));
+  console.log(row(names[1], ev.randomInit));
+  console.log(row(names[2], ev.rawPixels));
   const p = ev.trained.probe;
   console.log(
     `(accuracy in %, ${ev.split} split; kNN cosine T=0.1 over the training split; probe: ${p.optimizer} ` +
       `${p.epochs} epochs on standardised frozen features)`,
   );
+  if (ev.trained.onlineProbeTop1 !== undefined) {
+    console.log(
+      `online probe (trained during pretraining on the views' detached features): top-1 ` +
+        `${ev.trained.onlineProbeTop1.toFixed(2)}%`,
+    );
+  }
 }

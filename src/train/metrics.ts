@@ -5,15 +5,27 @@
 // checkpoint, or a line a crash cut short, never yields two points for a step.
 
 export interface MetricsRecord {
+  /** Optimizer steps done. */
   step: number;
   epoch: number;
+  /** The method's loss (mean over the step's batches). */
   loss: number;
-  tau: number;
   lr: number;
   imagesPerSec: number;
   /** Percent; only on steps after which the kNN monitor ran. */
   knnTop1?: number;
+  /** Percent: the online probe's test accuracy, on the monitor's steps (--online-probe). */
+  probeTop1?: number;
+  /** The online probe's training loss (--online-probe). */
+  probeLoss?: number;
+  /** BYOL's EMA decay at the step. */
+  tau?: number;
+  /** Any other metric a method reports (Method.afterStep), by its name. */
+  [metric: string]: number | undefined;
 }
+
+/** The fields every record has; any other numeric field is a method's or the monitor's. */
+export const CORE_FIELDS = ["step", "epoch", "loss", "lr", "imagesPerSec"] as const;
 
 /**
  * Parses metrics.jsonl text: unparsable lines (a crash mid-write leaves a
@@ -43,11 +55,14 @@ export function parseMetrics(content: string): MetricsRecord[] {
       step: rec.step as number,
       epoch: num(rec.epoch),
       loss: num(rec.loss),
-      tau: num(rec.tau),
       lr: num(rec.lr),
       imagesPerSec: num(rec.imagesPerSec),
     };
-    if (typeof rec.knnTop1 === "number") r.knnTop1 = rec.knnTop1;
+    // Every other field as written: numbers, and null (a NaN) as NaN.
+    for (const [k, v] of Object.entries(rec)) {
+      if ((CORE_FIELDS as readonly string[]).includes(k)) continue;
+      if (typeof v === "number" || v === null) r[k] = num(v);
+    }
     return r;
   }).sort((a, b) => a.step - b.step);
 }

@@ -9,6 +9,7 @@ import { linearProbe, type LinearProbeProtocol } from "../eval/linear_probe.ts";
 import type { ImageSet } from "../data/image_set.ts";
 import type { Module } from "../nn/module.ts";
 import { inPrecision, type Precision } from "./precision.ts";
+import type { OnlineProbe } from "./online_probe.ts";
 import { gatherShards, shardRange, SOLO, type World } from "./world.ts";
 
 export interface EncoderEval {
@@ -17,6 +18,16 @@ export interface EncoderEval {
   probeTop1: number;
   probeTop5: number;
   probe: LinearProbeProtocol;
+  /** The online probe's top-1 on the same test features (a run with --online-probe). */
+  onlineProbeTop1?: number;
+}
+
+/** What evaluateEncoder may also do with the test features it extracted. */
+export interface EvaluateExtras {
+  /** Score this online probe on them (EncoderEval.onlineProbeTop1). */
+  onlineProbe?: OnlineProbe | null;
+  /** Called on rank 0 with the test features (N, D) and labels (N,), before they are freed. */
+  testFeatures?: (features: Tensor, labels: Tensor) => void;
 }
 
 interface Uploaded {
@@ -110,6 +121,28 @@ export function knnTop1(
 }
 
 /**
+ * The monitor's scores: knnTop1's, and the online probe's top-1 on the same
+ * query features when a probe is given (rank 0 scores; the others get NaN).
+ */
+export function monitorScores(
+  encoder: Module,
+  bank: LabelledImages,
+  queries: LabelledImages,
+  norm: { mean: number[]; std: number[] },
+  opts: KnnMonitorOptions & { probe?: OnlineProbe | null } = {},
+): { knnTop1: number; probeTop1?: number } {
+  const { k = 200, world = SOLO, probe = null } = opts;
+  using fb = encoderFeatures(encoder, bank.images, norm, opts);
+  using fq = encoderFeatures(encoder, queries.images, norm, opts);
+  if (world.rank !== 0) {
+    return probe === null ? { knnTop1: NaN } : { knnTop1: NaN, probeTop1: NaN };
+  }
+  const knnTop1 = knnEvaluateMany(fb, bank.labels, fq, queries.labels, { ks: [k] })[0].top1;
+  if (probe === null) return { knnTop1 };
+  return { knnTop1, probeTop1: probe.accuracy(fq, queries.labels) };
+}
+
+/**
  * kNN (k = 20, 200) and the linear probe of a frozen encoder. With several
  * ranks the features are extracted in shares and gathered; rank 0 scores, the
  * others return null.
@@ -121,6 +154,7 @@ export function evaluateEncoder(
   device: string,
   norm: { mean: number[]; std: number[] },
   world: World = SOLO,
+  extras: EvaluateExtras = {},
 ): EncoderEval | null {
   using tr = disposable(upload(train, device));
   using te = disposable(upload(test, device));
@@ -129,13 +163,16 @@ export function evaluateEncoder(
   if (world.rank !== 0) return null;
   const [k20, k200] = knnEvaluateMany(fTrain, tr.v.labels, fTest, te.v.labels, { ks: [20, 200] });
   const probe = linearProbe(fTrain, tr.v.labels, fTest, te.v.labels);
-  return {
+  extras.testFeatures?.(fTest, te.v.labels);
+  const out: EncoderEval = {
     knn20: k20.top1,
     knn200: k200.top1,
     probeTop1: probe.top1,
     probeTop5: probe.top5,
     probe: probe.protocol,
   };
+  if (extras.onlineProbe) out.onlineProbeTop1 = extras.onlineProbe.accuracy(fTest, te.v.labels);
+  return out;
 }
 
 function disposable(u: Uploaded): { v: Uploaded } & Disposable {

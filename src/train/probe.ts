@@ -5,7 +5,7 @@ import { buildRun, type Run } from "./run.ts";
 import { trainStep } from "./step.ts";
 
 /**
- * Times real BYOL steps of `run`'s config on a throwaway copy (same data
+ * Times real training steps of `run`'s config on a throwaway copy (same data
  * loader, fresh model, optimizer and generator; libtorch's CPU generator put
  * back), so probing leaves the run itself untouched. Call `dispose` after.
  */
@@ -28,7 +28,8 @@ export function probeSteps(run: Run): {
       return ms;
     },
     dispose() {
-      copy.model.dispose();
+      copy.method.dispose();
+      copy.probe?.dispose();
       copy.optimizer.dispose();
       copy.generator.dispose();
     },

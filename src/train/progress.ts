@@ -39,7 +39,8 @@ export class Progress {
       this.#lastLine = now;
       console.error(
         `step ${m.step}/${this.#total} epoch ${m.epoch.toFixed(2)} loss ${m.loss.toFixed(4)} ` +
-          `lr ${m.lr.toExponential(2)} tau ${m.tau.toFixed(5)} ${m.imagesPerSec.toFixed(0)} img/s`,
+          `lr ${m.lr.toExponential(2)}${m.tau !== undefined ? ` tau ${m.tau.toFixed(5)}` : ""} ` +
+          `${m.imagesPerSec.toFixed(0)} img/s`,
       );
     }
   }

@@ -17,15 +17,19 @@ import type { Augment } from "../augment/two_views.ts";
 import { presets as augmentPresets } from "../augment/presets.ts";
 import type { PresetName } from "../augment/presets.ts";
 import { ImageLoader } from "../data/loader.ts";
-import { BYOL } from "../byol/model.ts";
-import { DistributedDataParallel } from "../distributed/ddp.ts";
+import { DistributedDataParallel, type Replicable } from "../distributed/ddp.ts";
 import { AdamW, decayParamGroups, LARS, SGD, warmupCosine } from "../optim/mod.ts";
-import type { Optimizer } from "../optim/optimizer.ts";
+import type { Optimizer, ParamGroup } from "../optim/optimizer.ts";
+import type { ExcludedGroupOptions } from "../optim/param_groups.ts";
+import type { Tensor } from "../../ffi/tensor.ts";
 import type { TrainingState } from "./checkpoint.ts";
 import { chooseDataDefaults } from "./data_defaults.ts";
 import { type DataSource, loadDataSource, probeData } from "./data_source.ts";
 import { buildEncoder } from "./encoders.ts";
-import type { TrainConfig } from "./settings.ts";
+import { buildMethod } from "./methods.ts";
+import { OnlineProbe, PROBE_LR } from "./online_probe.ts";
+import type { Method } from "../method/method.ts";
+import { ConfigError, type TrainConfig } from "./settings.ts";
 import type { Precision } from "./precision.ts";
 import { collective, SOLO, type World } from "./world.ts";
 
@@ -46,7 +50,10 @@ export interface Run {
   device: string;
   data: DataSource;
   loader: ImageLoader;
-  model: BYOL;
+  /** The self-supervised method (--method) over the encoder: its networks, loss and step hook. */
+  method: Method;
+  /** The online linear probe (--online-probe on labelled data), or null. */
+  probe: OnlineProbe | null;
   optimizer: RunOptimizer;
   augment: Augment;
   /** Draws every augmentation parameter. */
@@ -57,10 +64,10 @@ export interface Run {
   /** The processes training together (SOLO: this one alone); see world.ts. */
   world: World;
   /**
-   * Several ranks: rank 0's weights, buffers and EMA target broadcast at
-   * construction, gradients averaged after each backward (null alone).
+   * Several ranks: rank 0's parameters and buffers (a BYOL target included)
+   * broadcast at construction, gradients averaged after each backward (null alone).
    */
-  ddp: DistributedDataParallel<BYOL> | null;
+  ddp: DistributedDataParallel<Replicable> | null;
 }
 
 export function resolveDevice(device: string): string {
@@ -106,11 +113,29 @@ export async function prepareData(
   return { cfg: chosen.cfg, data, notes: chosen.notes };
 }
 
-/** The optimizer a config names, over BYOL's online parameters (biases and norms excluded from decay). */
-export function buildOptimizer(cfg: TrainConfig, model: BYOL): RunOptimizer {
+/**
+ * The optimizer a config names, over the method's parameters (biases and
+ * norms excluded from decay) and the online probe's (a third group: no decay,
+ * no LARS adaptation, its own lr scale, PROBE_LR at the schedule's peak).
+ */
+export function buildOptimizer(
+  cfg: TrainConfig,
+  method: Method,
+  probe: OnlineProbe | null = null,
+): RunOptimizer {
   // Biases and normalisation parameters: no weight decay and no LARS
-  // adaptation, as in the paper.
-  const groups = decayParamGroups(model.namedOnlineParameters());
+  // adaptation, as in the BYOL paper.
+  const groups: ParamGroup<ExcludedGroupOptions>[] = decayParamGroups(method.namedParameters());
+  if (probe !== null) {
+    const named = probe.namedParameters();
+    groups.push({
+      params: named.map(([, t]) => t),
+      names: named.map(([k]) => k),
+      weightDecay: 0,
+      lars: false,
+      lrScale: PROBE_LR[cfg.optimizer] / cfg.lr,
+    });
+  }
   switch (cfg.optimizer) {
     case "lars":
       return new LARS(groups, { lr: cfg.lr, weightDecay: cfg.weightDecay, momentum: 0.9 });
@@ -121,8 +146,20 @@ export function buildOptimizer(cfg: TrainConfig, model: BYOL): RunOptimizer {
   }
 }
 
-/** The step schedule of a config over `trainImages` images. */
-export function buildSchedule(cfg: TrainConfig, stepsPerEpoch: number): Schedule {
+/**
+ * The step schedule of a config whose loader has `batchesPerEpoch` batches an
+ * epoch: an optimizer step takes --accumulate-grad-batches of them (the
+ * epoch's last few, short of a step, are skipped).
+ */
+export function buildSchedule(cfg: TrainConfig, batchesPerEpoch: number): Schedule {
+  const stepsPerEpoch = Math.floor(batchesPerEpoch / cfg.accumulateGradBatches);
+  if (stepsPerEpoch < 1) {
+    throw new ConfigError(
+      `--accumulate-grad-batches ${cfg.accumulateGradBatches} needs that many batches of ` +
+        `${cfg.batchSize} images an epoch, the data has ${batchesPerEpoch}; lower ` +
+        "--accumulate-grad-batches or --batch-size",
+    );
+  }
   const allSteps = stepsPerEpoch * cfg.epochs;
   return {
     stepsPerEpoch,
@@ -160,20 +197,31 @@ export function buildRun(
   // Weights (here) and views (in the step) channels-last, the layout oneDNN
   // and cuDNN convolutions run fastest in.
   if (cfg.channelsLast) encoder.channelsLast();
-  const model = new BYOL(encoder, {
-    projectionDim: cfg.projectionDim,
-    hiddenDim: cfg.hiddenDim,
-    tauBase: cfg.tauBase,
+  const method = buildMethod(cfg, encoder, {
     device,
     // Several ranks: batch statistics over the global batch (every BatchNorm of
-    // the online encoder, projector and predictor, and so the target's forward,
-    // which runs the same modules), as one process computes them.
+    // the encoder and the heads, and so BYOL's target forward, which runs the
+    // same modules), as one process computes them.
     syncBatchNorm: world.worldSize > 1,
   });
+  const probe = cfg.onlineProbe && data.train.labels !== null
+    ? new OnlineProbe(
+      method.encoder.outDim,
+      Math.max(
+        data.train.classes?.length ?? 0,
+        data.train.labels.reduce((m, l) => Math.max(m, l), -1) + 1,
+      ),
+      device,
+    )
+    : null;
   // DistributedDataParallel starts every rank from rank 0's weights.
-  let ddp: DistributedDataParallel<BYOL> | null = null;
+  let ddp: DistributedDataParallel<Replicable> | null = null;
   if (world.worldSize > 1) {
-    ddp = collective(world, "the initial broadcast", () => new DistributedDataParallel(model));
+    const trained: Replicable = {
+      namedParameters: () => [...method.namedParameters(), ...(probe?.namedParameters() ?? [])],
+      namedBuffers: () => [...method.namedBuffers(), ...(probe?.namedBuffers() ?? [])],
+    };
+    ddp = collective(world, "the initial broadcast", () => new DistributedDataParallel(trained));
   }
   const base = augmentPresets[cfg.augment as PresetName];
   // A preset's fixed blur kernel fits its own size; other sizes get 10% of the side.
@@ -187,8 +235,9 @@ export function buildRun(
     device,
     data,
     loader,
-    model,
-    optimizer: buildOptimizer(cfg, model),
+    method,
+    probe,
+    optimizer: buildOptimizer(cfg, method, probe),
     augment,
     generator: new Generator(cfg.seed + 1, { device }),
     schedule: buildSchedule(cfg, loader.stepsPerEpoch),
@@ -207,8 +256,7 @@ export function captureState(run: Run, step: number): TrainingState {
     step,
     epoch,
     stepInEpoch: step - epoch * run.schedule.stepsPerEpoch,
-    online: run.model.stateDict(),
-    target: run.model.targetStateDict(),
+    model: { ...run.method.stateDict(), ...run.probe?.stateDict(PROBE_PREFIX) },
     optimizer,
     cpuRng: getRngState("cpu"),
     augmentRng: run.generator.getState(),
@@ -217,16 +265,14 @@ export function captureState(run: Run, step: number): TrainingState {
 
 /** Puts `state` into `run` (copies; the caller frees the state's tensors). Returns the step. */
 export function restoreState(run: Run, state: TrainingState): number {
-  const sub = (prefix: string) =>
-    Object.fromEntries(
-      Object.entries(state.online).filter(([k]) => k.startsWith(prefix)).map((
-        [k, v],
-      ) => [k.slice(prefix.length), v]),
-    );
-  run.model.encoder.loadStateDict(sub("encoder."));
-  run.model.projector.loadStateDict(sub("projector."));
-  run.model.predictor.loadStateDict(sub("predictor."));
-  run.model.loadTargetStateDict(state.target);
+  const own: Record<string, Tensor> = {};
+  const probe: Record<string, Tensor> = {};
+  for (const [k, t] of Object.entries(state.model)) {
+    if (k.startsWith(`${PROBE_PREFIX}.`)) probe[k.slice(PROBE_PREFIX.length + 1)] = t;
+    else own[k] = t;
+  }
+  run.method.loadStateDict(own);
+  run.probe?.loadStateDict(probe);
   run.optimizer.loadStateDict(
     state.optimizer as Parameters<RunOptimizer["loadStateDict"]>[0],
   );
@@ -235,9 +281,13 @@ export function restoreState(run: Run, state: TrainingState): number {
   return state.step;
 }
 
+/** Where a checkpoint holds the online probe's classifier (beside the method's keys). */
+const PROBE_PREFIX = "probe";
+
 export function disposeRun(run: Run): void {
   run.ddp?.dispose();
-  run.model.dispose();
+  run.method.dispose();
+  run.probe?.dispose();
   run.optimizer.dispose();
   run.loader.dispose();
   run.generator.dispose();

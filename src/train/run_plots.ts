@@ -11,7 +11,15 @@ import {
   stackedChartsSvg,
   svgToPng,
 } from "../report/plots.ts";
-import { type MetricsRecord, readMetrics } from "./metrics.ts";
+import { CORE_FIELDS, type MetricsRecord, readMetrics } from "./metrics.ts";
+
+/** Per-step metrics besides the core ones and the monitor's: a method's (BYOL's tau). */
+function methodMetricNames(records: MetricsRecord[]): string[] {
+  const skip = new Set<string>([...CORE_FIELDS, "knnTop1", "probeTop1", "probeLoss"]);
+  const names = new Set<string>();
+  for (const r of records) for (const k of Object.keys(r)) if (!skip.has(k)) names.add(k);
+  return [...names];
+}
 
 /** Builds the run's charts as SVG strings keyed by base name (knn only if any kNN was logged). */
 export function runCharts(records: MetricsRecord[]): Map<string, string> {
@@ -37,49 +45,59 @@ export function runCharts(records: MetricsRecord[]): Map<string, string> {
   }
   charts.set(
     "loss",
-    lineChartSvg({ title: "BYOL loss", xLabel: "step", yLabel: "loss", series: lossSeries }),
+    lineChartSvg({ title: "Training loss", xLabel: "step", yLabel: "loss", series: lossSeries }),
   );
 
-  // Two panels rather than twin y-axes: lr and tau live on unrelated scales.
+  // One panel per quantity rather than twin y-axes: the lr and a method's
+  // metrics (BYOL's tau) live on unrelated scales.
+  const panel = (title: string, yLabel: string, key: string, color: string) => ({
+    title,
+    xLabel: "step",
+    yLabel,
+    series: [{ name: key, points: records.map((r) => [r.step, r[key] ?? NaN] as Point), color }],
+  });
+  const extra = methodMetricNames(records);
   charts.set(
     "schedules",
     stackedChartsSvg({
       width: 800,
       panelHeight: 300,
       panels: [
-        {
-          title: "Learning rate",
-          xLabel: "step",
-          yLabel: "lr",
-          series: [{ name: "lr", points: records.map((r) => [r.step, r.lr]), color: PALETTE[0] }],
-        },
-        {
-          title: "Target EMA momentum τ",
-          xLabel: "step",
-          yLabel: "τ",
-          series: [{
-            name: "tau",
-            points: records.map((r) => [r.step, r.tau]),
-            color: PALETTE[2],
-          }],
-        },
+        panel("Learning rate", "lr", "lr", PALETTE[0]),
+        ...extra.map((k, i) =>
+          k === "tau"
+            ? panel("Target EMA momentum τ", "τ", k, PALETTE[2])
+            : panel(k, k, k, PALETTE[(i + 2) % PALETTE.length])
+        ),
       ],
     }),
   );
 
-  const byEpoch = new Map<number, number>();
-  for (const r of records) {
-    if (r.knnTop1 !== undefined && Number.isFinite(r.knnTop1)) byEpoch.set(r.epoch, r.knnTop1);
-  }
-  if (byEpoch.size > 0) {
-    const points = [...byEpoch.entries()].sort((a, b) => a[0] - b[0]) as Point[];
+  const monitor = (key: "knnTop1" | "probeTop1") => {
+    const byEpoch = new Map<number, number>();
+    for (const r of records) {
+      const v = r[key];
+      if (v !== undefined && Number.isFinite(v)) byEpoch.set(r.epoch, v);
+    }
+    return [...byEpoch.entries()].sort((a, b) => a[0] - b[0]) as Point[];
+  };
+  const knn = monitor("knnTop1");
+  const probe = monitor("probeTop1");
+  if (knn.length > 0 || probe.length > 0) {
+    const series: Series[] = [];
+    if (knn.length > 0) {
+      series.push({ name: "kNN top-1", points: knn, color: PALETTE[1], markers: true });
+    }
+    if (probe.length > 0) {
+      series.push({ name: "online probe top-1", points: probe, color: PALETTE[4], markers: true });
+    }
     charts.set(
       "knn",
       lineChartSvg({
-        title: "kNN top-1 accuracy",
+        title: probe.length > 0 ? "Monitor accuracy (test split)" : "kNN top-1 accuracy",
         xLabel: "epoch",
         yLabel: "top-1 (%)",
-        series: [{ name: "kNN top-1", points, color: PALETTE[1], markers: true }],
+        series,
       }),
     );
   }

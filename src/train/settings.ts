@@ -123,9 +123,13 @@ function flag(def: boolean, help: string, extra: Partial<Setting<boolean>> = {})
   } satisfies Setting<boolean>;
 }
 
-// The encoder kinds are the registry's (encoder_registry.ts).
+// The encoder kinds and methods are their registries' (encoder_registry.ts,
+// method_registry.ts).
 import { ENCODERS } from "./encoder_registry.ts";
+import { METHODS } from "./method_registry.ts";
+import { LOGGER_REGISTRY, LOGGERS } from "./loggers/registry.ts";
 export { type EncoderName, ENCODERS } from "./encoder_registry.ts";
+export { type MethodName, METHODS } from "./method_registry.ts";
 export const OPTIMIZERS = ["lars", "adamw", "sgd"] as const;
 export type OptimizerName = typeof OPTIMIZERS[number];
 /** Preset names; the recipes themselves are in presets.ts. */
@@ -147,6 +151,13 @@ export const SETTINGS = {
     "<path>",
   ),
   preset: choice("fashion-mnist", PRESET_NAMES, "recipe (any flag overrides it)"),
+  method: choice(
+    "byol",
+    METHODS,
+    "self-supervised method (its own recipe of heads and optimizer over the preset's; " +
+      "docs/TRAINING.md)",
+    { legacy: "byol" },
+  ),
   encoder: choice("convnet", ENCODERS, "encoder"),
   stem: choice("cifar", ["imagenet", "cifar"] as const, "ResNet stem"),
   width: int(32, 1, "width of the convnet's first block"),
@@ -178,7 +189,20 @@ export const SETTINGS = {
     },
   }),
   epochs: int(4, 1, "epochs"),
-  batchSize: int(256, 2, "images per step over all processes (the global batch)"),
+  batchSize: int(
+    256,
+    2,
+    "images per forward over all processes (the global batch; per optimizer step with " +
+      "--accumulate-grad-batches 1)",
+  ),
+  accumulateGradBatches: int(
+    1,
+    1,
+    "batches whose gradients add up to one optimizer step (Lightning's): the loss and " +
+      "gradients of N batches of --batch-size equal one N-times larger batch's, BatchNorm's " +
+      "statistics aside (per batch); the schedules count optimizer steps",
+    { legacy: 1 },
+  ),
   optimizer: choice("adamw", OPTIMIZERS, "optimizer"),
   lr: real(1e-3, (n) => n > 0, "a number > 0", "peak learning rate"),
   weightDecay: real(1e-6, (n) => n >= 0, "a number >= 0", "weight decay"),
@@ -190,9 +214,20 @@ export const SETTINGS = {
     "smallest crop, as a fraction of the image area (0: the augmentation preset's)",
     { legacy: 0 },
   ),
-  tauBase: real(0.99, (n) => n >= 0 && n <= 1, "in [0, 1]", "target EMA decay at step 0"),
+  tauBase: real(
+    0.99,
+    (n) => n >= 0 && n <= 1,
+    "in [0, 1]",
+    "target EMA decay at step 0 (BYOL)",
+  ),
   projectionDim: int(128, 1, "projector/predictor output size"),
   hiddenDim: int(1024, 1, "projector/predictor hidden width"),
+  predictorDim: int(
+    0,
+    0,
+    "predictor hidden width (0: the method's: --hidden-dim for BYOL, --projection-dim / 4 for SimSiam)",
+    { legacy: 0 },
+  ),
   device: text("auto", "auto | cpu | cuda | cuda:N", "<device>", {
     resumable: true,
     parse(v: unknown, key: string): string {
@@ -222,7 +257,37 @@ export const SETTINGS = {
     resumable: true,
   }),
   out: text("", "run folder (default runs/<date>-<preset>)", "<dir>"),
-  knnEvery: int(1, 0, "kNN monitor every N epochs (0: off)", { resumable: true }),
+  knnEvery: int(1, 0, "kNN monitor (and online probe score) every N epochs (0: off)", {
+    resumable: true,
+  }),
+  onlineProbe: flag(
+    true,
+    "train a linear classifier on the detached features of the views during pretraining " +
+      "(labelled data only); its test accuracy is logged at each monitor point and at the end",
+    { legacy: false },
+  ),
+  logger: text(
+    "jsonl",
+    "where metrics go, comma-separated: " +
+      LOGGERS.map((n) => `${n} (${LOGGER_REGISTRY[n].describe})`).join(", "),
+    "<names>",
+    {
+      resumable: true,
+      legacy: "jsonl",
+      parse(v: unknown, key: string): string {
+        if (typeof v !== "string") throw bad(key, "text", v);
+        const names = v.split(",").map((x) => x.trim()).filter((x) => x !== "");
+        const unknown = names.filter((n) => !(LOGGERS as readonly string[]).includes(n));
+        if (unknown.length > 0 || names.length === 0) {
+          throw new ConfigError(
+            `--${kebab(key)} takes a comma-separated list of ${LOGGERS.join(", ")}, got ` +
+              `${JSON.stringify(v)}`,
+          );
+        }
+        return [...new Set(["jsonl", ...names])].join(",");
+      },
+    },
+  ),
   checkpointEvery: int(200, 0, "checkpoint every N steps (0: only at epoch ends)", {
     resumable: true,
   }),

@@ -1,50 +1,100 @@
-// One BYOL training step: a batch, two augmented views, the loss, backward,
-// the optimizer step and the EMA update of the target, all in one tidy scope.
-// The loss is read back to the host only when asked (the read waits for the
-// device, so the loop asks every --log-every steps).
+// One training step of a run's method: --accumulate-grad-batches batches, each
+// with its two augmented views, the method's forward (and the online probe's
+// loss on the detached features), backward of the loss over the number of
+// batches, then the optimizer step and the method's own update (BYOL's EMA),
+// all in one tidy scope. The loss is read back to the host only when asked
+// (the read waits for the device, so the loop asks every --log-every steps).
 import { tidy } from "../../ffi/memory.ts";
+import type { Tensor } from "../../ffi/tensor.ts";
 import { inPrecision } from "./precision.ts";
 import type { Run } from "./run.ts";
 import { meanOverRanks, syncGradients } from "./world.ts";
 
 export interface StepResult {
-  /** The loss, or NaN when it was not read back. */
+  /** The method's loss (mean over the step's batches), or NaN when it was not read back. */
   loss: number;
-  /** The EMA decay used for the target update. */
-  tau: number;
   lr: number;
+  /** The method's own metrics (BYOL: { tau }), then the online probe's loss when read back. */
+  metrics: Record<string, number>;
 }
 
-/** Runs step number `step` (0-based) of `run`. */
-export function trainStep(run: Run, step: number, readLoss: boolean): StepResult {
-  const { cfg, schedule, optimizer, model } = run;
+/**
+ * The loss of batch `micro` of step `step`, backward of it divided by the
+ * step's number of batches (so the gradients add up to the mean's), and the
+ * online probe's. Returns the two losses, detached.
+ */
+function microStep(
+  run: Run,
+  step: number,
+  micro: number,
+  drawsFrom: Tensor | null,
+): { loss: Tensor; probeLoss: Tensor | null } {
+  const { cfg, schedule, method, probe } = run;
+  const n = cfg.accumulateGradBatches;
   const epoch = Math.floor(step / schedule.stepsPerEpoch);
-  const lr = schedule.lrAt(step);
-  optimizer.setLr(lr);
+  const inEpoch = step - epoch * schedule.stepsPerEpoch;
   return tidy(() => {
     // With several ranks: this rank's share of the global batch, and of the
     // augmentation parameters drawn for all of it (the generator advances as
     // in one process, so its state is the same on every rank).
-    const batch = run.loader.batch(epoch, step - epoch * schedule.stepsPerEpoch);
+    const batch = run.loader.batch(epoch, inEpoch * n + micro);
+    // Accumulating: every batch of the step draws from the step's first
+    // generator state, its own slice of one draw for all n batches, so the
+    // views (and the generator after the step) are those of one n-times larger
+    // batch: the loader's batches of a step are that batch's images in order.
+    if (drawsFrom !== null) run.generator.setState(drawsFrom);
     let [v1, v2] = run.augment.twoViews(batch.images, run.generator, {
-      offset: batch.offset,
-      total: batch.globalSize,
+      offset: micro * batch.globalSize + batch.offset,
+      total: n * batch.globalSize,
     });
     if (cfg.channelsLast) {
       v1 = v1.contiguous("channelsLast");
       v2 = v2.contiguous("channelsLast");
     }
     // bf16-mixed: autocast's policy on the run's device (convolutions, linear
-    // layers and matmuls in bf16, online and target forwards alike); weights,
-    // gradients, optimizer state and the EMA target stay float32, and the
-    // loss normalises float32 copies of the projections (BYOL.loss).
-    const l = inPrecision(run.precision, run.device, () => model.loss(v1, v2));
+    // layers and matmuls in bf16, every forward of the method alike); weights,
+    // gradients, optimizer state and a BYOL target stay float32, and the
+    // losses take float32 copies of the heads' outputs.
+    const out = inPrecision(run.precision, run.device, () => method.forward(v1, v2));
+    let total = out.loss;
+    let probeLoss: Tensor | null = null;
+    if (probe !== null && batch.labels !== null) {
+      const labels = batch.labels.repeat([2]);
+      probeLoss = probe.loss(out.features, labels);
+      total = total.add(probeLoss);
+    }
+    (n > 1 ? total.div(n) : total).backward();
+    return { loss: out.loss.detach(), probeLoss: probeLoss?.detach() ?? null };
+  });
+}
+
+/** Runs optimizer step number `step` (0-based) of `run`. */
+export function trainStep(run: Run, step: number, readLoss: boolean): StepResult {
+  const { cfg, schedule, optimizer, method, ddp } = run;
+  const n = cfg.accumulateGradBatches;
+  const lr = schedule.lrAt(step);
+  optimizer.setLr(lr);
+  return tidy(() => {
     optimizer.zeroGrad();
-    l.backward();
+    let loss: Tensor | null = null;
+    let probeLoss: Tensor | null = null;
+    const drawsFrom = n > 1 ? run.generator.getState() : null;
+    for (let i = 0; i < n; i++) {
+      // Several ranks: gradients are averaged once, after the step's last batch.
+      const r = i < n - 1 && ddp !== null
+        ? ddp.noSync(() => microStep(run, step, i, drawsFrom))
+        : microStep(run, step, i, drawsFrom);
+      loss = loss === null ? r.loss : loss.add(r.loss);
+      if (r.probeLoss !== null) {
+        probeLoss = probeLoss === null ? r.probeLoss : probeLoss.add(r.probeLoss);
+      }
+    }
     syncGradients(run);
     optimizer.step();
-    const tau = model.updateTarget(step, schedule.allSteps);
-    // The logged loss is the global batch's: the mean over the ranks' shares.
-    return { loss: readLoss ? meanOverRanks(run.world, l.item()) : NaN, tau, lr };
+    const metrics = { ...method.afterStep(step, schedule.allSteps) };
+    // The logged losses are the global batch's: the mean over the ranks' shares.
+    const read = (t: Tensor) => meanOverRanks(run.world, t.item() / n);
+    if (readLoss && probeLoss !== null) metrics.probeLoss = read(probeLoss);
+    return { loss: readLoss ? read(loss!) : NaN, lr, metrics };
   });
 }

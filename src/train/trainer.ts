@@ -5,7 +5,10 @@
 import { getNumThreads } from "../../ffi/runtime.ts";
 import { type Checkpoint, decodeState, disposeCheckpoint } from "./checkpoint.ts";
 import type { MetricsRecord } from "./metrics.ts";
-import { knnTop1, type LabelledImages, uploadLabelled } from "./monitor.ts";
+import { type LabelledImages, monitorScores, uploadLabelled } from "./monitor.ts";
+import { type Callback, emit, type MonitorScores } from "./callbacks.ts";
+import { createLoggers } from "./loggers/registry.ts";
+import { methodTitle } from "./method_registry.ts";
 import {
   buildRun,
   captureState,
@@ -25,13 +28,8 @@ import type { TrainConfig } from "./settings.ts";
 import { trainStep } from "./step.ts";
 import { anyRank, broadcastText, collective, SOLO, type World } from "./world.ts";
 
-export interface TrainEvents {
-  /** Called after each logged step. */
-  onLog?(m: MetricsRecord, totalSteps: number): void;
-  onEpochEnd?(epoch: number, knnTop1: number | null): void;
-  onMessage?(line: string): void;
-  onCheckpoint?(dir: string): void;
-}
+/** The loop's events (callbacks.ts); kept under its earlier name. */
+export type TrainEvents = Callback;
 
 export interface TrainResult {
   runDir: string;
@@ -139,25 +137,36 @@ export class Trainer {
     return t;
   }
 
-  /** The online kNN monitor: k=200, cosine, T=0.1, train split as the bank. */
-  knn(): number {
-    const { data, loader, model, augment, device, world } = this.parts;
+  /**
+   * The monitor: the online kNN (k=200, cosine, T=0.1, train split as the
+   * bank) and, with --online-probe, the online probe's top-1, both on the test
+   * split's features (extracted once).
+   */
+  monitor(): MonitorScores {
+    const { data, loader, method, augment, device, world, probe } = this.parts;
     if (data.test === null || loader.labels === null) {
       throw new Error(`${data.description} has no labelled test split for the kNN monitor`);
     }
     this.#testSet ??= uploadLabelled(data.test, device);
     const bank = { images: loader.images, labels: loader.labels };
     try {
-      return knnTop1(model.encoder, bank, this.#testSet, augment.config.view1, {
+      const s = monitorScores(method.encoder, bank, this.#testSet, augment.config.view1, {
         k: 200,
         // This rank's share of the step's batch: the step's blocks, already cached.
         batchSize: this.cfg.batchSize / world.worldSize,
         world,
         precision: this.parts.precision,
+        probe,
       });
+      return s;
     } finally {
-      model.train();
+      method.train();
     }
+  }
+
+  /** The online kNN monitor's top-1 (monitor().knnTop1). */
+  knn(): number {
+    return this.monitor().knnTop1;
   }
 
   /** Asks the loop to stop after the current step (and write a checkpoint). */
@@ -177,18 +186,44 @@ export class Trainer {
     }
   }
 
-  /** Trains until the configured steps are done or a stop is requested. */
-  async run(events: TrainEvents = {}): Promise<TrainResult> {
-    const { cfg, data, schedule, model, device } = this.parts;
-    const say = events.onMessage ?? (() => {});
-    say(
-      `training BYOL (${cfg.encoder}) on ${data.description}: ${data.train.length} ` +
-        `images, ${schedule.stepsPerEpoch} steps/epoch, ${schedule.totalSteps} steps, ` +
-        `device ${device}, ${getNumThreads()} threads, precision ${this.parts.precision}` +
-        (cfg.deterministic ? ", deterministic algorithms" : ""),
-    );
-    using metrics = await this.folder.openMetrics();
-    model.train();
+  /**
+   * Trains until the configured steps are done or a stop is requested. The
+   * loggers --logger names (metrics.jsonl always) and `callbacks` (a
+   * progress bar, a script's own) receive the loop's events in that order.
+   */
+  async run(callbacks: Callback | Callback[] = []): Promise<TrainResult> {
+    const subscribers = [
+      ...await createLoggers(this.cfg.logger),
+      ...(Array.isArray(callbacks) ? callbacks : [callbacks]),
+    ];
+    try {
+      return await this.#loop(subscribers);
+    } finally {
+      for (const c of subscribers) await c.close?.();
+    }
+  }
+
+  async #loop(subscribers: Callback[]): Promise<TrainResult> {
+    const { cfg, data, schedule, method, device } = this.parts;
+    const accumulate = cfg.accumulateGradBatches > 1
+      ? `, ${cfg.accumulateGradBatches} batches of ${cfg.batchSize} a step`
+      : "";
+    for (const c of subscribers) {
+      c.onMessage?.(
+        `training ${methodTitle(cfg.method)} (${cfg.encoder}) on ${data.description}: ` +
+          `${data.train.length} images, ${schedule.stepsPerEpoch} steps/epoch${accumulate}, ` +
+          `${schedule.totalSteps} steps, device ${device}, ${getNumThreads()} threads, ` +
+          `precision ${this.parts.precision}` +
+          (cfg.deterministic ? ", deterministic algorithms" : ""),
+      );
+    }
+    await emit(subscribers, "onTrainStart", {
+      run: this.parts,
+      folder: this.folder,
+      startStep: this.step,
+      totalSteps: schedule.totalSteps,
+    });
+    method.train();
     let lastLoss = NaN;
     let windowStart = performance.now();
     let windowImages = 0;
@@ -204,7 +239,7 @@ export class Trainer {
         () => trainStep(this.parts, this.step, log),
       );
       this.step = next;
-      windowImages += cfg.batchSize;
+      windowImages += cfg.batchSize * cfg.accumulateGradBatches;
       if (log) {
         if (!Number.isFinite(r.loss)) {
           throw new Error(
@@ -217,26 +252,25 @@ export class Trainer {
           step: this.step,
           epoch: this.step / schedule.stepsPerEpoch,
           loss: r.loss,
-          tau: r.tau,
+          ...r.metrics,
           lr: r.lr,
           imagesPerSec: windowImages / ((now - windowStart) / 1000),
         };
-        let top1: number | null = null;
+        let scores: MonitorScores | null = null;
         const epoch = this.step / schedule.stepsPerEpoch;
         if (epochEnds && cfg.knnEvery > 0 && epoch % cfg.knnEvery === 0 && data.test !== null) {
-          top1 = this.knn();
-          rec.knnTop1 = top1;
+          scores = this.monitor();
+          Object.assign(rec, scores);
         }
-        await metrics?.write(rec);
-        events.onLog?.(rec, schedule.totalSteps);
-        if (epochEnds) events.onEpochEnd?.(epoch, top1);
+        await emit(subscribers, "onLog", rec, schedule.totalSteps);
+        if (epochEnds) await emit(subscribers, "onEpochEnd", epoch, scores);
         windowStart = performance.now();
         windowImages = 0;
       }
       const periodic = cfg.checkpointEvery > 0 && this.step % cfg.checkpointEvery === 0;
       if ((periodic || epochEnds) && this.step < schedule.totalSteps) {
         const dir = await this.checkpoint();
-        if (dir !== null) events.onCheckpoint?.(dir);
+        if (dir !== null) await emit(subscribers, "onCheckpoint", dir);
       }
       // Let signal handlers (SIGINT) run between steps.
       await new Promise((r) => setTimeout(r, 0));
@@ -244,15 +278,17 @@ export class Trainer {
       this.#stop = anyRank(this.parts.world, this.#stop);
     }
     const dir = await this.checkpoint();
-    if (dir !== null) events.onCheckpoint?.(dir);
+    if (dir !== null) await emit(subscribers, "onCheckpoint", dir);
     await this.folder.saveEncoder(
-      model.encoder,
+      method.encoder,
       encoderMetadata(encoderSpec(cfg, data.train.channels), this.step),
     );
+    const interrupted = this.#stop && this.step < schedule.totalSteps;
+    await emit(subscribers, "onTrainEnd", { steps: this.step, interrupted });
     return {
       runDir: this.folder.dir,
       steps: this.step,
-      interrupted: this.#stop && this.step < schedule.totalSteps,
+      interrupted,
       lastLoss,
       encoderPath: this.folder.encoderPath,
     };

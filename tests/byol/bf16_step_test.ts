@@ -28,7 +28,7 @@ function oneStep(bf16: boolean) {
   const v1 = randn([6, 1, 8, 8]);
   const v2 = randn([6, 1, 8, 8]);
   const inputs: Record<string, Tensor> = { v1, v2 };
-  for (const [k, t] of Object.entries(model.stateDict())) inputs[`w.${k}`] = t.clone();
+  for (const [k, t] of Object.entries(model.onlineStateDict())) inputs[`w.${k}`] = t.clone();
   const opt = new optim.SGD(model.onlineParameters(), { lr: 0.5, momentum: 0, weightDecay: 0 });
   const loss = tidy(() => {
     const l = bf16
@@ -84,12 +84,12 @@ for k, v in proj.state_dict().items(): out["projector." + k] = v
   assert(Number.isFinite(loss) && loss >= 0 && loss <= 8, `bf16 loss ${loss}`);
   assert(Number.isFinite(fp32.loss), `fp32 loss ${fp32.loss}`);
   // The weights stay float32.
-  for (const [k, t] of Object.entries(model.stateDict())) {
+  for (const [k, t] of Object.entries(model.onlineStateDict())) {
     assert(t.dtype === "float32" || k.endsWith("num_batches_tracked"), `${k} is ${t.dtype}`);
     assertNormClose(t.to({ dtype: "float64" }), ref[k].to({ dtype: "float64" }), 1e-3, k);
   }
   // And bf16 changed something: the step is not the float32 one.
-  const k0 = Object.keys(model.stateDict()).find((k) => k.endsWith("0.weight"))!;
-  const d = model.stateDict()[k0].sub(fp32.model.stateDict()[k0]).abs().max().item();
+  const k0 = Object.keys(model.onlineStateDict()).find((k) => k.endsWith("0.weight"))!;
+  const d = model.onlineStateDict()[k0].sub(fp32.model.onlineStateDict()[k0]).abs().max().item();
   assert(d > 0, `the bf16 step equals the fp32 step bit for bit (${k0})`);
 });

@@ -45,7 +45,7 @@ async function stepMatchesPyTorch(channelsLast: boolean) {
     [v1, v2] = [v1.contiguous("channelsLast"), v2.contiguous("channelsLast")];
     assertEquals(v1.memoryFormat, "channelsLast");
   }
-  for (const [k, t] of Object.entries(model.stateDict())) inputs[`w.${k}`] = t.clone();
+  for (const [k, t] of Object.entries(model.onlineStateDict())) inputs[`w.${k}`] = t.clone();
   const opt = new optim.LARS(optim.decayParamGroups(model.namedOnlineParameters()), {
     lr: 0.5,
     weightDecay: 1e-2,
@@ -110,7 +110,7 @@ for k, v in proj.state_dict().items(): out["online.projector." + k] = v
       `loss at step ${s}: ${losses[s]} vs ${ref[`loss${s}`].item()}`,
     );
   }
-  for (const [k, t] of Object.entries(model.stateDict())) {
+  for (const [k, t] of Object.entries(model.onlineStateDict())) {
     assertNormClose(
       t.to({ dtype: "float64" }),
       ref[`online.${k}`].to({ dtype: "float64" }),

@@ -89,6 +89,8 @@ Deno.test("resume: only the resumable settings may change; saved runs are migrat
     "evaluate",
     "knnEvery",
     "logEvery",
+    // Where metrics go, not what is trained.
+    "logger",
     "masterAddr",
     "masterPort",
     "maxSteps",
