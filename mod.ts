@@ -66,6 +66,7 @@ export {
   type EventFileWriterOptions,
   readEventFile,
   type ReadEventFileOptions,
+  type SessionStatus,
   type TfEvent,
   type TfImage,
   type TfValue,

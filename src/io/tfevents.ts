@@ -10,7 +10,7 @@
  *
  * The mask is `((crc >>> 15) | (crc << 17)) + 0xa282ead8` modulo 2^32. The first record carries
  * `file_version: "brain.Event:2"`; each later one a `Summary` of scalars (`simple_value`) or
- * PNG images (`Summary.Image`). The protobuf wire encoding goes through @bufbuild/protobuf's
+ * PNG images (`Summary.Image`), or a `session_log` START marking a resumed run's restart. The protobuf wire encoding goes through @bufbuild/protobuf's
  * BinaryWriter / BinaryReader (deps/protobuf.ts); the few messages are encoded by field number
  * here, with no generated code.
  *
@@ -157,6 +157,11 @@ export interface TfValue {
   image?: TfImage;
 }
 
+/** `SessionLog.status`. */
+export type SessionStatus = "unspecified" | "start" | "stop" | "checkpoint";
+
+const SESSION_STATUS: readonly SessionStatus[] = ["unspecified", "start", "stop", "checkpoint"];
+
 /** An `Event`, with the fields this module writes. */
 export interface TfEvent {
   /** Seconds since the Unix epoch. */
@@ -165,13 +170,19 @@ export interface TfEvent {
   /** Only in a file's first record: "brain.Event:2". */
   fileVersion?: string;
   summary?: { value: TfValue[] };
+  /** `session_log`: a (re)start of the run at `step` (EventFileWriter.addSessionStart). */
+  sessionLog?: { status: SessionStatus };
 }
 
-/** Serializes an Event (field numbers of tensorflow/core/util/event.proto). */
+/**
+ * Serializes an Event (field numbers of tensorflow/core/util/event.proto) to the bytes protobuf's
+ * own serializer writes: fields in number order, proto3's zeros left out (but for a value in a
+ * oneof, which is written even when 0).
+ */
 export function encodeEvent(e: TfEvent): Uint8Array {
   const w = new BinaryWriter();
-  w.tag(1, WireType.Bit64).double(e.wallTime);
-  w.tag(2, WireType.Varint).int64(e.step);
+  if (e.wallTime !== 0) w.tag(1, WireType.Bit64).double(e.wallTime);
+  if (e.step !== 0) w.tag(2, WireType.Varint).int64(e.step);
   if (e.fileVersion !== undefined) w.tag(3, WireType.LengthDelimited).string(e.fileVersion);
   if (e.summary !== undefined) {
     w.tag(5, WireType.LengthDelimited).fork();
@@ -193,6 +204,11 @@ export function encodeEvent(e: TfEvent): Uint8Array {
       }
       w.join();
     }
+    w.join();
+  }
+  if (e.sessionLog !== undefined) {
+    w.tag(7, WireType.LengthDelimited).fork();
+    w.tag(1, WireType.Varint).int32(SESSION_STATUS.indexOf(e.sessionLog.status));
     w.join();
   }
   return w.finish();
@@ -258,6 +274,14 @@ export function decodeEvent(bytes: Uint8Array): TfEvent {
         return true;
       });
       e.summary = { value };
+    } else if (no === 7 && type === WireType.LengthDelimited) {
+      const log: { status: SessionStatus } = { status: "unspecified" };
+      readMessage(r.bytes(), (s, n, t) => {
+        if (n !== 1 || t !== WireType.Varint) return false; // checkpoint_path, msg
+        log.status = SESSION_STATUS[s.int32()] ?? "unspecified";
+        return true;
+      });
+      e.sessionLog = log;
     } else return false;
     return true;
   });
@@ -547,6 +571,22 @@ export class EventFileWriter {
       wallTime: checkWallTime(sig, wallTime),
       step: checkStep(sig, step),
       summary: { value: [{ tag, image }] },
+    });
+  }
+
+  /**
+   * Marks a (re)start of the run at `step` (an Event whose `session_log` is START), as
+   * TensorFlow's training sessions do. TensorBoard then drops every point it read before this
+   * record at a step >= `step`: for a run resumed from a checkpoint of `step`, the points the
+   * earlier run logged after that checkpoint, which the resumed run logs again. Without it,
+   * TensorBoard shows both runs' points for those steps. Call it right after `open`.
+   */
+  async addSessionStart(step: number, wallTime?: number): Promise<void> {
+    const sig = "EventFileWriter.addSessionStart(step, wallTime)";
+    await this.#append({
+      wallTime: checkWallTime(sig, wallTime),
+      step: checkStep(sig, step),
+      sessionLog: { status: "start" },
     });
   }
 

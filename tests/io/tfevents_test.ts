@@ -203,6 +203,8 @@ Deno.test("event: encode and decode round trip, float32 values, NaN and infiniti
   assertEquals(v[6].image, ev.summary!.value[6].image);
   assertEquals(v[6].simpleValue, undefined);
   assertEquals(v[7].simpleValue, -2.5);
+  const start = decodeEvent(encodeEvent({ wallTime: 3, step: 9, sessionLog: { status: "start" } }));
+  assertEquals(start, { wallTime: 3, step: 9, sessionLog: { status: "start" } });
   // Field by field, the bytes protoc would write: wall_time fixed64, step varint, file_version.
   const head = encodeEvent({ wallTime: 0.5, step: 300, fileVersion: "v" });
   assertEquals(
@@ -481,9 +483,12 @@ for path in sys.argv[1:]:
             reader.GetNext()
         except errors.OutOfRangeError:
             break
-        ev = event_pb2.Event.FromString(reader.record())
+        record = reader.record()
+        ev = event_pb2.Event.FromString(record)
         events.append({"step": ev.step, "wall_time": ev.wall_time, "file_version": ev.file_version,
-                       "tags": [v.tag for v in ev.summary.value]})
+                       "what": ev.WhichOneof("what"), "tags": [v.tag for v in ev.summary.value],
+                       "session_log": ev.session_log.status if ev.HasField("session_log") else None,
+                       "same_bytes": ev.SerializeToString() == record})
     out["files"].append(events)
 print(json.dumps(out))
 `;
@@ -527,25 +532,42 @@ function hex(b: Uint8Array): string {
 }
 
 Deno.test({
-  name: `tensorboard: its record reader checks both CRCs of every record${NO_TB}`,
+  name: `tensorboard: its record reader checks both CRCs of every record, and protobuf ` +
+    `serializes each Event to the bytes written${NO_TB}`,
   ignore: TB.python === undefined,
   async fn() {
     await withTempDir(async (dir) => {
       const w = await EventFileWriter.open(dir);
-      for (let s = 0; s < 5; s++) await w.addScalars(s, { a: s, b: -s });
+      await w.addSessionStart(0);
+      for (let s = 0; s < 5; s++) await w.addScalars(s, { a: s, b: -s, c: NaN, d: -Infinity });
+      await w.addScalar("big step", 0.5, 2 ** 40);
       await w.addImage("im", await pngOf(3, 3), 3, 3, 3, 5);
       w.close();
       const r = await runPythonJson<{
         masked: number;
-        files: { step: number; file_version: string; tags: string[] }[][];
+        files: {
+          step: number;
+          file_version: string;
+          what: string;
+          tags: string[];
+          session_log: number | null;
+          same_bytes: boolean;
+        }[][];
       }>(TB.python!, PY_RECORDS, [w.path]);
       assertEquals(r.masked, maskedCrc32c(enc.encode("123456789")));
       const events = r.files[0];
-      assertEquals(events.length, 7);
+      assertEquals(events.length, 9);
       assertEquals(events[0].file_version, FILE_VERSION);
-      assertEquals(events.slice(1).map((e) => e.step), [0, 1, 2, 3, 4, 5]);
-      assertEquals(events[3].tags, ["a", "b"]);
-      assertEquals(events[6].tags, ["im"]);
+      assertEquals(events.map((e) => e.what), [
+        "file_version",
+        "session_log",
+        ...Array(7).fill("summary"),
+      ]);
+      assertEquals(events[1].session_log, 1); // SessionLog.START
+      assertEquals(events.slice(2).map((e) => e.step), [0, 1, 2, 3, 4, 2 ** 40, 5]);
+      assertEquals(events[3].tags, ["a", "b", "c", "d"]);
+      assertEquals(events[8].tags, ["im"]);
+      assertEquals(events.map((e) => e.same_bytes), Array(9).fill(true));
     });
   },
 });
@@ -641,5 +663,41 @@ Deno.test({
       assertEquals(r.scalars["only/first"], [[0, "1.0"]]);
       assertEquals(r.scalars["only/second"], [[6, "2.0"]]);
     });
+  },
+});
+
+Deno.test({
+  name: `tensorboard: a resumed run that logs steps again: both points show, unless the resumed ` +
+    `file starts with addSessionStart, which drops the earlier run's${NO_TB}`,
+  ignore: TB.python === undefined,
+  async fn() {
+    for (const sessionStart of [false, true]) {
+      await withTempDir(async (dir) => {
+        {
+          // The first run logs steps 0-5; its last checkpoint was at step 3.
+          using first = await EventFileWriter.open(dir);
+          if (sessionStart) await first.addSessionStart(0);
+          for (let s = 0; s < 6; s++) await first.addScalars(s, { loss: s, other: 100 + s });
+        }
+        {
+          using resumed = await EventFileWriter.open(dir);
+          if (sessionStart) await resumed.addSessionStart(3);
+          for (let s = 3; s < 8; s++) await resumed.addScalar("loss", 10 * s, s);
+        }
+        const events = readEventFile(await Deno.readFile((await eventFiles(dir))[1]));
+        if (sessionStart) assertEquals(events[1].sessionLog, { status: "start" });
+        const r = await runPythonJson<Accumulated>(TB.python!, PY_ACCUMULATOR, [dir]);
+        const first = [0, 1, 2, 3, 4, 5].map((s) => [s, `${s}.0`]);
+        const resumed = [3, 4, 5, 6, 7].map((s) => [s, `${10 * s}.0`]);
+        if (sessionStart) {
+          // Every tag's points at steps >= 3 from before the START are gone.
+          assertEquals(r.scalars["loss"], [...first.slice(0, 3), ...resumed]);
+          assertEquals(r.scalars["other"], [[0, "100.0"], [1, "101.0"], [2, "102.0"]]);
+        } else {
+          assertEquals(r.scalars["loss"], [...first, ...resumed]);
+          assertEquals(r.scalars["other"].length, 6);
+        }
+      });
+    }
   },
 });
