@@ -438,11 +438,14 @@ function writeError(path: string, e: unknown): Error {
 }
 
 /**
- * Writes a TensorBoard event file: `await EventFileWriter.open(dir)`, then `addScalar`,
- * `addScalars` and `addImage` per step. Every record goes to the file whole, in the order the
- * calls were made, before the call's promise resolves (no buffering: a crash loses nothing that
- * was awaited). `flush()` makes the written records durable (fdatasync); `close()` (or `using`)
- * closes the file once the awaited writes are done.
+ * Writes a TensorBoard event file: `await EventFileWriter.open(dir)`, on a resume
+ * `addSessionStart(step)`, then `addScalar`, `addScalars` and `addImage` per step. Every record
+ * goes to the file whole, in the order the calls were made, before the call's promise resolves
+ * (no buffering: a crash loses nothing that was awaited). A wrong argument rejects the call's
+ * promise and writes nothing. After a failed write (a full disk) every later call fails with
+ * the same error, so nothing follows a record cut short. `flush()` waits for the writes under
+ * way and makes them durable (fdatasync); `close()` (`using`) closes the file at once, so await
+ * the adds first; `await using` waits for them.
  */
 export class EventFileWriter {
   /** The event file's path: `<dir>/events.out.tfevents.<seconds>.<host>.<pid>.<n><suffix>`. */
