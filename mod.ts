@@ -60,6 +60,17 @@ export * as F from "./ffi/functional.ts";
 export * as nn from "./src/nn/mod.ts";
 export { loadStateDictFile, saveStateDict } from "./src/io/tensors.ts";
 export { SafetensorsError } from "./src/io/safetensors.ts";
+export {
+  EventFileError,
+  EventFileWriter,
+  type EventFileWriterOptions,
+  readEventFile,
+  type ReadEventFileOptions,
+  type SessionStatus,
+  type TfEvent,
+  type TfImage,
+  type TfValue,
+} from "./src/io/tfevents.ts";
 export { BYOL, byolLoss, type BYOLOptions, type Encoder, tauAt } from "./src/byol/mod.ts";
 export { negativeCosine, SimSiam, type SimSiamOptions } from "./src/simsiam/mod.ts";
 export type { Method, MethodOutput } from "./src/method/method.ts";
