@@ -1,7 +1,8 @@
 // The training loop's events and their subscribers, as Lightning's callbacks
 // are to its Trainer: the loop (trainer.ts) emits, and metrics.jsonl, the
 // TensorBoard event files (loggers/), the progress bar and the plots subscribe.
-// Every hook is optional and may be async; the loop awaits each in turn, in
+// Every hook is optional and may be async (what it returns is awaited, then
+// ignored); the loop awaits each in turn, in
 // the order the callbacks were given.
 import type { MetricsRecord } from "./metrics.ts";
 import type { Run } from "./run.ts";
@@ -31,19 +32,19 @@ export interface TrainEnd {
 
 export interface Callback {
   /** Before the first step (fresh or resumed). */
-  onTrainStart?(ctx: TrainContext): void | Promise<void>;
+  onTrainStart?(ctx: TrainContext): unknown;
   /** A line for the user (what is being trained, on what). */
-  onMessage?(line: string): void;
+  onMessage?(line: string): unknown;
   /** After each logged step: its metrics record (the monitor's scores on epoch ends). */
-  onLog?(m: MetricsRecord, totalSteps: number): void | Promise<void>;
+  onLog?(m: MetricsRecord, totalSteps: number): unknown;
   /** After an epoch's last step (`scores` when the monitor ran). */
-  onEpochEnd?(epoch: number, scores: MonitorScores | null): void | Promise<void>;
+  onEpochEnd?(epoch: number, scores: MonitorScores | null): unknown;
   /** After a checkpoint was written (its folder). */
-  onCheckpoint?(dir: string): void | Promise<void>;
+  onCheckpoint?(dir: string): unknown;
   /** After the last step and the final checkpoint and encoder file. */
-  onTrainEnd?(end: TrainEnd): void | Promise<void>;
+  onTrainEnd?(end: TrainEnd): unknown;
   /** Releases what the callback holds (files); called once, also when training failed. */
-  close?(): void | Promise<void>;
+  close?(): unknown;
 }
 
 /** Calls `hook` of every callback that has it, in order, awaiting each. */

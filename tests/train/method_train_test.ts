@@ -12,6 +12,7 @@ import { Trainer } from "../../src/train/trainer.ts";
 import { loadCheckpoint, resolveCheckpointDir } from "../../src/train/checkpoint.ts";
 import { readMetrics } from "../../src/train/metrics.ts";
 import { assertNormClose } from "../helpers/assert.ts";
+import { findTensorboardPython, runPythonJson } from "../helpers/tensorboard_python.ts";
 
 setNumThreads(navigator.hardwareConcurrency || 2);
 
@@ -186,4 +187,60 @@ Deno.test("SimSiam with the online probe and 2 accumulated batches: resume is ex
     await Deno.remove(a, { recursive: true });
     await Deno.remove(b, { recursive: true });
   }
+});
+
+const TB = await findTensorboardPython();
+
+Deno.test({
+  name:
+    "--logger tensorboard: TensorBoard reads the run's scalars and the views grid; a resume adds a file" +
+    (TB.python === undefined ? " (ignored: no python with tensorboard)" : ""),
+  ignore: TB.python === undefined,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "byol-tb-run-" });
+    try {
+      const cfg = { logger: "tensorboard", epochs: 1, knnEvery: 1, out: dir } as const;
+      (await runTiny(cfg, 4)).dispose();
+      const folder = new RunFolder(dir);
+      const ck = await loadCheckpoint(await resolveCheckpointDir(dir));
+      const resumed = await Trainer.create(await folder.readConfig(), { resumeFrom: ck, folder });
+      await resumed.run();
+      resumed.dispose();
+      const got = await runPythonJson<Record<string, unknown>>(
+        TB.python!,
+        `import sys, json, os
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+d = sys.argv[1]
+acc = EventAccumulator(d, size_guidance={"scalars": 0, "images": 0})
+acc.Reload()
+tags = acc.Tags()
+out = {"files": len([f for f in os.listdir(d) if "tfevents" in f]), "scalars": sorted(tags["scalars"]), "images": sorted(tags["images"])}
+for t in ["train/loss", "train/tau", "monitor/knn_top1", "monitor/probe_top1"]:
+    out[t] = [[e.step, e.value] for e in acc.Scalars(t)]
+im = acc.Images("views/augmented")[0]
+out["image"] = [im.width, im.height, len(im.encoded_image_string)]
+print(json.dumps(out))`,
+        [join(dir, "tensorboard")],
+      );
+      assertEquals(got.files, 2, "a resumed run writes a second event file");
+      for (const tag of ["train/loss", "train/lr", "train/tau", "perf/images_per_sec"]) {
+        assert((got.scalars as string[]).includes(tag), `${tag} in ${got.scalars}`);
+      }
+      // Each step once, with the loss of metrics.jsonl, across the two files.
+      const want = await readMetrics(join(dir, "metrics.jsonl"));
+      const loss = got["train/loss"] as [number, number][];
+      assertEquals(loss.map(([s]) => s), want.map((r) => r.step));
+      loss.forEach(([s, v], i) => {
+        assert(Math.abs(v - want[i].loss) <= 1e-6 * Math.abs(want[i].loss), `step ${s}`);
+      });
+      const knn = got["monitor/knn_top1"] as [number, number][];
+      assertEquals(knn.length, 1);
+      assertEquals(knn[0][1], Math.fround(want.at(-1)!.knnTop1!));
+      assertEquals((got["monitor/probe_top1"] as unknown[]).length, 1);
+      const [w, h, bytes] = got.image as number[];
+      assert(w > 0 && h > 0 && bytes > 100, `image ${got.image}`);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });

@@ -34,7 +34,11 @@ export class TensorBoardLogger implements Callback {
   async onTrainStart(ctx: TrainContext): Promise<void> {
     if (!ctx.folder.writer) return;
     this.#writer = await EventFileWriter.open(TensorBoardLogger.dir(ctx.folder.dir));
-    if (ctx.startStep === 0) await this.#writeViews(ctx);
+    // A resumed run logs again from the step after its checkpoint's (a crash
+    // may have logged some of them): TensorBoard drops the earlier file's
+    // points from there on (a session start), so none doubles.
+    if (ctx.startStep > 0) await this.#writer.addSessionStart(ctx.startStep + 1);
+    else await this.#writeViews(ctx);
   }
 
   /** The augmentation at work on the first images of epoch 0, from its own generator. */
