@@ -42,11 +42,13 @@ export async function finalEvaluation(
     testFeatures: (f, labels) => {
       using f32 = f.to({ dtype: "float32", device: "cpu" });
       using c = f32.contiguous();
-      using l = labels.cpu();
+      // int64 labels read back as BigInt: as int32 numbers.
+      using l = labels.to({ dtype: "int32", device: "cpu" });
+      using lc = l.contiguous();
       embedding = {
         features: c.toTypedArray() as Float32Array,
         dim: f.size(1),
-        labels: Int32Array.from(l.toTypedArray() as ArrayLike<number>),
+        labels: Int32Array.from(lc.toTypedArray() as Int32Array),
       };
     },
   });
