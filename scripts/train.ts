@@ -5,7 +5,7 @@ import { relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { addSettingOptions, settingFlags } from "../src/train/options.ts";
 import { type Job, resolveJob } from "../src/train/job.ts";
-import { launch, launchRequest, wantsLaunch } from "../src/train/launch.ts";
+import { launch, launchRequest, wantsLaunch } from "../src/distributed/launch.ts";
 import { RunFolder } from "../src/train/run_folder.ts";
 import { ConfigError, type TrainConfig } from "../src/train/settings.ts";
 import {
@@ -15,7 +15,7 @@ import {
   rankSettings,
   startedAsRank,
   type World,
-} from "../src/train/world.ts";
+} from "../src/distributed/world.ts";
 import { Trainer } from "../src/train/trainer.ts";
 import { finalEvaluation, printEvaluation } from "../src/train/final_eval.ts";
 import { Progress } from "../src/train/progress.ts";

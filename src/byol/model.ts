@@ -6,7 +6,6 @@ import { assignData, type Tensor } from "../../ffi/tensor.ts";
 import { TorchError } from "../../ffi/error.ts";
 import * as A from "../../ffi/args.ts";
 import type { DTypeName } from "../../ffi/dtype.ts";
-import { cat } from "../../ffi/creation.ts";
 import { copyList, lerpList, TensorList } from "../../ffi/lists.ts";
 import { keep } from "../../ffi/memory.ts";
 import { type Device, deviceCode } from "../../ffi/device.ts";
@@ -23,8 +22,10 @@ import { convertSyncBatchNorm } from "../nn/sync_batchnorm.ts";
 import type { Sequential } from "../nn/layers.ts";
 import {
   atLeastFloat32,
+  bothViews,
   type Encoder,
   loadParts,
+  lossOnly,
   type Method,
   type MethodOutput,
 } from "../method/method.ts";
@@ -377,21 +378,13 @@ export class BYOL implements Method {
    * versa; the two terms are summed and averaged over the batch.
    */
   loss(view1: Tensor, view2: Tensor): Tensor {
-    const out = this.forward(view1, view2);
-    out.features.dispose();
-    return out.loss;
+    return lossOnly(this.forward(view1, view2));
   }
 
   /** The loss and the online encoder's features of both views (2N, D), as the trainer's step takes them. */
   forward(view1: Tensor, view2: Tensor): MethodOutput {
-    A.tensor("BYOL.forward(view1, view2)", "view1", view1);
-    A.tensor("BYOL.forward(view1, view2)", "view2", view2);
-    const n = view1.size(0);
-    if (view2.size(0) !== n) {
-      throw new RangeError(`the two views differ in batch size: ${n} vs ${view2.size(0)}`);
-    }
-    this.#sync("BYOL.loss");
-    using x = cat([view1, view2], 0);
+    using x = bothViews("BYOL.forward(view1, view2)", view1, view2);
+    this.#sync("BYOL.forward");
     const features = this.encoder.forward(x);
     try {
       using z = this.projector.forward(features);

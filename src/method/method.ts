@@ -4,6 +4,8 @@
 // evaluation talk to this interface only; a method's own file holds its
 // networks, its loss and what it updates after each optimizer step.
 import type { Tensor } from "../../ffi/tensor.ts";
+import * as A from "../../ffi/args.ts";
+import { cat } from "../../ffi/creation.ts";
 import { StateDictError } from "../nn/module.ts";
 import type { Module } from "../nn/module.ts";
 
@@ -111,4 +113,25 @@ export function loadParts(
 export function atLeastFloat32(t: Tensor): Tensor {
   const low = t.dtype === "bfloat16" || t.dtype === "float16";
   return t.to({ dtype: low ? "float32" : t.dtype });
+}
+
+/**
+ * The two views of a method's forward, checked (tensors of one batch size)
+ * and concatenated: every method here runs both views in one forward, so
+ * BatchNorm normalises over both (as byol-pytorch does). `sig` names the call.
+ */
+export function bothViews(sig: string, view1: Tensor, view2: Tensor): Tensor {
+  A.tensor(sig, "view1", view1);
+  A.tensor(sig, "view2", view2);
+  const n = view1.size(0);
+  if (view2.size(0) !== n) {
+    throw new RangeError(`${sig}: the two views differ in batch size: ${n} vs ${view2.size(0)}`);
+  }
+  return cat([view1, view2], 0);
+}
+
+/** A forward's loss alone (the features freed): what Method.loss returns. */
+export function lossOnly(out: MethodOutput): Tensor {
+  out.features.dispose();
+  return out.loss;
 }

@@ -5,7 +5,6 @@
 // stop-gradient; no target network, no momentum, no negative pairs.
 import type { Tensor } from "../../ffi/tensor.ts";
 import * as A from "../../ffi/args.ts";
-import { cat } from "../../ffi/creation.ts";
 import { type Device, deviceCode } from "../../ffi/device.ts";
 import type { DTypeName } from "../../ffi/dtype.ts";
 import { BatchNorm1d, Linear, ReLU, Sequential } from "../nn/layers.ts";
@@ -13,8 +12,10 @@ import { Module } from "../nn/module.ts";
 import { convertSyncBatchNorm } from "../nn/sync_batchnorm.ts";
 import {
   atLeastFloat32,
+  bothViews,
   type Encoder,
   loadParts,
+  lossOnly,
   type Method,
   type MethodOutput,
 } from "../method/method.ts";
@@ -180,20 +181,12 @@ export class SimSiam implements Method {
    * Under autocast the cosine is taken on float32 copies.
    */
   loss(view1: Tensor, view2: Tensor): Tensor {
-    const out = this.forward(view1, view2);
-    out.features.dispose();
-    return out.loss;
+    return lossOnly(this.forward(view1, view2));
   }
 
   /** The loss and the encoder's features of both views (2N, D), as the trainer's step takes them. */
   forward(view1: Tensor, view2: Tensor): MethodOutput {
-    A.tensor("SimSiam.forward(view1, view2)", "view1", view1);
-    A.tensor("SimSiam.forward(view1, view2)", "view2", view2);
-    const n = view1.size(0);
-    if (view2.size(0) !== n) {
-      throw new RangeError(`the two views differ in batch size: ${n} vs ${view2.size(0)}`);
-    }
-    using x = cat([view1, view2], 0);
+    using x = bothViews("SimSiam.forward(view1, view2)", view1, view2);
     const features = this.encoder.forward(x);
     try {
       using zLow = this.projector.forward(features);

@@ -33,6 +33,8 @@ const LAYOUT = {
   encoder: ENCODER_PREFIX,
   /** The optimizer's state tensors. */
   optim: "optim.",
+  /** The online linear probe's classifier (--online-probe). */
+  probe: "probe.",
   /** Reserved for the run's RNG states. */
   rng: "rng.",
   cpuRng: "rng.cpu",
@@ -60,6 +62,8 @@ export interface TrainingState {
   stepInEpoch: number;
   /** The method's stateDict (its keys; the encoder under `online.encoder.`). */
   model: Record<string, Tensor>;
+  /** The online probe's state dict (empty without one). */
+  probe: Record<string, Tensor>;
   optimizer: { tensors: Record<string, Tensor>; meta: unknown };
   cpuRng: Tensor;
   augmentRng: Tensor;
@@ -94,6 +98,11 @@ function withPrefix(dict: Record<string, Tensor>, prefix: string): Record<string
   return out;
 }
 
+/** Whether a checkpoint key is the codec's own rather than the method's. */
+function reserved(key: string): boolean {
+  return [LAYOUT.optim, LAYOUT.probe, LAYOUT.rng].some((p) => key.startsWith(p));
+}
+
 /** The training state as one flat tensor record in the checkpoint's layout. */
 export function encodeState(s: TrainingState): Record<string, Tensor> {
   const out: Record<string, Tensor> = {
@@ -101,14 +110,15 @@ export function encodeState(s: TrainingState): Record<string, Tensor> {
     [LAYOUT.augmentRng]: s.augmentRng,
   };
   for (const [k, t] of Object.entries(s.model)) {
-    if (k.startsWith(LAYOUT.optim) || k.startsWith(LAYOUT.rng)) {
+    if (reserved(k)) {
       throw new CheckpointError(
-        `the method's state has a key "${k}" in the checkpoint's reserved optim./rng. space; ` +
-          "rename it in the method's stateDict",
+        `the method's state has a key "${k}" in the checkpoint's reserved optim./probe./rng. ` +
+          "space; rename it in the method's stateDict",
       );
     }
     out[k] = t;
   }
+  for (const [k, t] of Object.entries(s.probe)) out[LAYOUT.probe + k] = t;
   for (const [k, t] of Object.entries(s.optimizer.tensors)) out[LAYOUT.optim + k] = t;
   return out;
 }
@@ -124,9 +134,8 @@ export function decodeState(ck: Checkpoint): TrainingState {
     step: ck.meta.step,
     epoch: ck.meta.epoch,
     stepInEpoch: ck.meta.stepInEpoch,
-    model: Object.fromEntries(
-      Object.entries(t).filter(([k]) => !k.startsWith(LAYOUT.optim) && !k.startsWith(LAYOUT.rng)),
-    ),
+    model: Object.fromEntries(Object.entries(t).filter(([k]) => !reserved(k))),
+    probe: withPrefix(t, LAYOUT.probe),
     optimizer: { tensors: withPrefix(t, LAYOUT.optim), meta: ck.meta.optimizer },
     cpuRng: need(LAYOUT.cpuRng),
     augmentRng: need(LAYOUT.augmentRng),

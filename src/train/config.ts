@@ -103,9 +103,8 @@ export function resolveConfig(
       `unknown preset "${name}"; choose one of ${Object.keys(PRESETS).join(", ")}`,
     );
   }
-  const given = { ...preset, preset: name, ...defined(file), ...defined(flags) };
-  const method = validate(given).method;
-  const recipe = methodRecipe(method, validate(given));
+  const given = validate({ ...preset, preset: name, ...defined(file), ...defined(flags) });
+  const recipe = methodRecipe(given.method, given);
   return foldAmp(
     validate({ ...preset, preset: name, ...recipe, ...defined(file), ...defined(flags) }),
   );

@@ -10,7 +10,7 @@ import type { ImageSet } from "../data/image_set.ts";
 import type { Module } from "../nn/module.ts";
 import { inPrecision, type Precision } from "./precision.ts";
 import type { OnlineProbe } from "./online_probe.ts";
-import { gatherShards, shardRange, SOLO, type World } from "./world.ts";
+import { gatherShards, shardRange, SOLO, type World } from "../distributed/world.ts";
 
 export interface EncoderEval {
   knn20: number;

@@ -40,8 +40,9 @@ export class OnlineProbe {
     return this.classifier.namedBuffers(prefix);
   }
 
-  stateDict(prefix = "probe"): Record<string, Tensor> {
-    return this.classifier.stateDict(prefix);
+  /** The classifier's state (checkpoints keep it under `probe.`); loadStateDict takes it back. */
+  stateDict(): Record<string, Tensor> {
+    return this.classifier.stateDict();
   }
 
   loadStateDict(dict: Record<string, Tensor>): void {

@@ -21,7 +21,6 @@ import { DistributedDataParallel, type Replicable } from "../distributed/ddp.ts"
 import { AdamW, decayParamGroups, LARS, SGD, warmupCosine } from "../optim/mod.ts";
 import type { Optimizer, ParamGroup } from "../optim/optimizer.ts";
 import type { ExcludedGroupOptions } from "../optim/param_groups.ts";
-import type { Tensor } from "../../ffi/tensor.ts";
 import type { TrainingState } from "./checkpoint.ts";
 import { chooseDataDefaults } from "./data_defaults.ts";
 import { type DataSource, loadDataSource, probeData } from "./data_source.ts";
@@ -31,7 +30,7 @@ import { OnlineProbe, PROBE_LR } from "./online_probe.ts";
 import type { Method } from "../method/method.ts";
 import { ConfigError, type TrainConfig } from "./settings.ts";
 import type { Precision } from "./precision.ts";
-import { collective, SOLO, type World } from "./world.ts";
+import { collective, SOLO, type World } from "../distributed/world.ts";
 
 export type RunOptimizer = Optimizer<{ lr: number; weightDecay: number }>;
 
@@ -256,7 +255,8 @@ export function captureState(run: Run, step: number): TrainingState {
     step,
     epoch,
     stepInEpoch: step - epoch * run.schedule.stepsPerEpoch,
-    model: { ...run.method.stateDict(), ...run.probe?.stateDict(PROBE_PREFIX) },
+    model: run.method.stateDict(),
+    probe: run.probe?.stateDict() ?? {},
     optimizer,
     cpuRng: getRngState("cpu"),
     augmentRng: run.generator.getState(),
@@ -265,14 +265,8 @@ export function captureState(run: Run, step: number): TrainingState {
 
 /** Puts `state` into `run` (copies; the caller frees the state's tensors). Returns the step. */
 export function restoreState(run: Run, state: TrainingState): number {
-  const own: Record<string, Tensor> = {};
-  const probe: Record<string, Tensor> = {};
-  for (const [k, t] of Object.entries(state.model)) {
-    if (k.startsWith(`${PROBE_PREFIX}.`)) probe[k.slice(PROBE_PREFIX.length + 1)] = t;
-    else own[k] = t;
-  }
-  run.method.loadStateDict(own);
-  run.probe?.loadStateDict(probe);
+  run.method.loadStateDict(state.model);
+  run.probe?.loadStateDict(state.probe);
   run.optimizer.loadStateDict(
     state.optimizer as Parameters<RunOptimizer["loadStateDict"]>[0],
   );
@@ -280,9 +274,6 @@ export function restoreState(run: Run, state: TrainingState): number {
   run.generator.setState(state.augmentRng);
   return state.step;
 }
-
-/** Where a checkpoint holds the online probe's classifier (beside the method's keys). */
-const PROBE_PREFIX = "probe";
 
 export function disposeRun(run: Run): void {
   run.ddp?.dispose();

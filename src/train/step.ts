@@ -8,7 +8,7 @@ import { tidy } from "../../ffi/memory.ts";
 import type { Tensor } from "../../ffi/tensor.ts";
 import { inPrecision } from "./precision.ts";
 import type { Run } from "./run.ts";
-import { meanOverRanks, syncGradients } from "./world.ts";
+import { meanOverRanks, syncGradients } from "../distributed/world.ts";
 
 export interface StepResult {
   /** The method's loss (mean over the step's batches), or NaN when it was not read back. */

@@ -26,7 +26,7 @@ import { checkBatchFits } from "./data_defaults.ts";
 import { encoderMetadata, encoderSpec } from "./encoder_registry.ts";
 import type { TrainConfig } from "./settings.ts";
 import { trainStep } from "./step.ts";
-import { anyRank, broadcastText, collective, SOLO, type World } from "./world.ts";
+import { anyRank, broadcastText, collective, SOLO, type World } from "../distributed/world.ts";
 
 /** The loop's events (callbacks.ts); kept under its earlier name. */
 export type TrainEvents = Callback;
@@ -150,7 +150,7 @@ export class Trainer {
     this.#testSet ??= uploadLabelled(data.test, device);
     const bank = { images: loader.images, labels: loader.labels };
     try {
-      const s = monitorScores(method.encoder, bank, this.#testSet, augment.config.view1, {
+      return monitorScores(method.encoder, bank, this.#testSet, augment.config.view1, {
         k: 200,
         // This rank's share of the step's batch: the step's blocks, already cached.
         batchSize: this.cfg.batchSize / world.worldSize,
@@ -158,7 +158,6 @@ export class Trainer {
         precision: this.parts.precision,
         probe,
       });
-      return s;
     } finally {
       method.train();
     }

@@ -22,6 +22,7 @@ import {
 } from "../../src/io/tfevents.ts";
 import { assert, assertEquals, assertRejects, assertThrows } from "../helpers/asserts.ts";
 import { findTensorboardPython, runPythonJson } from "../helpers/tensorboard_python.ts";
+import { canMount, mountTmpfs, umount } from "../helpers/tmpfs.ts";
 
 const enc = new TextEncoder();
 
@@ -387,29 +388,6 @@ Deno.test("writer: a folder that cannot be made is an error naming it", async ()
     );
   });
 });
-
-/** A small tmpfs of our own (root only: the test is ignored elsewhere), as tests/train/crash. */
-async function mountTmpfs(dir: string, opts: string): Promise<boolean> {
-  const out = await new Deno.Command("mount", {
-    args: ["-t", "tmpfs", "-o", opts, "tmpfs", dir],
-    stdout: "null",
-    stderr: "null",
-  }).output().catch(() => null);
-  return out?.success ?? false;
-}
-
-async function umount(dir: string): Promise<void> {
-  await new Deno.Command("umount", { args: [dir], stdout: "null", stderr: "null" }).output();
-}
-
-const canMount = await (async () => {
-  if (Deno.build.os !== "linux" || Deno.uid?.() !== 0) return false;
-  const d = await Deno.makeTempDir();
-  const ok = await mountTmpfs(d, "size=64k");
-  if (ok) await umount(d);
-  await Deno.remove(d);
-  return ok;
-})();
 
 Deno.test({
   name: "writer: a full disk is an error naming the file and free space; nothing is written " +

@@ -3,7 +3,7 @@
 // --backend gloo keeps --device auto on the CPU.
 import { assertEquals, assertThrows } from "../helpers/asserts.ts";
 import { ConfigError, validate } from "../../src/train/settings.ts";
-import { rankBackend, rankDevice } from "../../src/train/world.ts";
+import { rankBackend, rankDevice } from "../../src/distributed/world.ts";
 
 Deno.test("rankBackend: auto follows the device; gloo on a GPU and nccl on the CPU are refused with the fix", () => {
   assertEquals(rankBackend("auto", "cpu"), "gloo");

@@ -8,6 +8,7 @@ import { assert, assertEquals } from "../helpers/asserts.ts";
 import { loadCheckpoint, resolveCheckpointDir } from "../../src/train/checkpoint.ts";
 import { readMetrics } from "../../src/train/metrics.ts";
 import { cuda } from "../../mod.ts";
+import { canMount, mountTmpfs, umount } from "../helpers/tmpfs.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const TRAIN = join(ROOT, "scripts/train.ts");
@@ -152,29 +153,6 @@ Deno.test({
   ignore: !hasCuda,
   fn: () => killNineTimes(TINY_CUDA),
 });
-
-/** A small tmpfs of our own (root only: the test is skipped elsewhere). */
-async function mountTmpfs(dir: string, opts: string): Promise<boolean> {
-  const out = await new Deno.Command("mount", {
-    args: ["-t", "tmpfs", "-o", opts, "tmpfs", dir],
-    stdout: "null",
-    stderr: "null",
-  }).output().catch(() => null);
-  return out?.success ?? false;
-}
-
-async function umount(dir: string): Promise<void> {
-  await new Deno.Command("umount", { args: [dir], stdout: "null", stderr: "null" }).output();
-}
-
-const canMount = await (async () => {
-  if (Deno.build.os !== "linux" || Deno.uid?.() !== 0) return false;
-  const d = await Deno.makeTempDir();
-  const ok = await mountTmpfs(d, "size=64k");
-  if (ok) await umount(d);
-  await Deno.remove(d);
-  return ok;
-})();
 
 Deno.test({
   name: "a full, then a read-only run folder: one clear line, and the last checkpoint still loads",

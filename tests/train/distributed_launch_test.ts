@@ -4,9 +4,9 @@
 // step, rank 0 checkpoints, the resume command is printed once.
 import { join } from "node:path";
 import { assert, assertEquals, assertThrows } from "../helpers/asserts.ts";
-import { LAUNCH_KEYS, planWorkers, workerArgs } from "../../src/train/launch.ts";
+import { LAUNCH_KEYS, planWorkers, workerArgs } from "../../src/distributed/launch.ts";
 import { ConfigError, DEFAULTS } from "../../src/train/settings.ts";
-import { rankDevice } from "../../src/train/world.ts";
+import { rankDevice } from "../../src/distributed/world.ts";
 import { cuda } from "../../ffi/runtime.ts";
 import { isNcclAvailable } from "../../src/distributed/group.ts";
 import {

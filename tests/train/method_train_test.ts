@@ -12,25 +12,12 @@ import { Trainer } from "../../src/train/trainer.ts";
 import { loadCheckpoint, resolveCheckpointDir } from "../../src/train/checkpoint.ts";
 import { readMetrics } from "../../src/train/metrics.ts";
 import { assertNormClose } from "../helpers/assert.ts";
+import { losses, runTiny, TINY as SMALL } from "../helpers/tiny_run.ts";
 import { findTensorboardPython, runPythonJson } from "../helpers/tensorboard_python.ts";
 
 setNumThreads(navigator.hardwareConcurrency || 2);
 
-const TINY: Partial<TrainConfig> = {
-  limit: 512,
-  precision: "32", // exact comparisons between runs; auto would pick by timing
-  device: "cpu",
-  epochs: 2,
-  batchSize: 64,
-  width: 8,
-  hiddenDim: 64,
-  projectionDim: 32,
-  predictorDim: 16,
-  logEvery: 1,
-  knnEvery: 0,
-  evaluate: false,
-  checkpointEvery: 3,
-};
+const TINY: Partial<TrainConfig> = { ...SMALL, predictorDim: 16 };
 
 for (const method of ["byol", "simsiam"] as const) {
   Deno.test(`--accumulate-grad-batches 2 of 8 images is one step of 16 (${method}, BatchNorm in eval mode)`, async () => {
@@ -132,26 +119,6 @@ Deno.test("--logger: jsonl always, names checked", () => {
     "--logger takes a comma-separated list of jsonl, tensorboard",
   );
 });
-
-function losses(runDir: string): Map<number, number> {
-  const m = new Map<number, number>();
-  for (const line of Deno.readTextFileSync(join(runDir, "metrics.jsonl")).split("\n")) {
-    if (!line.trim()) continue;
-    const r = JSON.parse(line);
-    if (typeof r.loss === "number") m.set(r.step, r.loss);
-  }
-  return m;
-}
-
-async function runTiny(cfg: Partial<TrainConfig>, stopAfter = 0): Promise<Trainer> {
-  const t = await Trainer.create(resolveConfig(undefined, { ...TINY, ...cfg }));
-  await t.run({
-    onLog: (m) => {
-      if (stopAfter > 0 && m.step >= stopAfter) t.requestStop();
-    },
-  });
-  return t;
-}
 
 Deno.test("SimSiam with the online probe and 2 accumulated batches: resume is exact", async () => {
   const a = await Deno.makeTempDir({ prefix: "simsiam-a-" });

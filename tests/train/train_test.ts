@@ -4,7 +4,6 @@
 import { join } from "node:path";
 import { assert, assertEquals, assertRejects } from "../helpers/asserts.ts";
 import { loadStateDictFile, manualSeed, nn, randn, saveStateDict, tidy } from "../../mod.ts";
-import { resolveConfig, type TrainConfig } from "../../src/train/config.ts";
 import { RunFolder } from "../../src/train/run_folder.ts";
 import { Trainer } from "../../src/train/trainer.ts";
 import {
@@ -13,6 +12,7 @@ import {
   resolveCheckpointDir,
 } from "../../src/train/checkpoint.ts";
 import { python } from "../helpers/python.ts";
+import { losses, runTiny } from "../helpers/tiny_run.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const TRAIN = join(ROOT, "scripts/train.ts");
@@ -30,42 +30,6 @@ async function cli(args: string[]) {
     stdout: new TextDecoder().decode(out.stdout),
     stderr: new TextDecoder().decode(out.stderr),
   };
-}
-
-/** A run small enough for the test suite: 512 images, a narrow convnet. */
-const TINY = {
-  limit: 512,
-  precision: "32" as const, // exact comparisons between runs; auto would pick by timing
-  device: "cpu", // and so is the device: auto takes a GPU, where two runs of a seed differ
-  epochs: 2,
-  batchSize: 64,
-  width: 8,
-  hiddenDim: 64,
-  projectionDim: 32,
-  logEvery: 1,
-  knnEvery: 0,
-  evaluate: false,
-  checkpointEvery: 3,
-};
-
-function losses(runDir: string): Map<number, number> {
-  const m = new Map<number, number>();
-  for (const line of Deno.readTextFileSync(join(runDir, "metrics.jsonl")).split("\n")) {
-    if (!line.trim()) continue;
-    const r = JSON.parse(line);
-    if (typeof r.loss === "number") m.set(r.step, r.loss);
-  }
-  return m;
-}
-
-async function runTiny(cfg: Partial<TrainConfig>, stopAfter = 0): Promise<Trainer> {
-  const t = await Trainer.create(resolveConfig(undefined, { ...TINY, ...cfg }));
-  await t.run({
-    onLog: (m) => {
-      if (stopAfter > 0 && m.step >= stopAfter) t.requestStop();
-    },
-  });
-  return t;
 }
 
 Deno.test("CLI: bad flags and values give one clear line and a non-zero exit", async () => {

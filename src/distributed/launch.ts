@@ -10,8 +10,8 @@
 // when a worker fails it stops the others and exits non-zero naming the rank.
 // Rank 0's output passes through as it is; the other ranks' lines are
 // prefixed with "[rank K] ".
-import { readConfigFile, resolveConfig } from "./config.ts";
-import { ConfigError, kebab, type TrainConfig, validate } from "./settings.ts";
+import { readConfigFile, resolveConfig } from "../train/config.ts";
+import { ConfigError, kebab, type TrainConfig, validate } from "../train/settings.ts";
 
 /** The settings only the launcher reads; workers get everything else. */
 export const LAUNCH_KEYS = [

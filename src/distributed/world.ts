@@ -18,8 +18,8 @@ import {
   initProcessGroup,
   isInitialized,
   isNcclAvailable,
-} from "../distributed/group.ts";
-import { ConfigError, type TrainConfig } from "./settings.ts";
+} from "./group.ts";
+import { ConfigError, type TrainConfig } from "../train/settings.ts";
 
 export interface World {
   rank: number;
