@@ -1,7 +1,8 @@
 // deno task train: BYOL pretraining from the command line.
 // Run with --help for the flags; docs/TRAINING.md explains the recipes.
 import { Command } from "../deps/commander.ts";
-import { relative, resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { addSettingOptions, settingFlags } from "../src/train/options.ts";
 import { type Job, resolveJob } from "../src/train/job.ts";
@@ -17,9 +18,9 @@ import {
   type World,
 } from "../src/distributed/world.ts";
 import { Trainer } from "../src/train/trainer.ts";
-import { finalEvaluation, printEvaluation } from "../src/train/final_eval.ts";
+import { FinalEvaluationCallback, printEvaluation } from "../src/train/final_eval.ts";
 import { Progress } from "../src/train/progress.ts";
-import { writeRunPlots } from "../src/train/run_plots.ts";
+import { PlotsCallback } from "../src/train/run_plots.ts";
 import { fail } from "./_cli.ts";
 
 const program = addSettingOptions(
@@ -110,19 +111,29 @@ async function train(job: Job, cfg: TrainConfig, world: World): Promise<number> 
     trainer.requestStop();
   };
   Deno.addSignalListener("SIGINT", onSigint);
+  // Subscribers after the loggers: the progress bar, the charts, then the
+  // final evaluation (every rank takes part; rank 0 scores and writes).
+  const plots = new PlotsCallback();
+  const evaluation = new FinalEvaluationCallback(note);
   let result;
   try {
-    result = await trainer.run({
-      onMessage: (l) => progress?.note(l),
-      onLog: (m) => progress?.update(m),
-      onEpochEnd: (e, scores) => {
-        if (scores === null || !lead) return;
-        const probe = scores.probeTop1 !== undefined
-          ? `, online probe top-1 ${scores.probeTop1.toFixed(2)}%`
-          : "";
-        progress?.note(`epoch ${e}: kNN top-1 ${scores.knnTop1.toFixed(2)}%${probe}`);
+    result = await trainer.run([
+      {
+        onMessage: (l) => progress?.note(l),
+        onLog: (m) => progress?.update(m),
+        onEpochEnd: (e, scores) => {
+          if (scores === null || !lead) return;
+          const probe = scores.probeTop1 !== undefined
+            ? `, online probe top-1 ${scores.probeTop1.toFixed(2)}%`
+            : "";
+          progress?.note(`epoch ${e}: kNN top-1 ${scores.knnTop1.toFixed(2)}%${probe}`);
+        },
+        // The bar ends before the evaluation's lines.
+        onTrainEnd: () => progress?.stop(),
       },
-    });
+      plots,
+      evaluation,
+    ]);
   } finally {
     Deno.removeSignalListener("SIGINT", onSigint);
     progress?.stop();
@@ -142,26 +153,18 @@ async function train(job: Job, cfg: TrainConfig, world: World): Promise<number> 
     trainer.dispose();
     return 130;
   }
-  let plots: string[] = [];
-  if (lead) {
-    try {
-      plots = await writeRunPlots(result.runDir);
-    } catch (e) {
-      console.error(`warning: plots not written: ${(e as Error).message}`);
-    }
-  }
-  if (cfg.evaluate && trainer.parts.data.test !== null) {
-    note("evaluating the trained encoder and a random-init one (kNN, linear probe) ...");
-    // Every rank extracts its share of the features; rank 0 scores and writes.
-    const ev = await finalEvaluation(trainer.parts, trainer.folder);
-    if (ev !== null) printEvaluation(ev, cfg.method);
-  }
+  if (evaluation.result !== null) printEvaluation(evaluation.result, cfg.method);
   if (lead) {
     const f = trainer.folder;
     console.log(`\nrun folder: ${rel(f.dir)}`);
     console.log(`  encoder (torchvision names): ${rel(f.encoderPath)}`);
     console.log(`  metrics: ${rel(f.metricsPath)}`);
-    if (plots.length) console.log(`  plots: ${plots.map(rel).join(", ")}`);
+    const pictures = [...plots.written];
+    for (const ext of ["svg", "png"]) {
+      const p = join(f.dir, "plots", `embedding.${ext}`);
+      if (evaluation.result !== null && existsSync(p)) pictures.push(p);
+    }
+    if (pictures.length) console.log(`  plots: ${pictures.map(rel).join(", ")}`);
     console.log(`  checkpoints: ${rel(f.checkpointsDir)}`);
   }
   trainer.dispose();

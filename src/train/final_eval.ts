@@ -10,6 +10,7 @@ import { buildEncoder } from "./encoders.ts";
 import { type EncoderEval, evaluateEncoder } from "./monitor.ts";
 import type { Run } from "./run.ts";
 import type { RunFolder } from "./run_folder.ts";
+import type { Callback, TrainContext, TrainEnd } from "./callbacks.ts";
 import { type MethodName, methodTitle } from "./method_registry.ts";
 
 export interface FinalEvaluation {
@@ -82,6 +83,34 @@ export async function finalEvaluation(
     }
   }
   return result;
+}
+
+/**
+ * The final evaluation as a subscriber of the loop: after the last step of a
+ * run that was not interrupted (and has `--evaluate` and a labelled split),
+ * every rank evaluates (rank 0 scores and writes eval.json and the embedding
+ * picture); `result` holds rank 0's.
+ */
+export class FinalEvaluationCallback implements Callback {
+  result: FinalEvaluation | null = null;
+  #ctx: TrainContext | null = null;
+  readonly #say: (line: string) => void;
+
+  constructor(say: (line: string) => void = () => {}) {
+    this.#say = say;
+  }
+
+  onTrainStart(ctx: TrainContext): void {
+    this.#ctx = ctx;
+  }
+
+  async onTrainEnd(end: TrainEnd): Promise<void> {
+    const ctx = this.#ctx;
+    if (ctx === null || end.interrupted) return;
+    if (!ctx.run.cfg.evaluate || ctx.run.data.test === null) return;
+    this.#say("evaluating the trained encoder and a random-init one (kNN, linear probe) ...");
+    this.result = await finalEvaluation(ctx.run, ctx.folder);
+  }
 }
 
 export function printEvaluation(ev: FinalEvaluation, method: MethodName = "byol"): void {

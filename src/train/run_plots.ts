@@ -12,6 +12,8 @@ import {
   svgToPng,
 } from "../report/plots.ts";
 import { CORE_FIELDS, type MetricsRecord, readMetrics } from "./metrics.ts";
+import type { Callback, TrainContext, TrainEnd } from "./callbacks.ts";
+import type { RunFolder } from "./run_folder.ts";
 
 /** Per-step metrics besides the core ones and the monitor's: a method's (BYOL's tau). */
 function methodMetricNames(records: MetricsRecord[]): string[] {
@@ -124,4 +126,28 @@ export async function writeRunPlots(runDir: string): Promise<string[]> {
     written.push(pngPath);
   }
   return written;
+}
+
+/**
+ * The run's charts as a subscriber of the loop: written from metrics.jsonl
+ * after the last step of a run that was not interrupted, by the writing
+ * process only; a failure is a warning (the run's results stand). `written`
+ * lists the files.
+ */
+export class PlotsCallback implements Callback {
+  written: string[] = [];
+  #folder: RunFolder | null = null;
+
+  onTrainStart(ctx: TrainContext): void {
+    this.#folder = ctx.folder;
+  }
+
+  async onTrainEnd(end: TrainEnd): Promise<void> {
+    if (this.#folder === null || !this.#folder.writer || end.interrupted) return;
+    try {
+      this.written = await writeRunPlots(this.#folder.dir);
+    } catch (e) {
+      console.error(`warning: plots not written: ${(e as Error).message}`);
+    }
+  }
 }

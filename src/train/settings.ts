@@ -127,7 +127,7 @@ function flag(def: boolean, help: string, extra: Partial<Setting<boolean>> = {})
 // method_registry.ts).
 import { ENCODERS } from "./encoder_registry.ts";
 import { METHODS } from "./method_registry.ts";
-import { LOGGER_REGISTRY, LOGGERS } from "./loggers/registry.ts";
+import { LOGGER_NAMES, LOGGERS } from "./loggers/names.ts";
 export { type EncoderName, ENCODERS } from "./encoder_registry.ts";
 export { type MethodName, METHODS } from "./method_registry.ts";
 export const OPTIMIZERS = ["lars", "adamw", "sgd"] as const;
@@ -269,7 +269,7 @@ export const SETTINGS = {
   logger: text(
     "jsonl",
     "where metrics go, comma-separated: " +
-      LOGGERS.map((n) => `${n} (${LOGGER_REGISTRY[n].describe})`).join(", "),
+      LOGGERS.map((n) => `${n} (${LOGGER_NAMES[n]})`).join(", "),
     "<names>",
     {
       resumable: true,

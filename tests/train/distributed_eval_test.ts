@@ -6,6 +6,7 @@
 import { join } from "node:path";
 import { assert, assertEquals } from "../helpers/asserts.ts";
 import { TINY, train } from "./_distributed.ts";
+import { Image } from "../../deps/imagescript.ts";
 
 const ARGS = [
   ...TINY.filter((a, i, all) =>
@@ -50,6 +51,16 @@ Deno.test("kNN monitor and final evaluation sharded over 2 ranks: a 1-rank run's
     const [k1, k2] = [knn("one"), knn("two")];
     assertEquals(k2.length, 1);
     assert(Math.abs(k2[0] - k1[0]) <= 0.3, `kNN monitor: ${k2} vs ${k1}`);
+    // The online probe, scored on the same test features by rank 0 alone, and
+    // the embedding picture, written once, listed with the plots.
+    const [o1, o2] = [a.trained.onlineProbeTop1, b.trained.onlineProbeTop1];
+    assert(typeof o1 === "number" && o1 >= 0 && o1 <= 100, `online probe ${o1}`);
+    assert(Math.abs(o2 - o1) <= 0.3, `online probe: ${o2} (2 ranks) vs ${o1}`);
+    for (const [d, r] of [["one", one], ["two", two]] as const) {
+      const png = await Image.decode(await Deno.readFile(join(root, d, "plots", "embedding.png")));
+      assert(png.width > 100 && png.height > 100, `${d}: embedding.png ${png.width}x${png.height}`);
+      assert(/plots: .*embedding\.png/.test(r.stdout), r.stdout);
+    }
   } finally {
     await Deno.remove(root, { recursive: true });
   }

@@ -1,34 +1,22 @@
-// The logger registry: every metrics logger --logger may name, each a
-// Callback (callbacks.ts) opened when a run starts. A new logger is one file
-// in this folder and one entry here. Pure names and lazy imports: settings.ts
-// takes the names from here without loading the loggers.
+// The logger registry: how each logger names.ts lists is made, a Callback
+// (callbacks.ts) opened when a run starts. A new logger is one file in this
+// folder, its name in names.ts and its line here.
 import type { Callback } from "../callbacks.ts";
+import { type LoggerName, LOGGERS } from "./names.ts";
 
-interface LoggerKind {
-  /** One line: where it writes. */
-  readonly describe: string;
-  create(): Promise<Callback>;
-}
-
-export const LOGGER_REGISTRY = {
-  jsonl: {
-    describe: "metrics.jsonl, one JSON line per logged step (always written)",
-    create: async () => new (await import("./jsonl.ts")).JsonlLogger(),
-  },
-  tensorboard: {
-    describe: "TensorBoard event files under <run>/tensorboard (tensorboard --logdir runs/)",
-    create: async () => new (await import("./tensorboard.ts")).TensorBoardLogger(),
-  },
-} as const satisfies Record<string, LoggerKind>;
-
-export type LoggerName = keyof typeof LOGGER_REGISTRY;
-export const LOGGERS = Object.keys(LOGGER_REGISTRY) as readonly LoggerName[];
+export const LOGGER_REGISTRY: Record<LoggerName, () => Promise<Callback>> = {
+  jsonl: async () => new (await import("./jsonl.ts")).JsonlLogger(),
+  tensorboard: async () => new (await import("./tensorboard.ts")).TensorBoardLogger(),
+};
 
 /** The loggers a --logger value names (settings.ts checked it), opened in that order. */
 export async function createLoggers(names: string): Promise<Callback[]> {
   const out: Callback[] = [];
   for (const name of names.split(",")) {
-    out.push(await LOGGER_REGISTRY[name as LoggerName].create());
+    if (!(LOGGERS as readonly string[]).includes(name)) {
+      throw new TypeError(`unknown logger "${name}"; known: ${LOGGERS.join(", ")}`);
+    }
+    out.push(await LOGGER_REGISTRY[name as LoggerName]());
   }
   return out;
 }
