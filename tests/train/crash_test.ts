@@ -92,7 +92,7 @@ function rng(seed: number): () => number {
   };
 }
 
-async function killNineTimes(tiny: string[]): Promise<void> {
+async function killNineTimes(tiny: string[], kills = 10): Promise<void> {
   const ref = await Deno.makeTempDir({ prefix: "byol-crash-ref-" });
   const run = await Deno.makeTempDir({ prefix: "byol-crash-" });
   try {
@@ -104,7 +104,7 @@ async function killNineTimes(tiny: string[]): Promise<void> {
     const random = rng(7);
     let lastStep = 0;
     let killsInWrite = 0;
-    for (let kill = 0; kill < 10; kill++) {
+    for (let kill = 0; kill < kills; kill++) {
       const started = await Deno.stat(join(run, "checkpoints")).then(() => true, () => false);
       const child = spawn(started ? ["--resume", run, "--threads", "1"] : [...tiny, "--out", run]);
       // Odd kills aim inside a checkpoint write (a temp folder is there); even
@@ -147,6 +147,23 @@ async function killNineTimes(tiny: string[]): Promise<void> {
 
 Deno.test("kill -9 at ten moments: every resume starts from the newest complete checkpoint and the losses equal an uninterrupted run's", () =>
   killNineTimes(TINY));
+
+// The other method, with the online probe and 2 accumulated batches of 16 a step (16 steps still).
+Deno.test("SimSiam, 2 accumulated batches: kill -9 at four moments, and the losses equal an uninterrupted run's", () =>
+  killNineTimes(
+    [
+      ...TINY,
+      "--method",
+      "simsiam",
+      "--predictor-dim",
+      "16",
+      "--batch-size",
+      "16",
+      "--accumulate-grad-batches",
+      "2",
+    ],
+    4,
+  ));
 
 Deno.test({
   name: "CUDA --deterministic: kill -9 at ten moments, and the losses equal an uninterrupted run's",
