@@ -203,7 +203,7 @@ export function buildRun(
     // same modules), as one process computes them.
     syncBatchNorm: world.worldSize > 1,
   });
-  const probe = cfg.onlineProbe && data.train.labels !== null
+  const probe = cfg.onlineProbe !== "off" && data.train.labels !== null
     ? new OnlineProbe(
       method.encoder.outDim,
       Math.max(

@@ -260,11 +260,15 @@ export const SETTINGS = {
   knnEvery: int(1, 0, "kNN monitor (and online probe score) every N epochs (0: off)", {
     resumable: true,
   }),
-  onlineProbe: flag(
-    true,
-    "train a linear classifier on the detached features of the views during pretraining " +
-      "(labelled data only); its test accuracy is logged at each monitor point and at the end",
-    { legacy: false },
+  onlineProbe: choice(
+    "views",
+    ["views", "images", "off"] as const,
+    "online linear probe trained during pretraining (labelled data only), its test accuracy " +
+      "logged at each monitor point and at the end; it learns from the detached features of " +
+      "the step's augmented views (views: free, as solo-learn's and lightly's), or of the " +
+      "batch's unaugmented images (images: one more inference forward a step, closer to the " +
+      "offline probe)",
+    { legacy: "off" },
   ),
   logger: text(
     "jsonl",

@@ -6,7 +6,9 @@
 // (the read waits for the device, so the loop asks every --log-every steps).
 import { tidy } from "../../ffi/memory.ts";
 import type { Tensor } from "../../ffi/tensor.ts";
+import { noGrad } from "../../ffi/runtime.ts";
 import { inPrecision } from "./precision.ts";
+import { encoderFeatures } from "./monitor.ts";
 import type { Run } from "./run.ts";
 import { meanOverRanks, syncGradients } from "../distributed/world.ts";
 
@@ -59,13 +61,32 @@ function microStep(
     let total = out.loss;
     let probeLoss: Tensor | null = null;
     if (probe !== null && batch.labels !== null) {
-      const labels = batch.labels.repeat([2]);
-      probeLoss = probe.loss(out.features, labels);
+      probeLoss = cfg.onlineProbe === "images"
+        ? probe.loss(imageFeatures(run, batch.images), batch.labels)
+        : probe.loss(out.features, batch.labels.repeat([2]));
       total = total.add(probeLoss);
     }
     (n > 1 ? total.div(n) : total).backward();
     return { loss: out.loss.detach(), probeLoss: probeLoss?.detach() ?? null };
   });
+}
+
+/**
+ * The encoder's features of a batch's unaugmented images (normalised as the
+ * views are), as the monitor extracts them: eval mode, no graph, the step's
+ * precision; the method is back in train mode after.
+ */
+function imageFeatures(run: Run, images: Tensor): Tensor {
+  try {
+    return noGrad(() =>
+      encoderFeatures(run.method.encoder, images, run.augment.config.view1, {
+        batchSize: images.size(0),
+        precision: run.precision,
+      })
+    );
+  } finally {
+    run.method.train();
+  }
 }
 
 /** Runs optimizer step number `step` (0-based) of `run`. */

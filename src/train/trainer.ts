@@ -207,15 +207,15 @@ export class Trainer {
     const accumulate = cfg.accumulateGradBatches > 1
       ? `, ${cfg.accumulateGradBatches} batches of ${cfg.batchSize} a step`
       : "";
-    for (const c of subscribers) {
-      c.onMessage?.(
-        `training ${methodTitle(cfg.method)} (${cfg.encoder}) on ${data.description}: ` +
-          `${data.train.length} images, ${schedule.stepsPerEpoch} steps/epoch${accumulate}, ` +
-          `${schedule.totalSteps} steps, device ${device}, ${getNumThreads()} threads, ` +
-          `precision ${this.parts.precision}` +
-          (cfg.deterministic ? ", deterministic algorithms" : ""),
-      );
-    }
+    await emit(
+      subscribers,
+      "onMessage",
+      `training ${methodTitle(cfg.method)} (${cfg.encoder}) on ${data.description}: ` +
+        `${data.train.length} images, ${schedule.stepsPerEpoch} steps/epoch${accumulate}, ` +
+        `${schedule.totalSteps} steps, device ${device}, ${getNumThreads()} threads, ` +
+        `precision ${this.parts.precision}` +
+        (cfg.deterministic ? ", deterministic algorithms" : ""),
+    );
     await emit(subscribers, "onTrainStart", {
       run: this.parts,
       folder: this.folder,

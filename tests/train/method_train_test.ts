@@ -31,7 +31,7 @@ for (const method of ["byol", "simsiam"] as const) {
       optimizer: "sgd",
       lr: 0.1,
       warmupEpochs: 0, // step 0's lr is the peak's, not warm-up's 0
-      onlineProbe: false,
+      onlineProbe: "off",
     });
     const { cfg, data } = await prepareData(base);
     const build = (batchSize: number, accumulateGradBatches: number) => {
@@ -86,20 +86,26 @@ Deno.test("--accumulate-grad-batches larger than an epoch's batches: one line wi
   assert(/--accumulate-grad-batches 3 needs/.test(e.message), e.message);
 });
 
-Deno.test("a method's recipe replaces the preset's heads and optimizer; flags still win", () => {
+Deno.test("a method's recipe replaces the preset's heads, and SGD or LARS by the paper's SGD; flags still win", () => {
+  // Over an AdamW preset (the default): SimSiam's heads, the preset's optimizer.
   const ss = resolveConfig(undefined, { method: "simsiam" });
   assertEquals(
-    [ss.optimizer, ss.projectionDim, ss.hiddenDim, ss.predictorDim, ss.weightDecay],
-    ["sgd", 2048, 2048, 512, 1e-4],
+    [ss.optimizer, ss.lr, ss.projectionDim, ss.hiddenDim, ss.predictorDim],
+    ["adamw", 1e-3, 2048, 2048, 512],
   );
-  // lr 0.05 x batch / 256 (the preset's batch 64), and of the batch a flag gives.
-  assertEquals(ss.lr, 0.05 * 64 / 256);
-  assertEquals(resolveConfig(undefined, { method: "simsiam", batchSize: 512 }).lr, 0.1);
-  assertEquals(resolveConfig(undefined, { method: "simsiam", lr: 0.3 }).lr, 0.3);
+  // Over a LARS preset: the paper's SGD, lr 0.05 x batch / 256, of the batch the run will have.
+  const cifar = resolveConfig(undefined, { method: "simsiam", preset: "cifar10-resnet18" });
   assertEquals(
-    resolveConfig(undefined, { method: "simsiam", optimizer: "adamw" }).optimizer,
-    "adamw",
+    [cifar.optimizer, cifar.lr, cifar.weightDecay, cifar.warmupEpochs],
+    ["sgd", 0.05, 1e-4, 0],
   );
+  const big = { method: "simsiam", preset: "cifar10-resnet18", batchSize: 512 };
+  assertEquals(resolveConfig(undefined, big).lr, 0.1);
+  assertEquals(
+    resolveConfig(undefined, { method: "simsiam", optimizer: "sgd" }).lr,
+    0.05 * 64 / 256,
+  );
+  assertEquals(resolveConfig(undefined, { ...big, lr: 0.3 }).lr, 0.3);
   // BYOL keeps the preset's values.
   const byol = resolveConfig(undefined, {});
   assertEquals([byol.method, byol.optimizer, byol.projectionDim], ["byol", "adamw", 256]);
@@ -210,4 +216,20 @@ print(json.dumps(out))`,
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("--online-probe images: the probe learns from the unaugmented images; the method's losses are the same as with views", async () => {
+  const dirs = [await Deno.makeTempDir(), await Deno.makeTempDir()];
+  try {
+    const modes = ["views", "images"] as const;
+    for (const [i, onlineProbe] of modes.entries()) {
+      (await runTiny({ onlineProbe, maxSteps: 4, out: dirs[i] })).dispose();
+    }
+    const [a, b] = await Promise.all(dirs.map((d) => readMetrics(join(d, "metrics.jsonl"))));
+    assertEquals(a.map((r) => r.loss), b.map((r) => r.loss), "the probe never touches the method");
+    for (const recs of [a, b]) assert(recs.every((r) => Number.isFinite(r.probeLoss)));
+    assert(a.some((r, i) => r.probeLoss !== b[i].probeLoss), "the two probes see other features");
+  } finally {
+    for (const d of dirs) await Deno.remove(d, { recursive: true });
+  }
 });
