@@ -153,7 +153,7 @@ async function train(job: Job, cfg: TrainConfig, world: World): Promise<number> 
     trainer.dispose();
     return 130;
   }
-  if (evaluation.result !== null) printEvaluation(evaluation.result, cfg.method);
+  if (evaluation.result !== null) printEvaluation(evaluation.result, cfg.method, cfg.onlineProbe);
   if (lead) {
     const f = trainer.folder;
     console.log(`\nrun folder: ${rel(f.dir)}`);

@@ -113,7 +113,11 @@ export class FinalEvaluationCallback implements Callback {
   }
 }
 
-export function printEvaluation(ev: FinalEvaluation, method: MethodName = "byol"): void {
+export function printEvaluation(
+  ev: FinalEvaluation,
+  method: MethodName = "byol",
+  onlineProbe: "views" | "images" | "off" = "views",
+): void {
   const names = [`${methodTitle(method)} (this run)`, "random init", "raw pixels"];
   const w = Math.max(7, ...names.map((n) => n.length));
   const row = (name: string, e: EncoderEval) =>
@@ -133,7 +137,9 @@ export function printEvaluation(ev: FinalEvaluation, method: MethodName = "byol"
   );
   if (ev.trained.onlineProbeTop1 !== undefined) {
     console.log(
-      `online probe (trained during pretraining on the views' detached features): top-1 ` +
+      `online probe (trained during pretraining on the detached features of the ${
+        onlineProbe === "images" ? "unaugmented images" : "augmented views"
+      }): top-1 ` +
         `${ev.trained.onlineProbeTop1.toFixed(2)}%`,
     );
   }
