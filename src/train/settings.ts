@@ -264,7 +264,7 @@ export const SETTINGS = {
     "views",
     ["views", "images", "off"] as const,
     "online linear probe trained during pretraining (labelled data only), its test accuracy " +
-      "logged at each monitor point and at the end; it learns from the detached features of " +
+      "logged with each kNN check and when the run ends; it learns from the detached features of " +
       "the step's augmented views (views: free, as solo-learn's and lightly's), or of the " +
       "batch's unaugmented images (images: one more inference forward a step, closer to the " +
       "offline probe)",
