@@ -39,9 +39,12 @@ export {
   compiledWithCuda,
   cpuCacheStats,
   cuda,
+  cudnnAllowTf32,
   deterministicState,
   emptyCpuCache,
   enableGrad,
+  ffiCalls,
+  getFloat32MatmulPrecision,
   getNumThreads,
   getRngState,
   inferenceMode,
@@ -50,12 +53,14 @@ export {
   manualSeed,
   noGrad,
   setCpuMemoryCaching,
+  setCudnnAllowTf32,
+  setFloat32MatmulPrecision,
   setNumThreads,
   setRngState,
   torchVersion,
   useDeterministicAlgorithms,
 } from "./ffi/runtime.ts";
-export type { AutocastOptions } from "./ffi/runtime.ts";
+export type { AutocastOptions, Float32MatmulPrecision } from "./ffi/runtime.ts";
 export * as F from "./ffi/functional.ts";
 export * as nn from "./src/nn/mod.ts";
 export { loadStateDictFile, saveStateDict } from "./src/io/tensors.ts";

@@ -2,10 +2,11 @@
 // handle array (a TensorList); each call then hands the whole list to the
 // shim, so the EMA update, zero_grad or an optimizer step costs one FFI
 // crossing whatever the model size. src/ holds TensorLists, never pointers.
+import * as A from "./args.ts";
 import { check } from "./call.ts";
 import { TorchError } from "./error.ts";
 import { lib } from "./library.ts";
-import { lifeOf, type Tensor } from "./tensor.ts";
+import { handleOf, lifeOf, type Tensor } from "./tensor.ts";
 
 /**
  * The handles of a fixed list of tensors, packed for the shim. It does not own
@@ -105,7 +106,11 @@ function sameLength(what: string, lists: TensorList[]): number {
   return n;
 }
 
-function perParam(what: string, a: Uint8Array | BigInt64Array, n: number): void {
+function perParam(
+  what: string,
+  a: Uint8Array | BigInt64Array | Float64Array,
+  n: number,
+): void {
   if (a.length < n) {
     throw new TypeError(`${what}: ${a.length} per-parameter entries for ${n} tensors`);
   }
@@ -115,6 +120,53 @@ function perParam(what: string, a: Uint8Array | BigInt64Array, n: number): void 
 export function lerpList(dst: TensorList, src: TensorList, weight: number): void {
   const n = sameLength("lerpList", [dst, src]);
   check("tt_lerp_list", lib.tt_lerp_list(H(dst, "lerpList"), H(src, "lerpList"), n, weight));
+}
+
+/**
+ * `dst[i].lerp_(src[i], weight)` for every pair, without autograd, with the
+ * weight a one-element tensor (on the tensors' device, cast to each dst's
+ * dtype): the EMA update of a captured step, whose rate the host writes with
+ * fillScalars between replays, with no device sync.
+ */
+export function lerpListTensor(dst: TensorList, src: TensorList, weight: Tensor): void {
+  A.tensor("lerpListTensor(dst, src, weight)", "weight", weight);
+  const n = sameLength("lerpListTensor", [dst, src]);
+  check(
+    "tt_lerp_list_tensor",
+    lib.tt_lerp_list_tensor(
+      H(dst, "lerpListTensor"),
+      H(src, "lerpListTensor"),
+      n,
+      handleOf(weight),
+    ),
+  );
+}
+
+/**
+ * `list[i].fill_(values[i])` for every tensor, without autograd, in one FFI
+ * call and with no device sync: the per-step scalars a captured step reads
+ * (each group's lr, the EMA rate), written between replays.
+ */
+export function fillScalars(list: TensorList, values: Float64Array): void {
+  if (!(values instanceof Float64Array)) {
+    throw A.typeError("fillScalars(list, values)", "values", "a Float64Array", values);
+  }
+  perParam("fillScalars", values, list.length);
+  check("tt_fill_scalars", lib.tt_fill_scalars(H(list, "fillScalars"), values, list.length));
+}
+
+/**
+ * Reads one-element tensors back into `out` (`out[i] = list[i].item()`) in one
+ * FFI call; a device sync per tensor, so for state dicts and logs, not steps.
+ * Returns `out`.
+ */
+export function readScalars(list: TensorList, out: Float64Array): Float64Array {
+  if (!(out instanceof Float64Array)) {
+    throw A.typeError("readScalars(list, out)", "out", "a Float64Array", out);
+  }
+  perParam("readScalars", out, list.length);
+  check("tt_read_scalars", lib.tt_read_scalars(H(list, "readScalars"), out, list.length));
+  return out;
 }
 
 /** `dst[i].copy_(src[i])` for every pair, without autograd. */

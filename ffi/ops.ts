@@ -107,5 +107,8 @@ export const DeviceType = { cpu: 0, cuda: 1 } as const;
 /** tt_color_jitter_cpu's order codes: the columns of its factors. */
 export const JitterOp = { brightness: 0, contrast: 1, saturation: 2, hue: 3 } as const;
 
+/** tt_set_float32_matmul_precision's modes (tt_matmul_precision), torch's names. */
+export const MatmulPrecision = { highest: 0, high: 1, medium: 2 } as const;
+
 /** c10d reduce ops of tt_pg_all_reduce (tt_reduce_kind); average is a sum divided by the world size. */
 export const ReduceKind = { sum: 0, product: 1, min: 2, max: 3, avg: 4 } as const;

@@ -1,10 +1,10 @@
 // Seeds, threads, grad mode, autocast, CUDA queries, RNG state and the libtorch version.
 import { lib } from "./library.ts";
 import * as A from "./args.ts";
-import { check, OUT, OUT_I32, outHandle } from "./call.ts";
+import { check, OUT, OUT_I32, OUT_I64, outHandle } from "./call.ts";
 import { type Device, deviceCode } from "./device.ts";
 import { dtypeCode } from "./dtype.ts";
-import { DeviceType } from "./ops.ts";
+import { DeviceType, MatmulPrecision } from "./ops.ts";
 import { handleOf, Tensor } from "./tensor.ts";
 
 /** Seeds libtorch's default generators (CPU and CUDA), like torch.manual_seed. */
@@ -245,6 +245,60 @@ export function deterministicState(): {
     cudnnDeterministic: DETERMINISM[1] === 1,
     cudnnBenchmark: DETERMINISM[2] === 1,
   };
+}
+
+/** torch.set_float32_matmul_precision's settings. */
+export type Float32MatmulPrecision = keyof typeof MatmulPrecision;
+
+const PRECISIONS = Object.keys(MatmulPrecision) as Float32MatmulPrecision[];
+
+/**
+ * torch.set_float32_matmul_precision: "highest" (libtorch's default) keeps
+ * float32 matmuls in float32; "high" lets CUDA matmuls use TensorFloat32 (or
+ * two bfloat16s); "medium" lets them use bfloat16. Process-wide; no effect on
+ * the CPU's float32 matmuls.
+ */
+export function setFloat32MatmulPrecision(precision: Float32MatmulPrecision): void {
+  A.oneOf("setFloat32MatmulPrecision(precision)", "precision", precision, PRECISIONS);
+  check(
+    "tt_set_float32_matmul_precision",
+    lib.tt_set_float32_matmul_precision(MatmulPrecision[precision]),
+  );
+}
+
+/** torch.get_float32_matmul_precision: the current setFloat32MatmulPrecision value. */
+export function getFloat32MatmulPrecision(): Float32MatmulPrecision {
+  check("tt_float32_matmul_precision", lib.tt_float32_matmul_precision(OUT_I32));
+  const name = PRECISIONS.find((k) => MatmulPrecision[k] === OUT_I32[0]);
+  if (name === undefined) {
+    throw new TypeError(`getFloat32MatmulPrecision: unknown code ${OUT_I32[0]} from the shim`);
+  }
+  return name;
+}
+
+/**
+ * torch.backends.cudnn.allow_tf32 = on: whether cuDNN convolutions may use
+ * TensorFloat32 (libtorch's default: true). Process-wide.
+ */
+export function setCudnnAllowTf32(on: boolean): void {
+  A.bool("setCudnnAllowTf32(on)", "on", on);
+  check("tt_set_cudnn_allow_tf32", lib.tt_set_cudnn_allow_tf32(on ? 1 : 0));
+}
+
+/** torch.backends.cudnn.allow_tf32: the current setCudnnAllowTf32 value. */
+export function cudnnAllowTf32(): boolean {
+  check("tt_cudnn_allow_tf32", lib.tt_cudnn_allow_tf32(OUT_I32));
+  return OUT_I32[0] === 1;
+}
+
+/**
+ * The number of calls into the shim the process has made so far (each
+ * `lib.tt_*` call counts once, a failed one too; reading the count does not
+ * count). The difference over a training step is its FFI crossings.
+ */
+export function ffiCalls(): number {
+  check("tt_ffi_calls", lib.tt_ffi_calls(OUT_I64));
+  return Number(OUT_I64[0]);
 }
 
 /** The default generator's state of a device, as a uint8 tensor (for exact resume). */

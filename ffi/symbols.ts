@@ -149,6 +149,9 @@ export const symbols = {
   tt_lerp_list: { parameters: ["buffer", "buffer", "i64", "f64"], result: status }, // (const tt_tensor* dst, const tt_tensor* src, int64 n, double weight)
   tt_copy_list: { parameters: ["buffer", "buffer", "i64"], result: status }, // (const tt_tensor* dst, const tt_tensor* src, int64 n)
   tt_zero_grad_list: { parameters: ["buffer", "i64", "i32"], result: status }, // (const tt_tensor* ts, int64 n, int32 set_to_none)
+  tt_lerp_list_tensor: { parameters: ["buffer", "buffer", "i64", "pointer"], result: status }, // (const tt_tensor* dst, const tt_tensor* src, int64 n, tt_tensor weight)
+  tt_fill_scalars: { parameters: ["buffer", "buffer", "i64"], result: status }, // (const tt_tensor* ts, const double* values, int64 n)
+  tt_read_scalars: { parameters: ["buffer", "buffer", "i64"], result: status }, // (const tt_tensor* ts, double* out, int64 n)
 
   // ---- nn functional ----
   tt_linear: { parameters: ["pointer", "pointer", "pointer", "buffer"], result: status }, // (tt_tensor x, tt_tensor w, tt_tensor b (nullable), tt_tensor* out)
@@ -287,6 +290,11 @@ export const symbols = {
   tt_set_cudnn_benchmark: { parameters: ["i32"], result: status }, // (int32 flag)
   tt_set_deterministic: { parameters: ["i32"], result: status }, // (int32 on)
   tt_deterministic_state: { parameters: ["buffer"], result: status }, // (int32* out)
+  tt_set_float32_matmul_precision: { parameters: ["i32"], result: status }, // (int32 mode)
+  tt_float32_matmul_precision: { parameters: ["buffer"], result: status }, // (int32* out)
+  tt_set_cudnn_allow_tf32: { parameters: ["i32"], result: status }, // (int32 on)
+  tt_cudnn_allow_tf32: { parameters: ["buffer"], result: status }, // (int32* out)
+  tt_ffi_calls: { parameters: ["buffer"], result: status }, // (int64* out)
   tt_rng_get_state: { parameters: ["i32", "buffer"], result: status }, // (int32 device, tt_tensor* out)
   tt_rng_set_state: { parameters: ["i32", "pointer"], result: status }, // (int32 device, tt_tensor state)
   tt_autocast_enter: { parameters: ["i32", "i32", "buffer"], result: status }, // (int32 device_type, int32 dtype, int32* prev)

@@ -7,6 +7,7 @@
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -16,6 +17,11 @@
 namespace tt {
 
 void set_error(const char* msg);
+
+// Shim calls made through PROTECT so far, process-wide (tt_ffi_calls reads it;
+// the bench reports FFI crossings per training step with it). Relaxed: a count,
+// not a synchronisation point. One definition for every unit (C++17 inline).
+inline std::atomic<int64_t> ffi_calls{0};
 
 // Handles are heap-allocated at::Tensor objects; the C side sees an opaque
 // pointer. Ops never take ownership of their inputs.
@@ -54,8 +60,11 @@ std::vector<at::Tensor> list(const tt_tensor* hs, int64_t n);
 
 }  // namespace tt
 
+// Every exported function's body: counts the call (tt::ffi_calls), runs the
+// body and turns any exception into status 1 with the thread-local message.
 #define PROTECT(...)                                              \
   try {                                                            \
+    tt::ffi_calls.fetch_add(1, std::memory_order_relaxed);         \
     __VA_ARGS__;                                                   \
     return 0;                                                      \
   } catch (const c10::Error& e) {                                  \

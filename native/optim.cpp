@@ -40,6 +40,45 @@ int32_t tt_lerp_list(const tt_tensor* dst, const tt_tensor* src, int64_t n, doub
   })
 }
 
+// dst.lerp_(src, weight) with the weight a tensor (0-dim, on the device): the
+// EMA update of a captured step, whose rate the host writes between replays.
+int32_t tt_lerp_list_tensor(const tt_tensor* dst, const tt_tensor* src, int64_t n,
+                            tt_tensor weight) {
+  PROTECT({
+    c10::NoGradGuard no_grad;
+    const auto& w = T(weight);
+    at::Tensor cast;  // the weight in another dtype, made once per call when needed
+    for (int64_t i = 0; i < n; i++) {
+      auto& d = T(dst[i]);
+      if (d.scalar_type() == w.scalar_type()) {
+        d.lerp_(T(src[i]), w);
+      } else {
+        if (!cast.defined() || cast.scalar_type() != d.scalar_type()) cast = w.to(d.scalar_type());
+        d.lerp_(T(src[i]), cast);
+      }
+    }
+  })
+}
+
+// ts[i].fill_(values[i]): every per-step scalar a captured step reads (the lr
+// of each group, the EMA rate) written in one crossing, with no device sync.
+int32_t tt_fill_scalars(const tt_tensor* ts, const double* values, int64_t n) {
+  PROTECT({
+    if (n > 0 && values == nullptr) throw std::invalid_argument("null values pointer");
+    c10::NoGradGuard no_grad;
+    for (int64_t i = 0; i < n; i++) T(ts[i]).fill_(values[i]);
+  })
+}
+
+// out[i] = ts[i].item(): reads one-element tensors back (a device sync each;
+// for state dicts and logs, never inside a step).
+int32_t tt_read_scalars(const tt_tensor* ts, double* out, int64_t n) {
+  PROTECT({
+    if (n > 0 && out == nullptr) throw std::invalid_argument("null out-pointer");
+    for (int64_t i = 0; i < n; i++) out[i] = T(ts[i]).item<double>();
+  })
+}
+
 int32_t tt_copy_list(const tt_tensor* dst, const tt_tensor* src, int64_t n) {
   PROTECT({
     c10::NoGradGuard no_grad;

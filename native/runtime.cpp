@@ -178,6 +178,54 @@ int32_t tt_cuda_bf16_supported(int32_t device, int32_t* out) {
   })
 }
 
+// Not through PROTECT, so reading the count does not change it.
+int32_t tt_ffi_calls(int64_t* out) {
+  if (out == nullptr) {
+    set_error("tt_ffi_calls: null out-pointer");
+    return 1;
+  }
+  *out = ffi_calls.load(std::memory_order_relaxed);
+  return 0;
+}
+
+// torch.set_float32_matmul_precision: the string setter is the one both 1.13
+// and 2.x have (2.x dropped the enum overload); the getter's enum is in both.
+int32_t tt_set_float32_matmul_precision(int32_t mode) {
+  PROTECT({
+    auto& ctx = at::globalContext();
+    switch (mode) {
+      case TT_MATMUL_HIGHEST: ctx.setFloat32MatmulPrecision("highest"); break;
+      case TT_MATMUL_HIGH: ctx.setFloat32MatmulPrecision("high"); break;
+      case TT_MATMUL_MEDIUM: ctx.setFloat32MatmulPrecision("medium"); break;
+      default: throw std::invalid_argument("unknown float32 matmul precision code");
+    }
+  })
+}
+
+int32_t tt_float32_matmul_precision(int32_t* out) {
+  PROTECT({
+    if (out == nullptr) throw std::invalid_argument("null out-pointer");
+    switch (at::globalContext().float32MatmulPrecision()) {
+      case at::Float32MatmulPrecision::HIGHEST: *out = TT_MATMUL_HIGHEST; break;
+      case at::Float32MatmulPrecision::HIGH: *out = TT_MATMUL_HIGH; break;
+      case at::Float32MatmulPrecision::MEDIUM: *out = TT_MATMUL_MEDIUM; break;
+      default: throw std::runtime_error("libtorch reported an unknown float32 matmul precision");
+    }
+  })
+}
+
+// torch.backends.cudnn.allow_tf32 (libtorch's default: on).
+int32_t tt_set_cudnn_allow_tf32(int32_t on) {
+  PROTECT(at::globalContext().setAllowTF32CuDNN(on != 0))
+}
+
+int32_t tt_cudnn_allow_tf32(int32_t* out) {
+  PROTECT({
+    if (out == nullptr) throw std::invalid_argument("null out-pointer");
+    *out = at::globalContext().allowTF32CuDNN() ? 1 : 0;
+  })
+}
+
 const char* tt_torch_version(void) { return TORCH_VERSION; }
 
 int32_t tt_compiled_with_cuda(void) {

@@ -79,6 +79,8 @@ enum tt_device_type { TT_DEVICE_CPU = 0, TT_DEVICE_CUDA };
 enum tt_jitter_op {
   TT_JITTER_BRIGHTNESS = 0, TT_JITTER_CONTRAST, TT_JITTER_SATURATION, TT_JITTER_HUE
 };
+/* tt_set_float32_matmul_precision's mode (torch.set_float32_matmul_precision's names) */
+enum tt_matmul_precision { TT_MATMUL_HIGHEST = 0, TT_MATMUL_HIGH, TT_MATMUL_MEDIUM };
 
 /* ---- errors and memory ---- */
 const char* tt_last_error(void);
@@ -181,6 +183,13 @@ int32_t tt_lerp_list(const tt_tensor* dst, const tt_tensor* src, int64_t n, doub
 int32_t tt_copy_list(const tt_tensor* dst, const tt_tensor* src, int64_t n);
 /* set_to_none 1 drops the grads, 0 zeroes them */
 int32_t tt_zero_grad_list(const tt_tensor* ts, int64_t n, int32_t set_to_none);
+/* dst[i].lerp_(src[i], weight): weight a one-element tensor (cast to each dst's dtype) */
+int32_t tt_lerp_list_tensor(const tt_tensor* dst, const tt_tensor* src, int64_t n,
+                            tt_tensor weight);
+/* ts[i].fill_(values[i]) (no grad, no device sync) */
+int32_t tt_fill_scalars(const tt_tensor* ts, const double* values, int64_t n);
+/* out[i] = ts[i].item() (a device sync per tensor) */
+int32_t tt_read_scalars(const tt_tensor* ts, double* out, int64_t n);
 
 /* ---- nn functional ---- */
 int32_t tt_linear(tt_tensor x, tt_tensor w, tt_tensor b, tt_tensor* out);
@@ -272,6 +281,17 @@ int32_t tt_set_cudnn_benchmark(int32_t flag);
 int32_t tt_set_deterministic(int32_t on);
 /* out[3]: deterministic algorithms, cuDNN deterministic, cuDNN benchmark (0 or 1 each) */
 int32_t tt_deterministic_state(int32_t* out);
+/* mode a tt_matmul_precision (torch.set_float32_matmul_precision), and the current one */
+int32_t tt_set_float32_matmul_precision(int32_t mode);
+int32_t tt_float32_matmul_precision(int32_t* out);
+/* torch.backends.cudnn.allow_tf32 (0 or 1) */
+int32_t tt_set_cudnn_allow_tf32(int32_t on);
+int32_t tt_cudnn_allow_tf32(int32_t* out);
+/* the number of shim calls made so far by the whole process: each call of a function whose body
+ * runs in common.h's PROTECT counts once, failed calls too; not counted: this one (reading does
+ * not change the count), tt_last_error, tt_torch_version and the build queries
+ * (tt_compiled_with_cuda, tt_dist_has_gloo, tt_dist_has_nccl) */
+int32_t tt_ffi_calls(int64_t* out);
 /* the default generator's state of a device, as a uint8 tensor, and back */
 int32_t tt_rng_get_state(int32_t device, tt_tensor* out);
 int32_t tt_rng_set_state(int32_t device, tt_tensor state);

@@ -6,14 +6,17 @@ import { assertLerpClose, EPS_F32 } from "../helpers/assert.ts";
 import {
   adamwStep,
   copyList,
+  fillScalars,
   larsStep,
   lerpList,
+  lerpListTensor,
+  readScalars,
   sgdStep,
   TensorList,
   zeroGradList,
 } from "../../ffi/lists.ts";
 import { assignData } from "../../ffi/tensor.ts";
-import { manualSeed, randn, type Tensor, tidy, TorchError } from "../../mod.ts";
+import { full, manualSeed, randn, type Tensor, tidy, TorchError, zeros } from "../../mod.ts";
 
 const EPS_F64 = 2 ** -52;
 
@@ -60,6 +63,61 @@ Deno.test("lerpList and copyList equal tensor ops on NCHW, channels-last and mix
   }
 });
 
+Deno.test("lerpListTensor (a device weight) equals lerpList on NCHW, channels-last and mixed layouts", () => {
+  manualSeed(6);
+  for (const w of [0.3, 0.75]) {
+    tidy(() => {
+      const shape = [4, 3, 5, 6];
+      const make = () => [
+        randn(shape),
+        randn(shape).contiguous("channelsLast"),
+        randn(shape),
+        randn([7]).to("float64"), // the float32 weight is cast to the dst's dtype
+      ];
+      const dst = make();
+      dst[2] = dst[2].contiguous("channelsLast"); // mixed with src[2] (NCHW)
+      const src = make();
+      const before = dst.map((t) => t.clone());
+      const viaList = dst.map((t) => t.clone());
+      lerpList(new TensorList(viaList), new TensorList(src), w);
+      const weight = full([], w); // float32, 0-dim
+      lerpListTensor(new TensorList(dst), new TensorList(src), weight);
+      dst.forEach((d, i) => {
+        // float64 pair: LERP_K's bound holds a fortiori (w rounded to float32 once, as lerpList's).
+        assertLerpClose(d, before[i], src[i], Math.fround(w), LERP_K, `pair ${i}, w ${w}`);
+        assertLerpClose(viaList[i], before[i], src[i], w, LERP_K, `lerpList pair ${i}, w ${w}`);
+        assertEquals(d.dtype, before[i].dtype);
+      });
+      assertEquals(dst[1].memoryFormat, "channelsLast");
+      assertEquals(weight.item(), Math.fround(w), "the weight is not written");
+    });
+  }
+});
+
+Deno.test("fillScalars writes and readScalars reads one-element tensors", () => {
+  tidy(() => {
+    const ts = [zeros([]), zeros([1]), zeros([], { dtype: "float64" }), zeros([1, 1])];
+    const list = new TensorList(ts);
+    fillScalars(list, new Float64Array([1.5, -2, 1 / 3, 1e-3]));
+    assertEquals(ts.map((t) => t.item()), [1.5, -2, 1 / 3, Math.fround(1e-3)]);
+    assertEquals(Array.from(readScalars(list, new Float64Array(4))), [
+      1.5,
+      -2,
+      1 / 3,
+      Math.fround(1e-3),
+    ]);
+    assertEquals(ts.map((t) => t.shape), [[], [1], [], [1, 1]]);
+    const e = assertThrows(() => fillScalars(list, new Float64Array(3)), TypeError);
+    assert(e.message.includes("3 per-parameter entries for 4 tensors"), e.message);
+    assertThrows(
+      () => fillScalars(list, [1, 2, 3, 4] as never),
+      TypeError,
+      "fillScalars(list, values): values must be a Float64Array, got [1, 2, 3, 4]",
+    );
+    assertThrows(() => readScalars(new TensorList([zeros([2])]), new Float64Array(1)), TorchError);
+  });
+});
+
 Deno.test("list calls refuse lists of different lengths", () => {
   tidy(() => {
     const a = new TensorList([randn([2]), randn([2])]);
@@ -84,6 +142,9 @@ const CALLS: [string, number, (ls: TensorList[]) => void][] = [
   ["sgdStep", 2, ([p, b]) => sgdStep(p, b, new Uint8Array(3), SGD_O)],
   ["adamwStep", 3, ([p, m, v]) => adamwStep(p, m, v, new BigInt64Array(3), ADAMW_O)],
   ["larsStep", 2, ([p, b]) => larsStep(p, b, new Uint8Array(3), LARS_O)],
+  ["lerpListTensor", 2, ([d, s]) => lerpListTensor(d, s, full([], 0.5))],
+  ["fillScalars", 1, ([l]) => fillScalars(l, new Float64Array(3))],
+  ["readScalars", 1, ([l]) => readScalars(l, new Float64Array(3))],
 ];
 
 for (const [call, nLists, fn] of CALLS) {

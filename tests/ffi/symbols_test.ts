@@ -61,6 +61,7 @@ const MIRRORS: Record<string, { table: Record<string, number>; prefix: string }>
   tt_pad_mode: { table: ops.PadMode, prefix: "TT_PAD_" },
   tt_device_type: { table: ops.DeviceType, prefix: "TT_DEVICE_" },
   tt_jitter_op: { table: ops.JitterOp, prefix: "TT_JITTER_" },
+  tt_matmul_precision: { table: ops.MatmulPrecision, prefix: "TT_MATMUL_" },
   tt_reduce_kind: { table: ops.ReduceKind, prefix: "TT_RED_" },
 };
 
