@@ -265,3 +265,87 @@ export function larsStep(
     ),
   );
 }
+
+// ---- capturable steps: lr is a 0-dim float32 tensor on the parameters' device ----
+
+/** sgdStep with the lr a device tensor (no host read of a device value). */
+export function sgdStepCapturable(
+  params: TensorList,
+  bufs: TensorList,
+  inited: Uint8Array,
+  lr: Tensor,
+  o: { momentum: number; dampening: number; weightDecay: number; nesterov: boolean },
+): void {
+  const n = sameLength("sgdStepCapturable", [params, bufs]);
+  perParam("sgdStepCapturable", inited, n);
+  check(
+    "tt_sgd_step_capturable",
+    lib.tt_sgd_step_capturable(
+      H(params, "sgdStepCapturable"),
+      H(bufs, "sgdStepCapturable"),
+      inited,
+      n,
+      handleOf(lr),
+      o.momentum,
+      o.dampening,
+      o.weightDecay,
+      o.nesterov ? 1 : 0,
+    ),
+  );
+}
+
+/**
+ * adamwStep with the lr a device tensor and each parameter's step count a
+ * 0-dim float32 device tensor, incremented and used on the device.
+ */
+export function adamwStepCapturable(
+  params: TensorList,
+  expAvg: TensorList,
+  expAvgSq: TensorList,
+  steps: TensorList,
+  lr: Tensor,
+  o: { beta1: number; beta2: number; eps: number; weightDecay: number },
+): void {
+  const n = sameLength("adamwStepCapturable", [params, expAvg, expAvgSq, steps]);
+  check(
+    "tt_adamw_step_capturable",
+    lib.tt_adamw_step_capturable(
+      H(params, "adamwStepCapturable"),
+      H(expAvg, "adamwStepCapturable"),
+      H(expAvgSq, "adamwStepCapturable"),
+      H(steps, "adamwStepCapturable"),
+      n,
+      handleOf(lr),
+      o.beta1,
+      o.beta2,
+      o.eps,
+      o.weightDecay,
+    ),
+  );
+}
+
+/** larsStep with the lr a device tensor (no host read of a device value). */
+export function larsStepCapturable(
+  params: TensorList,
+  bufs: TensorList,
+  exclude: Uint8Array,
+  lr: Tensor,
+  o: { momentum: number; weightDecay: number; trustCoefficient: number; nesterov: boolean },
+): void {
+  const n = sameLength("larsStepCapturable", [params, bufs]);
+  perParam("larsStepCapturable", exclude, n);
+  check(
+    "tt_lars_step_capturable",
+    lib.tt_lars_step_capturable(
+      H(params, "larsStepCapturable"),
+      H(bufs, "larsStepCapturable"),
+      exclude,
+      n,
+      handleOf(lr),
+      o.momentum,
+      o.weightDecay,
+      o.trustCoefficient,
+      o.nesterov ? 1 : 0,
+    ),
+  );
+}

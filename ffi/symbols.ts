@@ -257,6 +257,37 @@ export const symbols = {
     parameters: ["buffer", "buffer", "buffer", "i64", "f64", "f64", "f64", "f64", "i32"],
     result: status,
   },
+  tt_sgd_step_capturable: {
+    // (const tt_tensor* params, const tt_tensor* bufs, uint8* inited, int64 n, tt_tensor lr,
+    //  double momentum, double dampening, double weight_decay, int32 nesterov)
+    parameters: ["buffer", "buffer", "buffer", "i64", "pointer", "f64", "f64", "f64", "i32"],
+    result: status,
+  },
+  tt_adamw_step_capturable: {
+    // (const tt_tensor* params, const tt_tensor* exp_avg, const tt_tensor* exp_avg_sq,
+    //  const tt_tensor* steps, int64 n, tt_tensor lr, double beta1, double beta2, double eps,
+    //  double weight_decay)
+    parameters: [
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "i64",
+      "pointer",
+      "f64",
+      "f64",
+      "f64",
+      "f64",
+    ],
+    result: status,
+  },
+  tt_lars_step_capturable: {
+    // (const tt_tensor* params, const tt_tensor* bufs, const uint8* exclude, int64 n,
+    //  tt_tensor lr, double momentum, double weight_decay, double trust_coefficient,
+    //  int32 nesterov)
+    parameters: ["buffer", "buffer", "buffer", "i64", "pointer", "f64", "f64", "f64", "i32"],
+    result: status,
+  },
 
   // ---- augmentation ----
   tt_color_jitter_cpu: {

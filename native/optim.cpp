@@ -187,4 +187,116 @@ int32_t tt_lars_step(const tt_tensor* params, const tt_tensor* bufs, const uint8
   })
 }
 
+// ---- capturable steps (torch.optim's capturable=True): the lr is a 0-dim
+// float32 tensor on the parameters' device and nothing here reads a device
+// value on the host, so a step can be recorded in a CUDA graph and replayed.
+// Host-side branches depend only on the arguments and on which parameters have
+// a gradient, both fixed across the replays of one graph.
+
+int32_t tt_sgd_step_capturable(const tt_tensor* params, const tt_tensor* bufs, uint8_t* inited,
+                               int64_t n, tt_tensor lr, double momentum, double dampening,
+                               double weight_decay, int32_t nesterov) {
+  PROTECT({
+    c10::NoGradGuard no_grad;
+    const auto& lr_t = T(lr);
+    for (int64_t i = 0; i < n; i++) {
+      auto& p = T(params[i]);
+      const auto& g = p.grad();
+      if (!g.defined()) continue;
+      at::Tensor d = weight_decay != 0.0 ? g.add(p, weight_decay) : g;
+      if (momentum != 0.0) {
+        auto& buf = T(bufs[i]);
+        // A host flag, as in tt_sgd_step: the first step copies. A captured step
+        // always follows at least one eager warm-up step, so the graph records
+        // the running-buffer branch.
+        if (!inited[i]) {
+          buf.copy_(d);
+          inited[i] = 1;
+        } else {
+          buf.mul_(momentum).add_(d, 1.0 - dampening);
+        }
+        d = nesterov ? d.add(buf, momentum) : buf;
+      }
+      p.addcmul_(d, lr_t, -1.0);  // p -= lr * d, lr read on the device
+    }
+  })
+}
+
+int32_t tt_adamw_step_capturable(const tt_tensor* params, const tt_tensor* exp_avg,
+                                 const tt_tensor* exp_avg_sq, const tt_tensor* steps, int64_t n,
+                                 tt_tensor lr, double beta1, double beta2, double eps,
+                                 double weight_decay) {
+  PROTECT({
+    c10::NoGradGuard no_grad;
+    // torch.optim.adam's _single_tensor_adam, capturable branch (2.x), op for
+    // op: the step counts (float32, as torch's state_steps) and both bias
+    // corrections stay on the device. One departure: the scalar arithmetic runs
+    // in float64 (0-dim tensors, a cast each), as the plain step's host math
+    // does. torch's float32 1 - 0.999 ** step loses about 1e-5 of its value to
+    // cancellation (0.999 itself rounds to float32), so its capturable AdamW
+    // drifts from its plain one by that much in the first steps; in float64
+    // the two stay within float32 rounding of each other.
+    const auto lr_d = T(lr).to(at::kDouble);
+    // Shared by every parameter of the group: 1 - lr * wd.
+    at::Tensor decay;
+    if (weight_decay != 0.0) decay = at::rsub(lr_d.mul(weight_decay), 1.0);
+    for (int64_t i = 0; i < n; i++) {
+      auto& p = T(params[i]);
+      const auto& g = p.grad();
+      if (!g.defined()) continue;
+      auto& m = T(exp_avg[i]);
+      auto& v = T(exp_avg_sq[i]);
+      auto& step_t = T(steps[i]);
+      step_t.add_(1);
+      if (weight_decay != 0.0) p.mul_(decay);
+#if TORCH_VERSION_MAJOR >= 2
+      m.lerp_(g, 1.0 - beta1);
+#else
+      m.mul_(beta1).add_(g, 1.0 - beta1);
+#endif
+      v.mul_(beta2).addcmul_(g, g, 1.0 - beta2);
+      const auto step = step_t.to(at::kDouble);
+      auto bc1 = at::rsub(at::pow(beta1, step), 1.0);
+      auto bc2 = at::rsub(at::pow(beta2, step), 1.0);
+      auto step_size_neg = lr_d.div(bc1).neg_();
+      auto bc2_sqrt = bc2.sqrt();
+      // Python's eps / t is t.reciprocal() * eps.
+      auto denom = v.sqrt()
+                       .div_(bc2_sqrt.mul(step_size_neg))
+                       .add_(step_size_neg.reciprocal().mul_(eps));
+      p.addcdiv_(m, denom);
+    }
+  })
+}
+
+int32_t tt_lars_step_capturable(const tt_tensor* params, const tt_tensor* bufs,
+                                const uint8_t* exclude, int64_t n, tt_tensor lr, double momentum,
+                                double weight_decay, double trust_coefficient, int32_t nesterov) {
+  PROTECT({
+    c10::NoGradGuard no_grad;
+    const auto& lr_t = T(lr);
+    for (int64_t i = 0; i < n; i++) {
+      auto& p = T(params[i]);
+      const auto& g = p.grad();
+      if (!g.defined()) continue;
+      at::Tensor u = g;
+      if (!exclude[i]) {
+        // As tt_lars_step: the trust ratio is already computed on the device.
+        const bool decayed = weight_decay != 0.0;
+        if (decayed) u = u.add(p, weight_decay);
+        auto pn = p.norm();
+        auto un = u.norm();
+        auto one = at::ones_like(pn);
+        auto ratio = at::where(pn.gt(0), at::where(un.gt(0), pn.mul(trust_coefficient).div(un), one),
+                               one);
+        u = decayed ? u.mul_(ratio) : u.mul(ratio);
+      }
+      auto& buf = T(bufs[i]);
+      buf.mul_(momentum).add_(u);
+      at::Tensor d = nesterov ? u.add(buf, momentum) : buf;
+      p.addcmul_(d, lr_t, -1.0);
+    }
+  })
+}
+
 }  // extern "C"

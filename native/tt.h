@@ -244,6 +244,19 @@ int32_t tt_adamw_step(const tt_tensor* params, const tt_tensor* exp_avg,
 int32_t tt_lars_step(const tt_tensor* params, const tt_tensor* bufs, const uint8_t* exclude,
                      int64_t n, double lr, double momentum, double weight_decay,
                      double trust_coefficient, int32_t nesterov);
+/* capturable steps (torch.optim's capturable=True): the same updates with lr a 0-dim float32
+ * tensor on the parameters' device and no host read of a device value, so a CUDA graph can record
+ * them; AdamW's steps[i] are 0-dim float32 tensors incremented on the device */
+int32_t tt_sgd_step_capturable(const tt_tensor* params, const tt_tensor* bufs, uint8_t* inited,
+                               int64_t n, tt_tensor lr, double momentum, double dampening,
+                               double weight_decay, int32_t nesterov);
+int32_t tt_adamw_step_capturable(const tt_tensor* params, const tt_tensor* exp_avg,
+                                 const tt_tensor* exp_avg_sq, const tt_tensor* steps, int64_t n,
+                                 tt_tensor lr, double beta1, double beta2, double eps,
+                                 double weight_decay);
+int32_t tt_lars_step_capturable(const tt_tensor* params, const tt_tensor* bufs,
+                                const uint8_t* exclude, int64_t n, tt_tensor lr, double momentum,
+                                double weight_decay, double trust_coefficient, int32_t nesterov);
 
 /* ---- augmentation (CPU kernels; the CUDA path composes tensor ops) ---- */
 /* x float32 (N, C, H, W), C 1 or 3; factors (N, 4) brightness, contrast, saturation, hue;

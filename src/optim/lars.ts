@@ -2,9 +2,10 @@
 // eta*||p||/||u||, then heavy-ball momentum. Biases and normalisation
 // parameters are excluded from both decay and adaptation.
 import type { Tensor } from "../../ffi/tensor.ts";
-import { larsStep, type TensorList } from "../../ffi/lists.ts";
+import { larsStep, larsStepCapturable, type TensorList } from "../../ffi/lists.ts";
 import {
   type BaseOptions,
+  type CapturableOption,
   checkNonNegative,
   checkOptions,
   Optimizer,
@@ -25,7 +26,11 @@ export interface LARSOptions extends BaseOptions {
 /** Which parameters get no decay and no adaptation; default: every parameter of at most 1 dim. */
 export type LARSExclude = (name: string, param: Tensor) => boolean;
 
-export type LARSInit = Partial<LARSOptions> & { lr: number; exclude?: LARSExclude };
+/** `capturable` (CapturableOption): the lr lives in a device tensor. */
+export type LARSInit =
+  & Partial<LARSOptions>
+  & CapturableOption
+  & { lr: number; exclude?: LARSExclude };
 
 /** Excludes biases and normalisation parameters: every tensor of at most one dimension. */
 export const excludeOneDim: LARSExclude = (_name, p) => p.ndim <= 1;
@@ -38,6 +43,7 @@ const LARS_KEYS = [
   "nesterov",
   "lars",
   "exclude",
+  "capturable",
 ] as const;
 
 export class LARS extends Optimizer<LARSOptions> {
@@ -55,7 +61,7 @@ export class LARS extends Optimizer<LARSOptions> {
       trustCoefficient: opts.trustCoefficient ?? 1e-3,
       nesterov: opts.nesterov ?? false,
       lars: opts.lars ?? true,
-    });
+    }, { capturable: opts.capturable });
     const exclude = opts.exclude ?? excludeOneDim;
     for (const g of this.paramGroups) {
       checkNonNegative("LARS", "momentum", g.momentum);
@@ -78,7 +84,17 @@ export class LARS extends Optimizer<LARSOptions> {
     this.assertUsable();
     this.paramGroups.forEach((g, i) => {
       if (g.params.length === 0) return;
-      larsStep(this.paramLists[i], this.#bufs[i], this.#exclude[i], g);
+      if (this.capturable) {
+        larsStepCapturable(
+          this.paramLists[i],
+          this.#bufs[i],
+          this.#exclude[i],
+          this.lrTensor(i),
+          g,
+        );
+      } else {
+        larsStep(this.paramLists[i], this.#bufs[i], this.#exclude[i], g);
+      }
     });
   }
 

@@ -5,6 +5,7 @@
 export { Optimizer } from "./optimizer.ts";
 export type {
   BaseOptions,
+  CapturableOption,
   OptimizerMeta,
   OptimizerStateDict,
   ParamGroup,

@@ -3,10 +3,10 @@
 // once so a step is one FFI call per group, zeroGrad, learning-rate control,
 // state dicts and disposal.
 import { assignData, type Tensor } from "../../ffi/tensor.ts";
-import { zerosLike } from "../../ffi/creation.ts";
+import { full, zerosLike } from "../../ffi/creation.ts";
 import { keep, releaseMany } from "../../ffi/memory.ts";
 import { noGrad } from "../../ffi/runtime.ts";
-import { TensorList, zeroGradList } from "../../ffi/lists.ts";
+import { fillScalars, readScalars, TensorList, zeroGradList } from "../../ffi/lists.ts";
 import * as A from "../../ffi/args.ts";
 
 /** A parameter group: its tensors plus options that override the optimizer's defaults. */
@@ -34,6 +34,22 @@ export interface BaseOptions {
   weightDecay: number;
 }
 
+/**
+ * `capturable: true` is torch.optim's capturable=True: step() reads no device
+ * value on the host and makes one FFI call per group, so a CUDA graph can
+ * record it. Each group's lr then lives in a 0-dim float32 tensor on its
+ * parameters' device, written only by setLr() (all groups in one FFI call) and
+ * loadStateDict(): change the lr with setLr(), not by editing a group's `lr`
+ * (step() refuses a group whose lr was edited directly). AdamW's step counts
+ * become per-parameter device tensors. Host-side state a step still branches on
+ * (SGD's first-step momentum copy) is fixed once a warm-up step has run, so
+ * capture a step only after at least one eager step. State dicts have the same
+ * format in both modes and load across them.
+ */
+export interface CapturableOption {
+  capturable?: boolean;
+}
+
 /** JSON-able side of a state dict: hyperparameters per group and scalar state. */
 export interface OptimizerMeta {
   type: string;
@@ -59,10 +75,28 @@ export abstract class Optimizer<O extends BaseOptions> {
   readonly #groupStart: number[];
   /** Per-param state tensors by name (e.g. "momentum_buffer"), indexed globally. */
   readonly #state = new Map<string, Tensor[]>();
+  /**
+   * Per-param 0-dim float32 device tensors outside the state dict's tensors
+   * (AdamW's capturable step counts), by name, indexed globally; with the flat
+   * list that reads and writes them in one call.
+   */
+  readonly #scalars = new Map<string, { ts: Tensor[]; list: TensorList }>();
+  /** Whether step() takes its lr from device tensors (see CapturableOption). */
+  readonly capturable: boolean;
+  /** capturable: each group's lr, a kept 0-dim float32 tensor on its parameters' device. */
+  readonly #lrTensors: Tensor[] = [];
+  #lrList: TensorList | null = null;
+  /** capturable: the values the lr tensors hold (what setLr last wrote). */
+  #lrWritten: Float64Array | null = null;
   #baseLr: number;
   #disposed = false;
 
-  protected constructor(kind: string, params: Params<O>, defaults: O) {
+  protected constructor(
+    kind: string,
+    params: Params<O>,
+    defaults: O,
+    { capturable = false }: CapturableOption = {},
+  ) {
     this.#kind = kind;
     checkNonNegative(kind, "lr", defaults.lr);
     this.#baseLr = defaults.lr;
@@ -116,6 +150,15 @@ export abstract class Optimizer<O extends BaseOptions> {
         names: groups[gi].names,
       })
     );
+    this.capturable = capturable;
+    if (capturable) {
+      for (const g of this.paramGroups) {
+        const device = (g.params[0] ?? this.#all[0]).device;
+        this.#lrTensors.push(keep(full([], g.lr, { dtype: "float32", device })));
+      }
+      this.#lrList = new TensorList(this.#lrTensors, { label: `the ${kind} lr list` });
+      this.#lrWritten = Float64Array.from(this.paramGroups, (g) => g.lr);
+    }
   }
 
   /** Updates every parameter that has a gradient: one FFI call per group. */
@@ -136,11 +179,39 @@ export abstract class Optimizer<O extends BaseOptions> {
     this.setLr(lr);
   }
 
-  /** Sets every group's lr to `lr * lrScale` (for schedules). */
+  /**
+   * Sets every group's lr to `lr * lrScale` (for schedules); capturable, also
+   * writes every group's lr tensor, in one FFI call with no device sync.
+   */
   setLr(lr: number): void {
     A.nonNegative(`${this.#kind}.setLr(lr)`, "lr", lr);
     this.#baseLr = lr;
     for (const g of this.paramGroups) g.lr = lr * g.lrScale;
+    if (this.capturable) this.#writeLrs();
+  }
+
+  /** Writes each group's lr into its lr tensor (capturable), one FFI call. */
+  #writeLrs(): void {
+    if (this.#disposed) throw new TypeError(`${this.#kind}: the optimizer was disposed`);
+    const values = this.#lrWritten!;
+    this.paramGroups.forEach((g, gi) => values[gi] = g.lr);
+    fillScalars(this.#lrList!, values);
+  }
+
+  /**
+   * Group `gi`'s lr tensor (capturable only): what a capturable step reads.
+   * Throws when the group's lr was edited directly since setLr() wrote it.
+   */
+  protected lrTensor(gi: number): Tensor {
+    const g = this.paramGroups[gi];
+    if (g.lr !== this.#lrWritten![gi]) {
+      throw new TypeError(
+        `${this.#kind}.step(): group ${gi}'s lr was changed to ${g.lr} directly, but a capturable ` +
+          `optimizer reads its lr from a device tensor (still ${this.#lrWritten![gi]}): ` +
+          "change the lr with setLr()",
+      );
+    }
+    return this.#lrTensors[gi];
   }
 
   /**
@@ -215,14 +286,20 @@ export abstract class Optimizer<O extends BaseOptions> {
       }
     });
     if (typeof meta.baseLr === "number") this.#baseLr = meta.baseLr;
+    if (this.capturable) this.#writeLrs();
   }
 
   /** Frees the state tensors. The optimizer cannot be used afterwards; parameters are untouched. */
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
-    releaseMany([...this.#state.values()].flat());
+    releaseMany([
+      ...[...this.#state.values()].flat(),
+      ...[...this.#scalars.values()].flatMap((s) => s.ts),
+      ...this.#lrTensors,
+    ]);
     this.#state.clear();
+    this.#scalars.clear();
   }
 
   [Symbol.dispose](): void {
@@ -256,6 +333,36 @@ export abstract class Optimizer<O extends BaseOptions> {
   }
 
   /**
+   * Creates one 0-dim float32 zero per parameter of every group, on its device
+   * (kept), under `name`: device-side scalar state that is not one of the state
+   * dict's tensors (the state dict carries it in meta through
+   * readScalarState / writeScalarState). Returns each group's list of them.
+   */
+  protected createScalars(name: string): TensorList[] {
+    const ts = this.#all.map((p) => keep(full([], 0, { dtype: "float32", device: p.device })));
+    this.#scalars.set(name, {
+      ts,
+      list: new TensorList(ts, { label: `the ${this.#kind} ${name} list` }),
+    });
+    let at = 0;
+    return this.paramGroups.map((g) => {
+      const mine = ts.slice(at, at += g.params.length);
+      return new TensorList(mine, { label: `the ${this.#kind} ${name} list` });
+    });
+  }
+
+  /** The scalars of createScalars(name), read back in one FFI call (a device sync). */
+  protected readScalarState(name: string): number[] {
+    const { list } = this.#scalars.get(name)!;
+    return Array.from(readScalars(list, new Float64Array(list.length)));
+  }
+
+  /** Writes the scalars of createScalars(name) in one FFI call. */
+  protected writeScalarState(name: string, values: Float64Array): void {
+    fillScalars(this.#scalars.get(name)!.list, values);
+  }
+
+  /**
    * Throws unless the optimizer and its parameters are alive (a disposed
    * parameter is a TorchError from the TensorList check, so no freed handle
    * reaches the shim), and makes the state follow parameters whose data was
@@ -273,6 +380,17 @@ export abstract class Optimizer<O extends BaseOptions> {
 
   #follow(k: number): void {
     const p = this.#all[k];
+    // Device scalars keep float32 and follow the device only; so does the lr
+    // of the group whose parameter moved.
+    const scalars = [...this.#scalars.values()].map((s) => s.ts[k]);
+    if (this.capturable) {
+      const gi = this.#groupStart.findLastIndex((start) => start <= k);
+      scalars.push(this.#lrTensors[gi]);
+    }
+    for (const s of scalars) {
+      if (s.device === p.device) continue;
+      assignData(s, noGrad(() => s.to({ device: p.device })));
+    }
     for (const ts of this.#state.values()) {
       const s = ts[k];
       const format = p.memoryFormat;
@@ -321,7 +439,7 @@ export function checkOptions(
   for (const k of known) {
     const v = o[k];
     if (v === undefined || k === "betas" || k === "exclude") continue;
-    if (k === "nesterov" || k === "lars") A.bool(sig, `options.${k}`, v);
+    if (k === "nesterov" || k === "lars" || k === "capturable") A.bool(sig, `options.${k}`, v);
     else A.finite(sig, `options.${k}`, v);
   }
 }
@@ -362,7 +480,9 @@ function checkParams<O extends BaseOptions>(kind: string, params: unknown, defau
 }
 
 /** Concatenates per-group counters / flags into one JSON-able array. */
-export function flatValues(arrays: readonly (Uint8Array | BigInt64Array)[]): number[] {
+export function flatValues(
+  arrays: readonly (Uint8Array | BigInt64Array | Float64Array)[],
+): number[] {
   return arrays.flatMap((a) => Array.from(a as ArrayLike<number | bigint>, Number));
 }
 
@@ -371,7 +491,7 @@ export function loadFlatValues(
   kind: string,
   what: string,
   values: unknown,
-  arrays: readonly (Uint8Array | BigInt64Array)[],
+  arrays: readonly (Uint8Array | BigInt64Array | Float64Array)[],
 ): void {
   const total = arrays.reduce((n, a) => n + a.length, 0);
   if (!Array.isArray(values) || values.length !== total || !values.every(Number.isInteger)) {

@@ -1,7 +1,8 @@
 // torch.optim.SGD: momentum, dampening, Nesterov, L2 weight decay.
-import { sgdStep, type TensorList } from "../../ffi/lists.ts";
+import { sgdStep, sgdStepCapturable, type TensorList } from "../../ffi/lists.ts";
 import {
   type BaseOptions,
+  type CapturableOption,
   checkNonNegative,
   checkOptions,
   flatValues,
@@ -17,7 +18,7 @@ export interface SGDOptions extends BaseOptions {
   nesterov: boolean;
 }
 
-const SGD_KEYS = ["lr", "weightDecay", "momentum", "dampening", "nesterov"] as const;
+const SGD_KEYS = ["lr", "weightDecay", "momentum", "dampening", "nesterov", "capturable"] as const;
 
 /** Stochastic gradient descent with torch.optim.SGD's semantics and state. */
 export class SGD extends Optimizer<SGDOptions> {
@@ -26,7 +27,15 @@ export class SGD extends Optimizer<SGDOptions> {
   /** Per group: 1 once a parameter's momentum buffer holds a value (the shim sets it). */
   readonly #inited: Uint8Array[];
 
-  constructor(params: Params<SGDOptions>, opts: Partial<SGDOptions> & { lr: number }) {
+  /**
+   * `capturable` (CapturableOption): the lr lives in a device tensor. The first
+   * step's momentum-buffer copy stays a host flag, set by that step: capture
+   * only after at least one eager step.
+   */
+  constructor(
+    params: Params<SGDOptions>,
+    opts: Partial<SGDOptions> & CapturableOption & { lr: number },
+  ) {
     checkOptions("SGD", opts, SGD_KEYS, true);
     super("SGD", params, {
       lr: opts.lr,
@@ -34,7 +43,7 @@ export class SGD extends Optimizer<SGDOptions> {
       momentum: opts.momentum ?? 0,
       dampening: opts.dampening ?? 0,
       nesterov: opts.nesterov ?? false,
-    });
+    }, { capturable: opts.capturable });
     for (const g of this.paramGroups) {
       checkNonNegative("SGD", "momentum", g.momentum);
       if (g.nesterov && (g.momentum <= 0 || g.dampening !== 0)) {
@@ -55,7 +64,11 @@ export class SGD extends Optimizer<SGDOptions> {
       if (g.momentum !== 0 && !this.#hasBufs) {
         throw new TypeError("SGD: momentum was set after construction without momentum buffers");
       }
-      sgdStep(this.paramLists[i], this.#bufs[i], this.#inited[i], g);
+      if (this.capturable) {
+        sgdStepCapturable(this.paramLists[i], this.#bufs[i], this.#inited[i], this.lrTensor(i), g);
+      } else {
+        sgdStep(this.paramLists[i], this.#bufs[i], this.#inited[i], g);
+      }
     });
   }
 

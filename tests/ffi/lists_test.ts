@@ -5,13 +5,16 @@ import { assert, assertEquals, assertThrows } from "../helpers/asserts.ts";
 import { assertLerpClose, EPS_F32 } from "../helpers/assert.ts";
 import {
   adamwStep,
+  adamwStepCapturable,
   copyList,
   fillScalars,
   larsStep,
+  larsStepCapturable,
   lerpList,
   lerpListTensor,
   readScalars,
   sgdStep,
+  sgdStepCapturable,
   TensorList,
   zeroGradList,
 } from "../../ffi/lists.ts";
@@ -145,6 +148,21 @@ const CALLS: [string, number, (ls: TensorList[]) => void][] = [
   ["lerpListTensor", 2, ([d, s]) => lerpListTensor(d, s, full([], 0.5))],
   ["fillScalars", 1, ([l]) => fillScalars(l, new Float64Array(3))],
   ["readScalars", 1, ([l]) => readScalars(l, new Float64Array(3))],
+  [
+    "sgdStepCapturable",
+    2,
+    ([p, b]) => sgdStepCapturable(p, b, new Uint8Array(3), full([], 0.1), SGD_O),
+  ],
+  [
+    "adamwStepCapturable",
+    4,
+    ([p, m, v, s]) => adamwStepCapturable(p, m, v, s, full([], 0.1), ADAMW_O),
+  ],
+  [
+    "larsStepCapturable",
+    2,
+    ([p, b]) => larsStepCapturable(p, b, new Uint8Array(3), full([], 0.1), LARS_O),
+  ],
 ];
 
 for (const [call, nLists, fn] of CALLS) {
