@@ -31,6 +31,14 @@ export {
 export type { TensorOptions } from "./ffi/creation.ts";
 export { determinismHint, TorchError } from "./ffi/error.ts";
 export { Generator } from "./ffi/generator.ts";
+export {
+  capture,
+  CUDA_GRAPHS_OFF,
+  CUDAGraph,
+  CUDAGraphError,
+  cudaGraphsAvailable,
+  withSideStream,
+} from "./ffi/cuda_graph.ts";
 export { DType, type DTypeName } from "./ffi/dtype.ts";
 export type { Device } from "./ffi/device.ts";
 export { finalizedTensorCount, keep, liveTensorCount, tidy } from "./ffi/memory.ts";

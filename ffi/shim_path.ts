@@ -47,6 +47,9 @@ export interface ShimInfo {
   cxxStd?: string;
   /** The Python whose torch is this libtorch (null: none known, e.g. a bare libtorch zip). */
   referencePython?: string | null;
+  /** native/cuda_graph.cpp was compiled with CUDA graphs (absent in older build-infos). */
+  cudaGraphs?: boolean;
+  noCudaGraphsReason?: string;
   /** Which process-group backends native/dist_*.cpp were compiled with (older build-infos have no nccl). */
   distributed?: { gloo: boolean; nccl?: boolean; glooInclude?: string };
 }

@@ -346,6 +346,17 @@ export const symbols = {
     parameters: ["i32", "pointer", "buffer", "i64", "i32", "i32", "buffer"],
     result: status,
   },
+  // ---- CUDA graphs (native/cuda_graph.cpp) ----
+  tt_cuda_graphs_available: { parameters: ["buffer"], result: status }, // (int32* out)
+  tt_cuda_graph_new: { parameters: ["buffer"], result: status }, // (tt_cuda_graph* out)
+  tt_cuda_graph_free: { parameters: ["pointer"], result: status }, // (tt_cuda_graph g)
+  tt_cuda_graph_register_generator: { parameters: ["pointer", "pointer"], result: status }, // (tt_cuda_graph g, tt_generator gen)
+  tt_cuda_graph_capture_begin: { parameters: ["pointer", "i32"], result: status }, // (tt_cuda_graph g, int32 device)
+  tt_cuda_graph_capture_end: { parameters: ["pointer"], result: status }, // (tt_cuda_graph g)
+  tt_cuda_graph_replay: { parameters: ["pointer"], result: status }, // (tt_cuda_graph g)
+  tt_cuda_graph_reset: { parameters: ["pointer"], result: status }, // (tt_cuda_graph g)
+  tt_cuda_side_stream_begin: { parameters: ["i32"], result: status }, // (int32 device)
+  tt_cuda_side_stream_end: { parameters: ["i32"], result: status }, // (int32 device)
   // ---- distributed (native/distributed.cpp) ----
   tt_dist_has_gloo: { parameters: [], result: "i32" }, // int32 (void)
   tt_store_new: {

@@ -332,6 +332,40 @@ int32_t tt_generator_set_state(tt_generator g, tt_tensor state);
 int32_t tt_rand_gen(int32_t kind, tt_generator g, const int64_t* shape, int64_t ndim,
                     int32_t dtype, int32_t device, tt_tensor* out);
 
+/* ---- CUDA graphs (native/cuda_graph.cpp) ----
+ * at::cuda::CUDAGraph, as torch.cuda.CUDAGraph and torch.cuda.graph. Built on a CUDA libtorch 2.x
+ * whose CUDA headers the build finds (tt_cuda_graphs_available 1); elsewhere every function
+ * fails with one line saying why and naming --cuda-graphs off (freeing a null handle is a no-op).
+ * One capture at a time in the process, driven from one thread. */
+typedef struct tt_cuda_graph_s* tt_cuda_graph;
+/* *out = 1 when the shim was built with CUDA graphs (a CUDA device is needed besides) */
+int32_t tt_cuda_graphs_available(int32_t* out);
+/* an empty graph; needs a CUDA device */
+int32_t tt_cuda_graph_new(tt_cuda_graph* out);
+/* a graph freed mid-capture abandons the capture first */
+int32_t tt_cuda_graph_free(tt_cuda_graph g);
+/* gen (a CUDA generator of tt_generator_new) draws afresh at each replay, as it would eagerly;
+ * before capture_begin (libtorch 2.14 registers a generator on its first draw in a capture) */
+int32_t tt_cuda_graph_register_generator(tt_cuda_graph g, tt_generator gen);
+/* as torch.cuda.graph's enter: synchronizes the device, empties the caching allocator's cache,
+ * makes a side stream from the pool (waiting on the device's current stream) current on the
+ * device, turns autocast's cast cache off and begins capturing into a private memory pool */
+int32_t tt_cuda_graph_capture_begin(tt_cuda_graph g, int32_t device);
+/* ends the capture and instantiates the graph; the previous stream waits on the side stream and
+ * is current again, autocast's cache setting is restored. On failure (an op in the capture could
+ * not be captured, or ending it failed) the capture is abandoned, the graph left empty and the
+ * stream, autocast and the allocator are as before capture_begin: the work can run eagerly */
+int32_t tt_cuda_graph_capture_end(tt_cuda_graph g);
+/* runs the captured work on the current stream of the capture device */
+int32_t tt_cuda_graph_replay(tt_cuda_graph g);
+/* drops the captured graph and its memory pool; the graph can capture again */
+int32_t tt_cuda_graph_reset(tt_cuda_graph g);
+/* torch's warm-up recipe: begin makes a side stream (waiting on the device's current stream)
+ * current on the device; end makes the previous stream current again, waiting on the side
+ * stream. Nest; not while a graph is capturing */
+int32_t tt_cuda_side_stream_begin(int32_t device);
+int32_t tt_cuda_side_stream_end(int32_t device);
+
 /* ---- distributed: c10d stores and process groups (native/dist_*.cpp) ----
  * Built with Gloo (tt_dist_has_gloo() 1) and/or NCCL (tt_dist_has_nccl() 1); with neither, every function
  * below fails with a message saying how to get it. Collectives block the calling thread; every

@@ -14,6 +14,8 @@
 // the headers in native/third_party/gloo. dist_gloo.cpp uses no Gloo type's layout or code, and
 // the build checks it (glooObjectProblems); BYOL_NO_GLOO=1 or --no-gloo leaves Gloo out. With
 // neither backend the shim still builds and its distributed functions say what is missing.
+// CUDA graphs (cuda_graph.cpp, -DTT_WITH_CUDA_GRAPHS) on a CUDA libtorch 2.x whose CUDA headers are
+// found (as for NCCL); elsewhere the unit's functions fail with the reason (cudaGraphsSupport).
 // Usage: deno task build [--force] [--quiet] [--no-gloo] [--out DIR]
 //   --out DIR (or BYOL_BUILD_DIR=DIR): build into DIR instead of build/; the
 //   shim is then loaded from DIR when BYOL_BUILD_DIR=DIR is set (ffi/shim_path.ts)
@@ -88,6 +90,10 @@ export interface Distributed {
 
 export interface BuildInfo {
   torchVersion: string;
+  /** native/cuda_graph.cpp was compiled with CUDA graphs (cudaGraphsSupport). */
+  cudaGraphs: boolean;
+  /** Why CUDA graphs are absent (one line), when they are. */
+  noCudaGraphsReason?: string;
   cuda: boolean;
   cudaVersion: string | null;
   /** The -std= the shim was compiled with (c++17, c++20). */
@@ -289,6 +295,37 @@ export function withNccl(t: Libtorch): boolean {
     n.includeDir !== null && n.libDir !== null && n.cudaIncludeDirs.length > 0;
 }
 
+/** The unit of CUDA graphs: CUDA's headers and -DTT_WITH_CUDA_GRAPHS where cudaGraphsSupport allows. */
+export const CUDA_GRAPH_UNIT = "cuda_graph.cpp";
+
+/**
+ * Whether native/cuda_graph.cpp is built with CUDA graphs (at::cuda::CUDAGraph): a CUDA libtorch
+ * 2.x whose CUDA headers are found (the folders dist_nccl.cpp takes, found by findCudaHeaders
+ * whether or not NCCL is). Otherwise the one-line reason its functions give (they add ": run with
+ * --cuda-graphs off").
+ */
+export function cudaGraphsSupport(
+  t: Libtorch,
+): { ok: true; includeDirs: string[] } | { ok: false; reason: string } {
+  if (!t.cuda) {
+    return {
+      ok: false,
+      reason: "CUDA graphs need a libtorch built with CUDA; this one is CPU-only",
+    };
+  }
+  if (Number(t.version.split(".")[0]) < 2) {
+    return { ok: false, reason: `CUDA graphs need libtorch 2.x; this one is ${t.version}` };
+  }
+  if (t.nccl.cudaIncludeDirs.length === 0) {
+    return {
+      ok: false,
+      reason: `CUDA graphs need CUDA's headers (${CUDA_HEADERS.join(", ")}) when the shim is ` +
+        "built, and the build found none next to libtorch or in /usr/local/cuda/include",
+    };
+  }
+  return { ok: true, includeDirs: t.nccl.cudaIncludeDirs };
+}
+
 /** Throws when the libtorch version is outside what the shim supports. */
 export function checkVersion(version: string, where: string): void {
   const m = /^(\d+)\.(\d+)/.exec(version);
@@ -458,7 +495,14 @@ const isGloo = (g: Gloo | { reason: string }): g is Gloo => "includeDir" in g;
 const isDist = (name: string) => name.startsWith("dist_");
 
 /** Extra compile flags of one translation unit. */
-function unitFlags(name: string, t: Libtorch, gloo: Gloo | null): string[] {
+export function unitFlags(name: string, t: Libtorch, gloo: Gloo | null): string[] {
+  if (name === CUDA_GRAPH_UNIT) {
+    const g = cudaGraphsSupport(t);
+    // A reason as a C string literal (JSON's escapes of this ASCII text are C's).
+    return g.ok
+      ? ["-DTT_WITH_CUDA_GRAPHS", ...g.includeDirs.map((d) => `-I${d}`)]
+      : [`-DTT_CUDA_GRAPHS_MISSING=${JSON.stringify(g.reason)}`];
+  }
   if (!isDist(name)) return [];
   const nccl = withNccl(t);
   if (gloo === null && !nccl) return [];
@@ -601,11 +645,12 @@ export async function buildNative(
   );
   const gloo = isGloo(found) ? found : null;
   const nccl = withNccl(torch);
+  const graphs = cudaGraphsSupport(torch);
   const src = sources();
-  const distUnits = src.cpp.filter(isDist);
+  const ownFlagUnits = src.cpp.filter((n) => isDist(n) || n === CUDA_GRAPH_UNIT);
   const flags = [
     ...compileFlags(torch),
-    ...distUnits.flatMap((n) => ["|", n, ...unitFlags(n, torch, gloo)]),
+    ...ownFlagUnits.flatMap((n) => ["|", n, ...unitFlags(n, torch, gloo)]),
     "|",
     ...linkFlags(torch, gloo),
   ];
@@ -628,9 +673,11 @@ export async function buildNative(
     `building the libtorch shim against libtorch ${torch.version} (${torch.source}` +
       `${torch.cuda ? `, CUDA ${torch.cudaVersion ?? ""}`.trimEnd() : ", CPU"}, ${torch.cxxStd}` +
       `${gloo ? `, Gloo (${gloo.source} headers)` : ", no Gloo"}${nccl ? ", NCCL" : ""}` +
+      `${graphs.ok ? ", CUDA graphs" : ""}` +
       `${torch.referencePython ? `, reference ${torch.referencePython}` : ""}) into ${dir} ...`,
   );
   if (!gloo) log(`  without Gloo: ${(found as { reason: string }).reason}`);
+  if (!graphs.ok && torch.cuda) log(`  without CUDA graphs: ${graphs.reason}`);
   const objDir = `${dir}obj/`;
   Deno.mkdirSync(objDir, { recursive: true });
   const headers = texts.filter((_, i) => src.all[i].endsWith(".h")).join("\n");
@@ -694,6 +741,8 @@ export async function buildNative(
   Deno.renameSync(tmp, libPath);
   const info: BuildInfo = {
     torchVersion: torch.version,
+    cudaGraphs: graphs.ok,
+    ...(graphs.ok ? {} : { noCudaGraphsReason: graphs.reason }),
     cuda: torch.cuda,
     cudaVersion: torch.cudaVersion,
     cxxStd: torch.cxxStd,
@@ -746,7 +795,7 @@ if (import.meta.main) {
           `${info.cxxStd}, ${info.distributed?.gloo ? "with Gloo" : "without Gloo"}` +
           `${
             info.distributed?.nccl ? (info.distributed?.gloo ? " and NCCL" : ", with NCCL") : ""
-          }, ` +
+          }, ${info.cudaGraphs ? "with CUDA graphs" : "without CUDA graphs"}, ` +
           `reference Python ${info.referencePython ?? "none (set PYTHON)"}`,
       );
       if (outDir !== undefined && withSlash(outDir) !== BUILD_DIR) {

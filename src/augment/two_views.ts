@@ -5,7 +5,7 @@
  * blur (p), solarize (p), normalise.
  */
 import { tidy } from "../../ffi/memory.ts";
-import { tensor } from "../../ffi/creation.ts";
+import { cat, full } from "../../ffi/creation.ts";
 import { Generator } from "../../ffi/generator.ts";
 import * as A from "../../ffi/args.ts";
 import type { Tensor } from "../../ffi/tensor.ts";
@@ -25,13 +25,25 @@ import { randomGaussianBlur } from "./blur.ts";
 import { solarize } from "./solarize.ts";
 import { makeConfig, type PresetName } from "./presets.ts";
 
+/**
+ * A (1, C, 1, 1) float32 tensor of per-channel values, filled on `like`'s
+ * device: no host-to-device copy (which waits for the host), so a CUDA graph
+ * can capture it. Each value rounds to float32 as a Float32Array's would.
+ */
+function perChannel(values: readonly number[], like: Tensor): Tensor {
+  return tidy(() => cat(values.map((v) => full([1, 1, 1, 1], v, { device: like.device })), 1));
+}
+
 /** (x - mean) / std per channel, as TF.normalize. */
 export function normalize(x: Tensor, mean: number[], std: number[]): Tensor {
-  return tidy(() => {
-    const c = x.size(1);
-    const opts = { device: x.device, shape: [1, c, 1, 1] };
-    return x.sub(tensor(new Float32Array(mean), opts)).div(tensor(new Float32Array(std), opts));
-  });
+  const c = x.size(1);
+  if (mean.length !== c || std.length !== c) {
+    throw new TorchError(
+      "normalize",
+      `${c} channel(s) need ${c} means and stds, got ${mean.length} and ${std.length}`,
+    );
+  }
+  return tidy(() => x.sub(perChannel(mean, x)).div(perChannel(std, x)));
 }
 
 /** Applies one view's transforms with given parameters to [0, 1] floats (N, C, H, W). */

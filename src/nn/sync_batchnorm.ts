@@ -62,13 +62,17 @@ export class SyncBatchNorm extends BatchNormBase {
     using q = sq.sum({ dim: dims });
     using s64 = s.to({ dtype: "float64" });
     using q64 = q.to({ dtype: "float64" });
-    // The count is a tensor too, so ranks with different local batches combine right.
-    using n = full([1], x.numel / c, { dtype: "float64" });
+    // The count is a tensor too, so ranks with different local batches combine right; filled
+    // on the input's device (cat takes one device; a CUDA graph can capture a fill).
+    const nLocal = x.numel / c;
+    using n = full([1], nLocal, { dtype: "float64", device: x.device });
     using packed = cat([s64, q64, n]);
     using total = allReduceWithGrad(packed);
     using count = total.narrow(0, 2 * c, 1);
-    const nTotal = count.item();
-    if (nTotal <= 1) {
+    // Counts are never negative, so more than one value here is more than one over the ranks:
+    // only a batch of at most one value per channel waits for the device to read the total.
+    const nTotal = nLocal > 1 ? null : count.item();
+    if (nTotal !== null && nTotal <= 1) {
       throw new RangeError(
         `SyncBatchNorm: expected more than 1 value per channel when training, got ${nTotal} ` +
           `over all ranks (input [${x.shape}] here): use a larger batch`,
@@ -99,7 +103,11 @@ export class SyncBatchNorm extends BatchNormBase {
     if (rm !== null && rv !== null) {
       noGrad(() => {
         const m = this.momentum;
-        using unbiased = variance.mul(nTotal / (nTotal - 1));
+        // n / (n - 1) on the device, in float64 as the host would compute it (one IEEE
+        // division of exact integers), so the factor is the same without a read-back.
+        using nm1 = count.sub(1);
+        using bessel = count.div(nm1);
+        using unbiased = variance.mul(bessel);
         rm.mul_(1 - m).add_(mean, m);
         rv.mul_(1 - m).add_(unbiased, m);
         this.buffer("num_batches_tracked")?.add_(1);
