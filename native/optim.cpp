@@ -22,21 +22,23 @@ __attribute__((optimize("O3"))) static void lerp_f32(float* d, const float* s, i
   });
 }
 
+// d = d + w (s - d): the vectorised loop for dense float32 CPU pairs of one
+// layout, ATen's lerp_ otherwise.
+static void lerp_one(at::Tensor& d, const at::Tensor& s, double weight) {
+  // Any dense layout works (channels-last weights too) when both sides
+  // share it: the elements then pair up one to one in memory order.
+  const bool fast = d.device().is_cpu() && s.device().is_cpu() &&
+                    d.scalar_type() == at::kFloat && s.scalar_type() == at::kFloat &&
+                    d.sizes() == s.sizes() && d.strides() == s.strides() &&
+                    d.is_non_overlapping_and_dense();
+  if (fast) lerp_f32(d.data_ptr<float>(), s.data_ptr<float>(), d.numel(), static_cast<float>(weight));
+  else d.lerp_(s, weight);
+}
+
 int32_t tt_lerp_list(const tt_tensor* dst, const tt_tensor* src, int64_t n, double weight) {
   PROTECT({
     c10::NoGradGuard no_grad;
-    for (int64_t i = 0; i < n; i++) {
-      auto& d = T(dst[i]);
-      const auto& s = T(src[i]);
-      // Any dense layout works (channels-last weights too) when both sides
-      // share it: the elements then pair up one to one in memory order.
-      const bool fast = d.device().is_cpu() && s.device().is_cpu() &&
-                        d.scalar_type() == at::kFloat && s.scalar_type() == at::kFloat &&
-                        d.sizes() == s.sizes() && d.strides() == s.strides() &&
-                        d.is_non_overlapping_and_dense();
-      if (fast) lerp_f32(d.data_ptr<float>(), s.data_ptr<float>(), d.numel(), static_cast<float>(weight));
-      else d.lerp_(s, weight);
-    }
+    for (int64_t i = 0; i < n; i++) lerp_one(T(dst[i]), T(src[i]), weight);
   })
 }
 
@@ -47,6 +49,13 @@ int32_t tt_lerp_list_tensor(const tt_tensor* dst, const tt_tensor* src, int64_t 
   PROTECT({
     c10::NoGradGuard no_grad;
     const auto& w = T(weight);
+    if (w.device().is_cpu()) {
+      // A CPU weight is read without a device sync: the same update as
+      // tt_lerp_list's with that value, bit for bit.
+      const double wd = w.item<double>();
+      for (int64_t i = 0; i < n; i++) lerp_one(T(dst[i]), T(src[i]), wd);
+      return 0;
+    }
     at::Tensor cast;  // the weight in another dtype, made once per call when needed
     for (int64_t i = 0; i < n; i++) {
       auto& d = T(dst[i]);
@@ -188,7 +197,7 @@ int32_t tt_lars_step(const tt_tensor* params, const tt_tensor* bufs, const uint8
 }
 
 // ---- capturable steps (torch.optim's capturable=True): the lr is a 0-dim
-// float32 tensor on the parameters' device and nothing here reads a device
+// float64 tensor on the parameters' device and nothing here reads a device
 // value on the host, so a step can be recorded in a CUDA graph and replayed.
 // Host-side branches depend only on the arguments and on which parameters have
 // a gradient, both fixed across the replays of one graph.
@@ -259,12 +268,14 @@ int32_t tt_adamw_step_capturable(const tt_tensor* params, const tt_tensor* exp_a
       auto bc1 = at::rsub(at::pow(beta1, step), 1.0);
       auto bc2 = at::rsub(at::pow(beta2, step), 1.0);
       auto step_size_neg = lr_d.div(bc1).neg_();
-      auto bc2_sqrt = bc2.sqrt();
-      // Python's eps / t is t.reciprocal() * eps.
-      auto denom = v.sqrt()
-                       .div_(bc2_sqrt.mul(step_size_neg))
-                       .add_(step_size_neg.reciprocal().mul_(eps));
-      p.addcdiv_(m, denom);
+      // torch folds the step size into the denominator (sqrt(v) / (bc2_sqrt *
+      // step_size) + eps / step_size), which divides by zero at lr 0, the
+      // first step of a warm-up: sqrt(v) = 0 there gives NaN. As the plain
+      // step instead, in its kernel's order (ATen's CPU addcdiv computes
+      // p + value * m / denom left to right): (value * m) / denom, the step
+      // size rounded to the parameter's dtype once as addcdiv_'s value is.
+      auto denom = v.sqrt().div_(bc2.sqrt()).add_(eps);
+      p.addcdiv_(m.mul(step_size_neg.to(p.scalar_type())), denom);
     }
   })
 }

@@ -37,8 +37,9 @@ export interface BaseOptions {
 /**
  * `capturable: true` is torch.optim's capturable=True: step() reads no device
  * value on the host and makes one FFI call per group, so a CUDA graph can
- * record it. Each group's lr then lives in a 0-dim float32 tensor on its
- * parameters' device, written only by setLr() (all groups in one FFI call) and
+ * record it. Each group's lr then lives in a 0-dim float64 tensor on its
+ * parameters' device (the plain step's host double: every kernel rounds it to
+ * the parameters' dtype as it rounds a scalar, so the two steps agree), written only by setLr() (all groups in one FFI call) and
  * loadStateDict(): change the lr with setLr(), not by editing a group's `lr`
  * (step() refuses a group whose lr was edited directly). AdamW's step counts
  * become per-parameter device tensors. Host-side state a step still branches on
@@ -83,7 +84,7 @@ export abstract class Optimizer<O extends BaseOptions> {
   readonly #scalars = new Map<string, { ts: Tensor[]; list: TensorList }>();
   /** Whether step() takes its lr from device tensors (see CapturableOption). */
   readonly capturable: boolean;
-  /** capturable: each group's lr, a kept 0-dim float32 tensor on its parameters' device. */
+  /** capturable: each group's lr, a kept 0-dim float64 tensor on its parameters' device. */
   readonly #lrTensors: Tensor[] = [];
   #lrList: TensorList | null = null;
   /** capturable: the values the lr tensors hold (what setLr last wrote). */
@@ -154,7 +155,7 @@ export abstract class Optimizer<O extends BaseOptions> {
     if (capturable) {
       for (const g of this.paramGroups) {
         const device = (g.params[0] ?? this.#all[0]).device;
-        this.#lrTensors.push(keep(full([], g.lr, { dtype: "float32", device })));
+        this.#lrTensors.push(keep(full([], g.lr, { dtype: "float64", device })));
       }
       this.#lrList = new TensorList(this.#lrTensors, { label: `the ${kind} lr list` });
       this.#lrWritten = Float64Array.from(this.paramGroups, (g) => g.lr);
@@ -380,8 +381,8 @@ export abstract class Optimizer<O extends BaseOptions> {
 
   #follow(k: number): void {
     const p = this.#all[k];
-    // Device scalars keep float32 and follow the device only; so does the lr
-    // of the group whose parameter moved.
+    // Device scalars keep their dtype and follow the device only; so does the
+    // lr of the group whose parameter moved.
     const scalars = [...this.#scalars.values()].map((s) => s.ts[k]);
     if (this.capturable) {
       const gi = this.#groupStart.findLastIndex((start) => start <= k);

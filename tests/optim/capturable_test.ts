@@ -197,3 +197,22 @@ Deno.test("capturable is checked like the other options", () => {
     'optim.SGD(params, options): options.capturable must be a boolean (true or false), got "yes"',
   );
 });
+
+Deno.test("capturable AdamW at lr 0 (a warm-up's first step) with a zero gradient stays finite and equals the plain one", () => {
+  // torch's capturable formula divides by the step size (lr / bias
+  // correction): at lr 0 a zero second moment gives 0 / 0. Ours does not.
+  const p = problem(52, undefined, 3);
+  const plainParams = freshParams(p);
+  const captParams = freshParams(p);
+  using plain = new AdamW(groups(plainParams), { lr: 0.01, capturable: false });
+  using capt = new AdamW(groups(captParams), { lr: 0.01, capturable: true });
+  for (const [opt, params] of [[plain, plainParams], [capt, captParams]] as const) {
+    for (let k = 0; k < 3; k++) {
+      opt.setLr(k === 0 ? 0 : 0.01);
+      params.forEach((t, i) => t.grad = i === 1 ? p.grads[k][i].mul(0) : p.grads[k][i]);
+      opt.step();
+    }
+  }
+  captParams.forEach((t) => assert(t.isfinite().all().item(), "finite parameters"));
+  assertSame(plain, plainParams, capt, captParams);
+});
