@@ -6,8 +6,8 @@ import { assignData, type Tensor } from "../../ffi/tensor.ts";
 import { TorchError } from "../../ffi/error.ts";
 import * as A from "../../ffi/args.ts";
 import type { DTypeName } from "../../ffi/dtype.ts";
-import { copyList, lerpList, TensorList } from "../../ffi/lists.ts";
-import { keep } from "../../ffi/memory.ts";
+import { copyList, lerpList, lerpListTensor, TensorList } from "../../ffi/lists.ts";
+import { keep, tidy } from "../../ffi/memory.ts";
 import { type Device, deviceCode } from "../../ffi/device.ts";
 import { inferenceMode, noGrad } from "../../ffi/runtime.ts";
 import {
@@ -429,6 +429,28 @@ export class BYOL implements Method {
   /** The method's step hook: the EMA update (updateTarget); returns { tau }. */
   afterStep(step: number, allSteps: number): Record<string, number> {
     return { tau: this.updateTarget(step, allSteps) };
+  }
+
+  /** Step `step`'s { tau } (a captured step writes it into a device tensor). */
+  stepValues(step: number, allSteps: number): Record<string, number> {
+    A.finite("BYOL.stepValues(step, allSteps)", "step", step);
+    A.finite("BYOL.stepValues(step, allSteps)", "allSteps", allSteps);
+    return { tau: tauAt(step, allSteps, this.options.tauBase, this.options.tauSchedule) };
+  }
+
+  /**
+   * updateTarget reading tau from a 0-dim float64 device tensor (a step
+   * captured in a CUDA graph): the EMA weight 1 - tau is formed in float64,
+   * as updateTarget's host double, and rounded to the parameters' float32 by
+   * the lerp as a scalar weight is (on the CPU, the very same update).
+   */
+  afterStepFrom(values: Record<string, Tensor>): void {
+    const tau = values.tau;
+    if (tau === undefined) throw new TypeError("BYOL.afterStepFrom: values has no tau tensor");
+    if (!this.options.useMomentum) return;
+    this.#sync("BYOL.afterStepFrom");
+    tidy(() => lerpListTensor(this.#emaDst, this.#emaSrc, tau.neg().add(1)));
+    if (this.#nBuffers > 0) copyList(this.#bufDst, this.#bufSrc);
   }
 
   /** Frees the target copy and every module's tensors. */

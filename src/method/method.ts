@@ -48,6 +48,19 @@ export interface Method {
    * BYOL, {} for a method with none). Logged and plotted by name.
    */
   afterStep(step: number, allSteps: number): Record<string, number>;
+  /**
+   * afterStep split in two for a step captured in a CUDA graph: the host
+   * values of step `step` (the metrics afterStep returns, BYOL's { tau }),
+   * which the step writes into 0-dim float64 device tensors before each
+   * replay, ...
+   */
+  stepValues(step: number, allSteps: number): Record<string, number>;
+  /**
+   * ... and the update reading them from those tensors (captured: no host
+   * read, no host branch on their values). afterStep(step, n) must equal
+   * stepValues(step, n) then afterStepFrom of those values on the device.
+   */
+  afterStepFrom(values: Record<string, Tensor>): void;
   /** The tensors the optimizer trains, by name, in the same order on every rank. */
   namedParameters(): [string, Tensor][];
   /** The other state every rank must start equal in (BatchNorm buffers, a target network). */

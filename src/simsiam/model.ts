@@ -216,6 +216,12 @@ export class SimSiam implements Method {
     return {};
   }
 
+  stepValues(_step: number, _allSteps: number): Record<string, number> {
+    return {};
+  }
+
+  afterStepFrom(_values: Record<string, Tensor>): void {}
+
   dispose(): void {
     this.encoder.dispose();
     this.projector.dispose();
