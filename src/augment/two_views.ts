@@ -30,7 +30,7 @@ import { makeConfig, type PresetName } from "./presets.ts";
  * device: no host-to-device copy (which waits for the host), so a CUDA graph
  * can capture it. Each value rounds to float32 as a Float32Array's would.
  */
-function perChannel(values: readonly number[], like: Tensor): Tensor {
+export function perChannel(values: readonly number[], like: Tensor): Tensor {
   return tidy(() => cat(values.map((v) => full([1, 1, 1, 1], v, { device: like.device })), 1));
 }
 

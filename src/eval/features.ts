@@ -1,5 +1,6 @@
 // Frozen-encoder feature extraction for the kNN monitor and the linear probe.
-import { empty, tensor } from "../../ffi/creation.ts";
+import { empty } from "../../ffi/creation.ts";
+import { perChannel } from "../augment/two_views.ts";
 import type { Tensor } from "../../ffi/tensor.ts";
 import { tidy } from "../../ffi/memory.ts";
 import { noGrad } from "../../ffi/runtime.ts";
@@ -44,8 +45,10 @@ export function extractFeatures(
   const device = images.device;
   const scale = images.dtype === "uint8" ? 1 / 255 : 1;
   // (x * scale - mean) / std == x * (scale / std) + (-mean / std): one mul, one add.
-  using mul = tensor(std.map((s) => scale / s), { shape: [1, c, 1, 1], device });
-  using add = tensor(mean.map((m, i) => -m / std[i]), { shape: [1, c, 1, 1], device });
+  // Filled on the device (perChannel): the online probe's image features run
+  // inside a step captured in a CUDA graph, where a host copy cannot.
+  using mul = perChannel(std.map((s) => scale / s), images);
+  using add = perChannel(mean.map((m, i) => -m / std[i]), images);
 
   const batch = (start: number, len: number): Tensor =>
     forward(images.narrow(0, start, len).float().mul(mul).add(add)).flatten(1);
