@@ -169,6 +169,11 @@ export class ImageLoader implements Disposable {
     return this.#indices(this.#order(epoch), step);
   }
 
+  /** Every dataset index of epoch `epoch` in the order its batches take them. */
+  epochOrder(epoch: number): Int32Array {
+    return this.#order(epoch);
+  }
+
   // The order of the epoch last asked for: a step-by-step caller (the
   // trainer) shuffles once per epoch, not once per batch.
   #cached: { epoch: number; order: Int32Array } | null = null;

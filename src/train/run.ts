@@ -1,13 +1,15 @@
 // The run builder: from resolved settings and loaded data to every part a
 // training step needs (loader, model, optimizer, augmentation, generator,
 // schedules), plus the two directions of the checkpoint: capture and restore.
-// Process-wide settings (threads, seed, cuDNN) are applied by
+// Process-wide settings (threads, seed, cuDNN, TF32) are applied by
 // configureRuntime, explicitly, never as a side effect of building.
 import { Generator } from "../../ffi/generator.ts";
 import {
   cuda,
   getRngState,
   manualSeed,
+  setCudnnAllowTf32,
+  setFloat32MatmulPrecision,
   setNumThreads,
   setRngState,
   useDeterministicAlgorithms,
@@ -31,6 +33,8 @@ import type { Method } from "../method/method.ts";
 import { ConfigError, type TrainConfig } from "./settings.ts";
 import type { Precision } from "./precision.ts";
 import { collective, SOLO, type World } from "../distributed/world.ts";
+import { chooseCudaGraphs, type GraphsChoice } from "./cuda_graphs.ts";
+import { cudaGraphsAvailable } from "../../ffi/cuda_graph.ts";
 
 export type RunOptimizer = Optimizer<{ lr: number; weightDecay: number }>;
 
@@ -67,6 +71,8 @@ export interface Run {
    * broadcast at construction, gradients averaged after each backward (null alone).
    */
   ddp: DistributedDataParallel<Replicable> | null;
+  /** Whether the step is captured in a CUDA graph (--cuda-graphs), and why; see graph_step.ts. */
+  graphs: GraphsChoice;
 }
 
 export function resolveDevice(device: string): string {
@@ -88,13 +94,26 @@ export function resolveDevice(device: string): string {
 }
 
 /**
+ * --tf32 as PyTorch's two switches: cuDNN's allow_tf32 (convolutions) and the
+ * float32 matmul precision ("highest": no TF32; "high": TF32), set for CUDA
+ * runs (a CPU run leaves libtorch's CPU matmul settings as they are).
+ */
+export function applyTf32(mode: TrainConfig["tf32"]): void {
+  setCudnnAllowTf32(mode !== "off");
+  setFloat32MatmulPrecision(mode === "all" ? "high" : "highest");
+}
+
+/**
  * Threads, the global seed, determinism and cuDNN's autotuner: process-wide
  * state a run sets once (benchmark on for CUDA unless --deterministic).
  */
 export function configureRuntime(cfg: TrainConfig, device: string): void {
   setNumThreads(cfg.threads > 0 ? cfg.threads : Math.max(1, navigator.hardwareConcurrency || 1));
   useDeterministicAlgorithms(cfg.deterministic);
-  if (device.startsWith("cuda")) cuda.setCudnnBenchmark(!cfg.deterministic);
+  if (device.startsWith("cuda")) {
+    cuda.setCudnnBenchmark(!cfg.deterministic);
+    applyTf32(cfg.tf32);
+  }
   manualSeed(cfg.seed);
 }
 
@@ -121,7 +140,11 @@ export function buildOptimizer(
   cfg: TrainConfig,
   method: Method,
   probe: OnlineProbe | null = null,
+  opts: { capturable?: boolean } = {},
 ): RunOptimizer {
+  // Capturable (a step captured in a CUDA graph): the lr and AdamW's step
+  // counts live in device tensors, so the step reads nothing from the host.
+  const capturable = opts.capturable ?? false;
   // Biases and normalisation parameters: no weight decay and no LARS
   // adaptation, as in the BYOL paper.
   const groups: ParamGroup<ExcludedGroupOptions>[] = decayParamGroups(method.namedParameters());
@@ -137,11 +160,21 @@ export function buildOptimizer(
   }
   switch (cfg.optimizer) {
     case "lars":
-      return new LARS(groups, { lr: cfg.lr, weightDecay: cfg.weightDecay, momentum: 0.9 });
+      return new LARS(groups, {
+        lr: cfg.lr,
+        weightDecay: cfg.weightDecay,
+        momentum: 0.9,
+        capturable,
+      });
     case "sgd":
-      return new SGD(groups, { lr: cfg.lr, weightDecay: cfg.weightDecay, momentum: 0.9 });
+      return new SGD(groups, {
+        lr: cfg.lr,
+        weightDecay: cfg.weightDecay,
+        momentum: 0.9,
+        capturable,
+      });
     case "adamw":
-      return new AdamW(groups, { lr: cfg.lr, weightDecay: cfg.weightDecay });
+      return new AdamW(groups, { lr: cfg.lr, weightDecay: cfg.weightDecay, capturable });
   }
 }
 
@@ -222,6 +255,7 @@ export function buildRun(
     };
     ddp = collective(world, "the initial broadcast", () => new DistributedDataParallel(trained));
   }
+  const graphs = chooseCudaGraphs(cfg, device, world.worldSize, cudaGraphsAvailable());
   const base = augmentPresets[cfg.augment as PresetName];
   // A preset's fixed blur kernel fits its own size; other sizes get 10% of the side.
   const augment = makeAugment(cfg.augment as PresetName, {
@@ -236,7 +270,7 @@ export function buildRun(
     loader,
     method,
     probe,
-    optimizer: buildOptimizer(cfg, method, probe),
+    optimizer: buildOptimizer(cfg, method, probe, { capturable: graphs.on }),
     augment,
     generator: new Generator(cfg.seed + 1, { device }),
     schedule: buildSchedule(cfg, loader.stepsPerEpoch),
@@ -244,6 +278,7 @@ export function buildRun(
     precision: cfg.precision === "bf16-mixed" ? "bf16-mixed" : "32",
     world,
     ddp,
+    graphs,
   };
 }
 

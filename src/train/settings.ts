@@ -244,6 +244,21 @@ export const SETTINGS = {
       "give equal losses; an op without a deterministic kernel stops the run naming it",
     { resumable: true, legacy: false },
   ),
+  cudaGraphs: choice(
+    "auto",
+    ["auto", "on", "off"] as const,
+    "capture the training step in a CUDA graph and replay it each step (torch.cuda.graphs): " +
+      "one launch instead of hundreds from the host; auto: on for a one-process CUDA run without " +
+      "--accumulate-grad-batches, and the run says what it chose and why",
+    { resumable: true, legacy: "off" },
+  ),
+  tf32: choice(
+    "convolutions",
+    ["convolutions", "all", "off"] as const,
+    "TensorFloat-32 on CUDA (PyTorch's defaults: cuDNN convolutions in TF32, float32 matmuls " +
+      "at highest precision); all: matmuls too (set_float32_matmul_precision high); off: neither",
+    { resumable: true, legacy: "convolutions" },
+  ),
   threads: int(0, 0, "CPU threads (0: all cores)", { resumable: true }),
   seed: int(0, 0, "random seed"),
   limit: int(0, 0, "use only the first N training images (0: all)"),

@@ -31,7 +31,7 @@ function microStep(
   micro: number,
   drawsFrom: Tensor | null,
 ): { loss: Tensor; probeLoss: Tensor | null } {
-  const { cfg, schedule, method, probe } = run;
+  const { cfg, schedule } = run;
   const n = cfg.accumulateGradBatches;
   const epoch = Math.floor(step / schedule.stepsPerEpoch);
   const inEpoch = step - epoch * schedule.stepsPerEpoch;
@@ -45,10 +45,30 @@ function microStep(
     // views (and the generator after the step) are those of one n-times larger
     // batch: the loader's batches of a step are that batch's images in order.
     if (drawsFrom !== null) run.generator.setState(drawsFrom);
-    let [v1, v2] = run.augment.twoViews(batch.images, run.generator, {
+    return forwardBackward(run, batch.images, batch.labels, {
       offset: micro * batch.globalSize + batch.offset,
       total: n * batch.globalSize,
     });
+  });
+}
+
+/**
+ * The two views of `images` (their augmentation parameters: rows
+ * [offset, offset + B) of one draw for `total` images), the method's forward
+ * in the run's precision, the online probe's loss, and backward of their sum
+ * over --accumulate-grad-batches. Returns both losses, detached. Free of host
+ * reads: the CUDA-graph step captures it as it is (graph_step.ts).
+ */
+export function forwardBackward(
+  run: Run,
+  images: Tensor,
+  labels: Tensor | null,
+  draws: { offset: number; total: number },
+): { loss: Tensor; probeLoss: Tensor | null } {
+  const { cfg, method, probe } = run;
+  const n = cfg.accumulateGradBatches;
+  return tidy(() => {
+    let [v1, v2] = run.augment.twoViews(images, run.generator, draws);
     if (cfg.channelsLast) {
       v1 = v1.contiguous("channelsLast");
       v2 = v2.contiguous("channelsLast");
@@ -60,10 +80,10 @@ function microStep(
     const out = inPrecision(run.precision, run.device, () => method.forward(v1, v2));
     let total = out.loss;
     let probeLoss: Tensor | null = null;
-    if (probe !== null && batch.labels !== null) {
+    if (probe !== null && labels !== null) {
       probeLoss = cfg.onlineProbe === "images"
-        ? probe.loss(imageFeatures(run, batch.images), batch.labels)
-        : probe.loss(out.features, batch.labels.repeat([2]));
+        ? probe.loss(imageFeatures(run, images), labels)
+        : probe.loss(out.features, labels.repeat([2]));
       total = total.add(probeLoss);
     }
     (n > 1 ? total.div(n) : total).backward();

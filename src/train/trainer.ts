@@ -25,7 +25,7 @@ import { RunFolder } from "./run_folder.ts";
 import { checkBatchFits } from "./data_defaults.ts";
 import { encoderMetadata, encoderSpec } from "./encoder_registry.ts";
 import type { TrainConfig } from "./settings.ts";
-import { trainStep } from "./step.ts";
+import { createStepRunner, type StepRunner } from "./graph_step.ts";
 import { anyRank, broadcastText, collective, SOLO, type World } from "../distributed/world.ts";
 
 /** The loop's events (callbacks.ts); kept under its earlier name. */
@@ -60,6 +60,8 @@ export class Trainer {
   step = 0;
   #stop = false;
   #testSet: LabelledImages | null = null;
+  /** The step object (eager or CUDA-graph), made when the loop starts, after any resume. */
+  #stepper: StepRunner | null = null;
 
   private constructor(parts: Run, folder: RunFolder, notes: string[]) {
     this.parts = parts;
@@ -214,7 +216,11 @@ export class Trainer {
         `${data.train.length} images, ${schedule.stepsPerEpoch} steps/epoch${accumulate}, ` +
         `${schedule.totalSteps} steps, device ${device}, ${getNumThreads()} threads, ` +
         `precision ${this.parts.precision}` +
-        (cfg.deterministic ? ", deterministic algorithms" : ""),
+        (cfg.deterministic ? ", deterministic algorithms" : "") +
+        (device.startsWith("cuda") ? `, TF32 ${cfg.tf32}` : "") +
+        (device.startsWith("cuda") || cfg.cudaGraphs === "on"
+          ? `, CUDA graphs ${this.parts.graphs.why}`
+          : ""),
     );
     await emit(subscribers, "onTrainStart", {
       run: this.parts,
@@ -223,6 +229,9 @@ export class Trainer {
       totalSteps: schedule.totalSteps,
     });
     method.train();
+    // Made here, after a resume's restore: a captured step reads the tensors as restored.
+    this.#stepper ??= createStepRunner(this.parts);
+    const stepper = this.#stepper;
     let lastLoss = NaN;
     let windowStart = performance.now();
     let windowImages = 0;
@@ -235,7 +244,7 @@ export class Trainer {
       const r = collective(
         this.parts.world,
         `step ${next}`,
-        () => trainStep(this.parts, this.step, log),
+        () => stepper.run(this.step, log),
       );
       this.step = next;
       windowImages += cfg.batchSize * cfg.accumulateGradBatches;
@@ -294,6 +303,8 @@ export class Trainer {
   }
 
   dispose(): void {
+    this.#stepper?.[Symbol.dispose]();
+    this.#stepper = null;
     disposeRun(this.parts);
     this.#testSet?.images.dispose();
     this.#testSet?.labels.dispose();

@@ -5,7 +5,7 @@
 // eagerly against the eager step: equal losses and weights across an epoch
 // boundary. The graph itself (capture, replay) needs CUDA: tests/cuda.
 import { assert, assertEquals, assertThrows } from "../helpers/asserts.ts";
-import { noGrad, setNumThreads, zeros } from "../../mod.ts";
+import { manualSeed, noGrad, setNumThreads, zeros } from "../../mod.ts";
 import { resolveConfig, type TrainConfig } from "../../src/train/config.ts";
 import { chooseCudaGraphs } from "../../src/train/cuda_graphs.ts";
 import { GraphedStep, WARMUP_STEPS } from "../../src/train/graph_step.ts";
@@ -48,8 +48,12 @@ for (const method of ["byol", "simsiam"] as const) {
     const { cfg, data } = await prepareData(
       resolveConfig(undefined, { ...TINY, method, limit: 64, onlineProbe: "off" }),
     );
-    const a = buildRun(cfg, data, "cpu");
-    const b = buildRun(cfg, data, "cpu");
+    const build = () => {
+      manualSeed(5);
+      return buildRun(cfg, data, "cpu");
+    };
+    const a = build();
+    const b = build();
     const all = a.schedule.allSteps;
     // Move the online weights away from the target's, the same in both.
     noGrad(() => {
@@ -67,12 +71,18 @@ for (const method of ["byol", "simsiam"] as const) {
       b.method.afterStepFrom(tensors);
       for (const t of Object.values(tensors)) t.dispose();
     }
+    // Each update is one lerp a side: the host's (a vectorised d + w (s - d)
+    // on float32, w rounded once) and ATen's lerp_ with a tensor weight (the
+    // same formula for w < 0.5, its own rounding and contraction): at most
+    // 2 float32 roundings apart per update, 3 updates, relative to the size.
     const sa = a.method.stateDict();
     const sb = b.method.stateDict();
     assertEquals(Object.keys(sb), Object.keys(sa));
     noGrad(() => {
       for (const k of Object.keys(sa)) {
-        assertEquals(sb[k].sub(sa[k]).abs().max().item(), 0, `${k} differs`);
+        const d = sb[k].sub(sa[k]).abs().max().item();
+        const m = sa[k].abs().max().item();
+        assert(d <= 3 * 2 * 2 ** -24 * Math.max(m, 1e-30) * 2, `${k}: ${d} (max ${m})`);
       }
     });
     disposeRun(a);
@@ -101,8 +111,12 @@ for (
       warmupEpochs: 1,
     } as Partial<TrainConfig>);
     const { cfg, data } = await prepareData(base);
-    const eager = buildRun(cfg, data, "cpu");
-    const graphed = buildRun(cfg, data, "cpu");
+    const build = () => {
+      manualSeed(5);
+      return buildRun(cfg, data, "cpu");
+    };
+    const eager = build();
+    const graphed = build();
     // What a CUDA run with graphs builds: capturable optimizers.
     graphed.optimizer.dispose();
     graphed.optimizer = buildOptimizer(cfg, graphed.method, graphed.probe, { capturable: true });
@@ -112,7 +126,10 @@ for (
       const a = trainStep(eager, step, true);
       const b = stepper.run(step, true);
       const scale = Math.max(1, Math.abs(a.loss));
-      assert(Math.abs(a.loss - b.loss) <= 1e-6 * scale, `step ${step}: loss ${b.loss} vs ${a.loss}`);
+      assert(
+        Math.abs(a.loss - b.loss) <= 1e-6 * scale,
+        `step ${step}: loss ${b.loss} vs ${a.loss}`,
+      );
       assertEquals(b.lr, a.lr);
       assertEquals(Object.keys(b.metrics).sort(), Object.keys(a.metrics).sort());
       for (const k of Object.keys(a.metrics)) {
