@@ -15,7 +15,6 @@ import { cuda, ffiCalls, tidy } from "../mod.ts";
 import { capture as captureGraph, CUDAGraph, cudaGraphsAvailable } from "../ffi/cuda_graph.ts";
 import { fillScalars, TensorList } from "../ffi/lists.ts";
 import { randn, zeros } from "../ffi/creation.ts";
-import type { Tensor } from "../ffi/tensor.ts";
 import { resolveConfig } from "../src/train/config.ts";
 import { createStepRunner, WARMUP_STEPS } from "../src/train/graph_step.ts";
 import { inPrecision } from "../src/train/precision.ts";
@@ -121,12 +120,16 @@ function modelOnly(
           run.method.afterStepFrom(values);
         });
       });
-      return timed((k) => {
-        run.optimizer.setLr(run.schedule.lrAt(k));
-        const vs = run.method.stepValues(k, all);
-        if (scalars !== null) fillScalars(scalars, Float64Array.from(names.map((n) => vs[n])));
-        graph.replay();
-      }, 3, steps);
+      return timed(
+        (k) => {
+          run.optimizer.setLr(run.schedule.lrAt(k));
+          const vs = run.method.stepValues(k, all);
+          if (scalars !== null) fillScalars(scalars, Float64Array.from(names.map((n) => vs[n])));
+          graph.replay();
+        },
+        3,
+        steps,
+      );
     } finally {
       graph.dispose();
       for (const t of Object.values(values)) t.dispose();
@@ -154,13 +157,20 @@ function endToEnd(recipe: typeof RECIPES[number], captured: boolean): Timing {
 const results: Record<string, unknown> = {};
 for (const r of RECIPES) {
   const row: Record<string, Timing | string> = {};
-  for (const [key, fn] of [["modelEager", () => modelOnly(r, false)], [
-    "e2eEager",
-    () => endToEnd(r, false),
-  ], ["modelCaptured", () => modelOnly(r, true)], ["e2eCaptured", () => endToEnd(r, true)]] as [
-    string,
-    () => Timing,
-  ][]) {
+  for (
+    const [key, fn] of [
+      ["modelEager", () => modelOnly(r, false)],
+      [
+        "e2eEager",
+        () => endToEnd(r, false),
+      ],
+      ["modelCaptured", () => modelOnly(r, true)],
+      ["e2eCaptured", () => endToEnd(r, true)],
+    ] as [
+      string,
+      () => Timing,
+    ][]
+  ) {
     if (key.endsWith("Captured") && !graphs) {
       row[key] = "no CUDA graphs in this build";
       continue;

@@ -11,6 +11,7 @@ export const BENCHMARKS = [
   "optim",
   "augment",
   "step",
+  "host",
   "ddp",
 ] as const;
 export type Benchmark = typeof BENCHMARKS[number];

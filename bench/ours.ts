@@ -17,6 +17,7 @@ const cases: Record<string, () => Promise<{ run(p: CaseParams): Promise<unknown>
   optim: () => import("./cases/optim.ts"),
   augment: () => import("./cases/augment.ts"),
   step: () => import("./cases/step.ts"),
+  host: () => import("./cases/host.ts"),
 };
 const load = cases[name];
 if (load === undefined) throw new Error(`unknown case ${name}; one of ${Object.keys(cases)}`);

@@ -9,6 +9,7 @@ import { Sides } from "./sides.ts";
 import * as augment from "./suites/augment.ts";
 import * as ddp from "./suites/ddp.ts";
 import * as ema from "./suites/ema.ts";
+import * as host from "./suites/host.ts";
 import * as matmul from "./suites/matmul.ts";
 import * as op from "./suites/op.ts";
 import * as optim from "./suites/optim.ts";
@@ -23,6 +24,7 @@ const SUITES: Record<Benchmark, { run(ctx: BenchContext): Promise<void> }> = {
   optim,
   augment,
   step,
+  host,
   ddp,
 };
 
