@@ -11,7 +11,7 @@ import { type LabelledImages, monitorScores, uploadLabelled } from "./monitor.ts
 import { type Callback, type CheckpointDue, emit, type MonitorScores } from "./callbacks.ts";
 import { Checkpointer, writeCheckpoint } from "./checkpointer.ts";
 import { createLoggers } from "./loggers/registry.ts";
-import { methodTitle } from "./method_registry.ts";
+import { methodTitle } from "./methods.ts";
 import {
   buildRun,
   configureRuntime,
