@@ -74,6 +74,40 @@ export interface Method {
   dispose(): void;
 }
 
+/** The settings a method is built from (a run's config has them). */
+export interface MethodSettings {
+  projectionDim: number;
+  hiddenDim: number;
+  /** 0: the method's own default. */
+  predictorDim: number;
+  tauBase: number;
+}
+
+/**
+ * How a method joins the trainer: the default export of its registration file
+ * (src/simsiam/registration.ts), which its one line in
+ * src/train/method_registry.ts loads. The names and that line are pure data;
+ * this, loaded with the method's classes, is everything else.
+ */
+export interface MethodRegistration {
+  /** How the method is named in messages and tables ("BYOL"). */
+  readonly title: string;
+  /** One line: what the method is, with these settings. */
+  describe(s: MethodSettings): string;
+  /**
+   * The settings the method's recipe sets over the preset's (a preset's values
+   * were tuned for BYOL), from the preset's settings (defaults included); a
+   * config file or a flag overrides them.
+   */
+  recipe(preset: Record<string, unknown>): Record<string, number | string>;
+  /** The method over `encoder` (already on `opts.device`). */
+  build(
+    encoder: Encoder,
+    s: MethodSettings,
+    opts: { device: string; syncBatchNorm: boolean },
+  ): Method;
+}
+
 /**
  * A method's loadStateDict over its parts: `parts` maps each key prefix to
  * the loader of that part (keys without the prefix). A key under no prefix is

@@ -1,6 +1,7 @@
 // The training loop's events and their subscribers, as Lightning's callbacks
-// are to its Trainer: the loop (trainer.ts) emits, and metrics.jsonl, the
-// TensorBoard event files (loggers/), the progress bar and the plots subscribe.
+// are to its Trainer: the loop (trainer.ts) emits, and the checkpoints
+// (checkpointer.ts), metrics.jsonl, the TensorBoard event files (loggers/), the
+// progress bar, the plots and the final evaluation subscribe.
 // Every hook is optional and may be async (what it returns is awaited, then
 // ignored); the loop awaits each in turn, in
 // the order the callbacks were given.
@@ -15,6 +16,32 @@ export interface TrainContext {
   /** Optimizer steps already done (a resumed run's checkpoint step; 0 when fresh). */
   startStep: number;
   totalSteps: number;
+  /**
+   * Emits an event to every callback of the run, in their order (how the
+   * checkpointer announces onCheckpoint).
+   */
+  emit: Emit;
+}
+
+/** emit() bound to a run's callbacks. */
+export type Emit = <K extends keyof Callback>(
+  hook: K,
+  ...args: Parameters<NonNullable<Callback[K]>>
+) => Promise<void>;
+
+/**
+ * A moment the loop has made the training state consistent and a checkpoint
+ * is due (onCheckpointDue): every --checkpoint-every steps and at each epoch
+ * end before the last step, then once when the loop ends (done, or stopped).
+ */
+export interface CheckpointDue {
+  /** Optimizer steps done: the step the state is at. */
+  step: number;
+  /** The run whose state it is (run.ts's captureState reads it). */
+  run: Run;
+  folder: RunFolder;
+  /** true: the loop's last one (the run is done or was asked to stop). */
+  last: boolean;
 }
 
 /** The monitor's scores at an epoch end (test split, percent). */
@@ -39,7 +66,12 @@ export interface Callback {
   onLog?(m: MetricsRecord, totalSteps: number): unknown;
   /** After an epoch's last step (`scores` when the monitor ran). */
   onEpochEnd?(epoch: number, scores: MonitorScores | null): unknown;
-  /** After a checkpoint was written (its folder). */
+  /**
+   * The state at `due.step` is consistent and a checkpoint is due: the
+   * checkpointer (checkpointer.ts, first of the callbacks) writes it.
+   */
+  onCheckpointDue?(due: CheckpointDue): unknown;
+  /** After a checkpoint was written (its folder; announced by the checkpointer). */
   onCheckpoint?(dir: string): unknown;
   /** After the last step and the final checkpoint and encoder file. */
   onTrainEnd?(end: TrainEnd): unknown;

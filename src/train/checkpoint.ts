@@ -82,7 +82,8 @@ export class CheckpointError extends Error {
   }
 }
 
-const KEEP = 2;
+/** How many checkpoint folders a run keeps by default (the newest and the one before). */
+export const KEEP_CHECKPOINTS = 2;
 const STEP_DIR = /^step-\d+$/;
 
 async function sha256(bytes: Uint8Array): Promise<string> {
@@ -152,8 +153,18 @@ export function disposeCheckpoint(ck: Checkpoint): void {
   for (const v of Object.values(ck.tensors)) if (!v.isDisposed) v.dispose();
 }
 
-/** Writes `<runDir>/checkpoints/step-<N>/` atomically; keeps the newest two. Returns its folder. */
-export async function saveCheckpoint(runDir: string, s: TrainingState): Promise<string> {
+/**
+ * Writes `<runDir>/checkpoints/step-<N>/` atomically; keeps the newest `keep`
+ * (two by default). Returns its folder.
+ */
+export async function saveCheckpoint(
+  runDir: string,
+  s: TrainingState,
+  keep = KEEP_CHECKPOINTS,
+): Promise<string> {
+  if (!Number.isInteger(keep) || keep < 1) {
+    throw new RangeError(`saveCheckpoint: keep must be an integer >= 1, got ${keep}`);
+  }
   const root = join(runDir, "checkpoints");
   const name = `step-${String(s.step).padStart(7, "0")}`;
   const final = join(root, name);
@@ -187,14 +198,14 @@ export async function saveCheckpoint(runDir: string, s: TrainingState): Promise<
       { cause: e },
     );
   }
-  await prune(root, name);
+  await prune(root, name, keep);
   return final;
 }
 
-/** Keeps the newest KEEP checkpoint folders. */
-async function prune(root: string, newest: string): Promise<void> {
+/** Keeps the newest `keep` checkpoint folders. */
+async function prune(root: string, newest: string, keep: number): Promise<void> {
   const dirs = (await listCheckpoints(root)).filter((d) => d !== newest);
-  for (const d of dirs.slice(0, Math.max(0, dirs.length - (KEEP - 1)))) {
+  for (const d of dirs.slice(0, Math.max(0, dirs.length - (keep - 1)))) {
     await Deno.remove(join(root, d), { recursive: true }).catch(() => {});
   }
 }

@@ -1,6 +1,7 @@
 // Resolving a run's settings: named presets, a JSON/YAML config file, flags
 // (preset < file < flags), and the resume rules. The settings themselves and
-// their checks are the table in settings.ts.
+// their checks are the table in settings.ts; the methods' recipes come loaded
+// with their registrations (methods.ts, which loads libtorch with them).
 import { parse as parseYaml } from "../../deps/yaml.ts";
 import {
   ConfigError,
@@ -12,7 +13,7 @@ import {
   type TrainConfig,
   validate,
 } from "./settings.ts";
-import { methodRecipe } from "./method_registry.ts";
+import { methodRecipe } from "./methods.ts";
 
 export {
   ConfigError,
@@ -88,7 +89,7 @@ function defined(o: Record<string, unknown> | undefined): Record<string, unknown
 
 /**
  * preset < the method's recipe < config file < flags. A method's recipe
- * (method_registry.ts) replaces the preset's heads and optimizer, which were
+ * (its registration file's, loaded by methods.ts) replaces the preset's heads and optimizer, which were
  * tuned for BYOL; values it derives (SimSiam's lr from the batch size) follow
  * the batch size the run will have.
  */

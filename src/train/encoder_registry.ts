@@ -1,13 +1,14 @@
-// The encoder registry: every encoder kind the toolkit trains, each with how to
-// build it, a one-line description and the settings it is built from, and the
-// metadata an encoder file records so that the file alone rebuilds it. The
-// kinds' names (settings.ts's --encoder choices) are this table's keys.
+// The encoder registry: every encoder kind the toolkit trains, one entry each:
+// the settings it is built from, a one-line description, its input
+// convolution's key, and the lazy import of its module's file (src/nn/) giving
+// its builder; and the metadata an encoder file records so that the file alone
+// rebuilds it. The kinds' names (settings.ts's --encoder choices) are this
+// table's keys.
 //
-// Pure data and functions: this module loads no libtorch, so settings.ts, which
-// takes the names from here, stays a settings table without libtorch
-// (tests/train/encoders_test.ts checks it). `build` receives the nn namespace
-// from src/train/encoders.ts, which does load it.
-import type * as NN from "../nn/mod.ts";
+// Pure data and functions: this module loads no libtorch (the imports run only
+// when called), so settings.ts, which takes the names from here, stays a
+// settings table without libtorch (tests/train/encoders_test.ts checks it).
+// src/train/encoders.ts loads the builders and builds.
 import type { Encoder } from "../byol/model.ts";
 
 export type Stem = "imagenet" | "cifar";
@@ -26,6 +27,9 @@ export interface EncoderOptions {
 /** The settings besides inChannels that an encoder kind is built from (and its files record). */
 type OptionKey = "width" | "stem";
 
+/** Builds an encoder kind (random init) from its options. */
+export type EncoderBuilder = (o: EncoderOptions) => Encoder;
+
 interface EncoderKind {
   /** The settings (besides inChannels) this kind is built from, in its files' metadata. */
   readonly options: readonly OptionKey[];
@@ -33,7 +37,8 @@ interface EncoderKind {
   readonly inputConv: string;
   /** One line: what this encoder is. */
   describe(o: EncoderOptions): string;
-  build(nn: typeof NN, o: EncoderOptions): Encoder;
+  /** Imports the kind's module (libtorch) and gives its builder. */
+  load(): Promise<EncoderBuilder>;
 }
 
 const input = (o: EncoderOptions) => `for ${o.inChannels}-channel images`;
@@ -43,25 +48,37 @@ export const ENCODER_REGISTRY = {
     options: ["width"],
     inputConv: "blocks.0.conv.weight",
     describe: (o) => `a 4-block convnet of width ${o.width} (${8 * o.width!} features) ${input(o)}`,
-    build: (nn, o) => nn.convNet({ inChannels: o.inChannels, width: o.width }),
+    load: () =>
+      import("../nn/convnet.ts").then((m) => (o) =>
+        m.convNet({ inChannels: o.inChannels, width: o.width })
+      ),
   },
   resnet18: {
     options: ["stem"],
     inputConv: "conv1.weight",
     describe: (o) => `a ResNet-18 with the ${o.stem} stem (512 features) ${input(o)}`,
-    build: (nn, o) => nn.resnet18({ inChannels: o.inChannels, stem: o.stem }),
+    load: () =>
+      import("../nn/resnet.ts").then((m) => (o) =>
+        m.resnet18({ inChannels: o.inChannels, stem: o.stem })
+      ),
   },
   resnet34: {
     options: ["stem"],
     inputConv: "conv1.weight",
     describe: (o) => `a ResNet-34 with the ${o.stem} stem (512 features) ${input(o)}`,
-    build: (nn, o) => nn.resnet34({ inChannels: o.inChannels, stem: o.stem }),
+    load: () =>
+      import("../nn/resnet.ts").then((m) => (o) =>
+        m.resnet34({ inChannels: o.inChannels, stem: o.stem })
+      ),
   },
   resnet50: {
     options: ["stem"],
     inputConv: "conv1.weight",
     describe: (o) => `a ResNet-50 with the ${o.stem} stem (2048 features) ${input(o)}`,
-    build: (nn, o) => nn.resnet50({ inChannels: o.inChannels, stem: o.stem }),
+    load: () =>
+      import("../nn/resnet.ts").then((m) => (o) =>
+        m.resnet50({ inChannels: o.inChannels, stem: o.stem })
+      ),
   },
 } as const satisfies Record<string, EncoderKind>;
 
@@ -192,11 +209,20 @@ export function specFromMetadata(
   return { spec, missing };
 }
 
-/** Builds the encoder of `spec` (random init) with the nn namespace given. */
-export function buildFromSpec(nn: typeof NN, spec: EncoderSpec): Encoder {
-  const kind = kindOf(spec.kind);
-  for (const key of kind.options) {
+/** Every kind's builder, its module imported (what encoders.ts builds with). */
+export async function loadEncoderBuilders(): Promise<Record<EncoderName, EncoderBuilder>> {
+  return Object.fromEntries(
+    await Promise.all(ENCODERS.map(async (k) => [k, await kindOf(k).load()])),
+  );
+}
+
+/** Builds the encoder of `spec` (random init) with the builders loadEncoderBuilders gave. */
+export function buildFromSpec(
+  builders: Record<EncoderName, EncoderBuilder>,
+  spec: EncoderSpec,
+): Encoder {
+  for (const key of kindOf(spec.kind).options) {
     if (spec[key] === undefined) throw new TypeError(`a ${spec.kind} spec needs its ${key}`);
   }
-  return kind.build(nn, spec);
+  return builders[spec.kind](spec);
 }

@@ -1,6 +1,6 @@
 // Builds encoders from the registry (encoder_registry.ts): the one a config
-// names, or the one an encoder file's metadata records.
-import * as nn from "../nn/mod.ts";
+// names, or the one an encoder file's metadata records. Every kind's module is
+// imported once, when this module is first imported, so building stays synchronous.
 import type { Encoder } from "../byol/model.ts";
 import type { Tensor } from "../../ffi/tensor.ts";
 import { readStateDictFile } from "../io/tensors.ts";
@@ -9,22 +9,25 @@ import {
   type EncoderName,
   type EncoderSpec,
   encoderSpec,
+  loadEncoderBuilders,
   specFromMetadata,
   type SpecKey,
   type Stem,
 } from "./encoder_registry.ts";
+
+const BUILDERS = await loadEncoderBuilders();
 
 /** The (random-init) encoder a config trains on `inChannels`-channel images. */
 export function buildEncoder(
   cfg: { encoder: EncoderName; stem: Stem; width: number },
   inChannels: number,
 ): Encoder {
-  return buildFromSpec(nn, encoderSpec(cfg, inChannels));
+  return buildFromSpec(BUILDERS, encoderSpec(cfg, inChannels));
 }
 
 /** The (random-init) encoder of a spec. */
 export function encoderFromSpec(spec: EncoderSpec): Encoder {
-  return buildFromSpec(nn, spec);
+  return buildFromSpec(BUILDERS, spec);
 }
 
 /**

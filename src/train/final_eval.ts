@@ -11,7 +11,8 @@ import { type EncoderEval, evaluateEncoder } from "./monitor.ts";
 import type { Run } from "./run.ts";
 import type { RunFolder } from "./run_folder.ts";
 import type { Callback, TrainContext, TrainEnd } from "./callbacks.ts";
-import { type MethodName, methodTitle } from "./method_registry.ts";
+import type { MethodName } from "./method_registry.ts";
+import { methodTitle } from "./methods.ts";
 
 export interface FinalEvaluation {
   trained: EncoderEval;

@@ -78,9 +78,12 @@ export class RunFolder {
     return this.writer ? await MetricsWriter.open(this.metricsPath) : null;
   }
 
-  /** Writes a checkpoint of `state`; returns its folder (null when not the writer). */
-  async saveCheckpoint(state: TrainingState): Promise<string | null> {
-    return this.writer ? await saveCheckpoint(this.dir, state) : null;
+  /**
+   * Writes a checkpoint of `state`, keeping the newest `keep` (checkpoint.ts's
+   * default: two); returns its folder (null when not the writer).
+   */
+  async saveCheckpoint(state: TrainingState, keep?: number): Promise<string | null> {
+    return this.writer ? await saveCheckpoint(this.dir, state, keep) : null;
   }
 
   /** Writes the online encoder with torchvision's names and its metadata (encoderMetadata). */

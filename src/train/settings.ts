@@ -123,11 +123,11 @@ function flag(def: boolean, help: string, extra: Partial<Setting<boolean>> = {})
   } satisfies Setting<boolean>;
 }
 
-// The encoder kinds and methods are their registries' (encoder_registry.ts,
-// method_registry.ts).
+// The encoder kinds, methods and loggers are their registries' (encoder_registry.ts,
+// method_registry.ts, loggers/registry.ts).
 import { ENCODERS } from "./encoder_registry.ts";
 import { METHODS } from "./method_registry.ts";
-import { LOGGER_NAMES, LOGGERS } from "./loggers/names.ts";
+import { LOGGER_REGISTRY, LOGGERS } from "./loggers/registry.ts";
 export { type EncoderName, ENCODERS } from "./encoder_registry.ts";
 export { type MethodName, METHODS } from "./method_registry.ts";
 export const OPTIMIZERS = ["lars", "adamw", "sgd"] as const;
@@ -288,7 +288,7 @@ export const SETTINGS = {
   logger: text(
     "jsonl",
     "where metrics go, comma-separated: " +
-      LOGGERS.map((n) => `${n} (${LOGGER_NAMES[n]})`).join(", "),
+      LOGGERS.map((n) => `${n} (${LOGGER_REGISTRY[n].about})`).join(", "),
     "<names>",
     {
       resumable: true,

@@ -1,17 +1,19 @@
 // The training loop behind `deno task train`: steps (step.ts) over a built run
 // (run.ts), with the cadences of logging, the kNN monitor and checkpoints,
 // one metrics record per logged step (metrics.ts), and a stop request
-// (SIGINT) honoured between steps.
+// (SIGINT) honoured between steps. The loop decides when; its subscribers
+// (callbacks.ts) write: the checkpointer (checkpointer.ts), then the loggers,
+// then a script's own.
 import { getNumThreads } from "../../ffi/runtime.ts";
 import { type Checkpoint, decodeState, disposeCheckpoint } from "./checkpoint.ts";
 import type { MetricsRecord } from "./metrics.ts";
 import { type LabelledImages, monitorScores, uploadLabelled } from "./monitor.ts";
-import { type Callback, emit, type MonitorScores } from "./callbacks.ts";
+import { type Callback, type CheckpointDue, emit, type MonitorScores } from "./callbacks.ts";
+import { Checkpointer, writeCheckpoint } from "./checkpointer.ts";
 import { createLoggers } from "./loggers/registry.ts";
-import { methodTitle } from "./method_registry.ts";
+import { methodTitle } from "./methods.ts";
 import {
   buildRun,
-  captureState,
   configureRuntime,
   disposeRun,
   prepareData,
@@ -175,25 +177,23 @@ export class Trainer {
     this.#stop = true;
   }
 
-  /** Writes a checkpoint of everything a resume needs; returns its folder (null if not the writer). */
+  /**
+   * Writes a checkpoint of everything a resume needs now, outside the loop's
+   * cadence (announced to no callback); returns its folder (null if not the writer).
+   */
   async checkpoint(): Promise<string | null> {
-    if (!this.folder.writer) return null;
-    const state = captureState(this.parts, this.step);
-    try {
-      return await this.folder.saveCheckpoint(state);
-    } finally {
-      state.cpuRng.dispose();
-      state.augmentRng.dispose();
-    }
+    return await writeCheckpoint(this.parts, this.folder, this.step);
   }
 
   /**
    * Trains until the configured steps are done or a stop is requested. The
-   * loggers --logger names (metrics.jsonl always) and `callbacks` (a
-   * progress bar, a script's own) receive the loop's events in that order.
+   * checkpointer (checkpointer.ts), the loggers --logger names (metrics.jsonl
+   * always) and `callbacks` (a progress bar, a script's own) receive the
+   * loop's events in that order.
    */
   async run(callbacks: Callback | Callback[] = []): Promise<TrainResult> {
     const subscribers = [
+      new Checkpointer(),
       ...await createLoggers(this.cfg.logger),
       ...(Array.isArray(callbacks) ? callbacks : [callbacks]),
     ];
@@ -227,6 +227,14 @@ export class Trainer {
       folder: this.folder,
       startStep: this.step,
       totalSteps: schedule.totalSteps,
+      emit: (hook, ...args) => emit(subscribers, hook, ...args),
+    });
+    // The state is consistent between steps: a checkpoint may be written now.
+    const due = (last: boolean): CheckpointDue => ({
+      step: this.step,
+      run: this.parts,
+      folder: this.folder,
+      last,
     });
     method.train();
     // Made here, after a resume's restore: a captured step reads the tensors as restored.
@@ -277,16 +285,14 @@ export class Trainer {
       }
       const periodic = cfg.checkpointEvery > 0 && this.step % cfg.checkpointEvery === 0;
       if ((periodic || epochEnds) && this.step < schedule.totalSteps) {
-        const dir = await this.checkpoint();
-        if (dir !== null) await emit(subscribers, "onCheckpoint", dir);
+        await emit(subscribers, "onCheckpointDue", due(false));
       }
       // Let signal handlers (SIGINT) run between steps.
       await new Promise((r) => setTimeout(r, 0));
       // Several ranks stop at the same step: any rank's stop request is everyone's.
       this.#stop = anyRank(this.parts.world, this.#stop);
     }
-    const dir = await this.checkpoint();
-    if (dir !== null) await emit(subscribers, "onCheckpoint", dir);
+    await emit(subscribers, "onCheckpointDue", due(true));
     await this.folder.saveEncoder(
       method.encoder,
       encoderMetadata(encoderSpec(cfg, data.train.channels), this.step),

@@ -116,13 +116,14 @@ Deno.test("files written before: missing keys come from the fallback; bad ones a
   );
 });
 
-Deno.test("settings.ts and the registry load without libtorch", async () => {
+Deno.test("settings.ts and the registries load without libtorch", async () => {
   // The module's URL goes in as a JSON string (the import scan of mod_anywhere_test reads
-  // quoted specifiers, and this one is a subprocess's, not this file's).
+  // quoted specifiers, and this one is a subprocess's, not this file's). settings.ts
+  // imports the encoder, method and logger registries, whose lines import lazily.
   const settingsUrl = JSON.stringify(`${ROOT}src/train/settings.ts`);
   const code = `
-    const { ENCODERS } = await import(${settingsUrl});
-    console.log(JSON.stringify(ENCODERS));`;
+    const { ENCODERS, METHODS, SETTINGS } = await import(${settingsUrl});
+    console.log(JSON.stringify([ENCODERS, METHODS, SETTINGS.logger.parse("tensorboard", "logger")]));`;
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["eval", code],
     env: { TORCH_SHIM_PATH: "/nonexistent/libtt.so" },
@@ -131,7 +132,11 @@ Deno.test("settings.ts and the registry load without libtorch", async () => {
   }).output();
   const dec = new TextDecoder();
   assertEquals(out.code, 0, dec.decode(out.stderr));
-  assertEquals(JSON.parse(dec.decode(out.stdout)), [...ENCODERS]);
+  assertEquals(JSON.parse(dec.decode(out.stdout)), [
+    [...ENCODERS],
+    ["byol", "simsiam"],
+    "jsonl,tensorboard",
+  ]);
 });
 
 async function task(script: string, args: string[]) {

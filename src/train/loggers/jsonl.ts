@@ -4,7 +4,7 @@ import type { Callback, TrainContext } from "../callbacks.ts";
 import type { MetricsRecord } from "../metrics.ts";
 import type { MetricsWriter } from "../metrics.ts";
 
-export class JsonlLogger implements Callback {
+export default class JsonlLogger implements Callback {
   #writer: MetricsWriter | null = null;
 
   async onTrainStart(ctx: TrainContext): Promise<void> {

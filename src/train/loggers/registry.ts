@@ -1,13 +1,33 @@
-// The logger registry: how each logger names.ts lists is made, a Callback
-// (callbacks.ts) opened when a run starts. A new logger is one file in this
-// folder, its name in names.ts and its line here.
+// The logger registry: every logger --logger may name, one line each: its
+// name, one line on where it writes (the flag's help), and the lazy import of
+// its file, whose default export is the logger's class, a Callback
+// (callbacks.ts) made when a run starts. TypeScript checks that every line's
+// file exports one.
+//
+// Pure data: this module loads no logger and no libtorch (the imports run only
+// when a run opens its loggers), so settings.ts takes the names from here.
 import type { Callback } from "../callbacks.ts";
-import { type LoggerName, LOGGERS } from "./names.ts";
 
-export const LOGGER_REGISTRY: Record<LoggerName, () => Promise<Callback>> = {
-  jsonl: async () => new (await import("./jsonl.ts")).JsonlLogger(),
-  tensorboard: async () => new (await import("./tensorboard.ts")).TensorBoardLogger(),
-};
+/** A logger's line: where it writes, and its file. */
+interface LoggerLine {
+  readonly about: string;
+  readonly load: () => Promise<{ default: new () => Callback }>;
+}
+
+export const LOGGER_REGISTRY = {
+  jsonl: {
+    about: "metrics.jsonl, one JSON line per logged step (always written)",
+    load: () => import("./jsonl.ts"),
+  },
+  tensorboard: {
+    about: "TensorBoard event files under <run>/tensorboard (tensorboard --logdir runs/)",
+    load: () => import("./tensorboard.ts"),
+  },
+} as const satisfies Record<string, LoggerLine>;
+
+export type LoggerName = keyof typeof LOGGER_REGISTRY;
+/** The logger names, the registry's keys (settings.ts's --logger choices). */
+export const LOGGERS = Object.keys(LOGGER_REGISTRY) as readonly LoggerName[];
 
 /** The loggers a --logger value names (settings.ts checked it), opened in that order. */
 export async function createLoggers(names: string): Promise<Callback[]> {
@@ -16,7 +36,8 @@ export async function createLoggers(names: string): Promise<Callback[]> {
     if (!(LOGGERS as readonly string[]).includes(name)) {
       throw new TypeError(`unknown logger "${name}"; known: ${LOGGERS.join(", ")}`);
     }
-    out.push(await LOGGER_REGISTRY[name as LoggerName]());
+    const Logger = (await LOGGER_REGISTRY[name as LoggerName].load()).default;
+    out.push(new Logger());
   }
   return out;
 }

@@ -23,7 +23,7 @@ export function tensorboardTag(field: string): string {
   return `train/${snake}`;
 }
 
-export class TensorBoardLogger implements Callback {
+export default class TensorBoardLogger implements Callback {
   #writer: EventFileWriter | null = null;
 
   /** The folder of the run's event files. */
