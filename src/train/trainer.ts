@@ -217,7 +217,11 @@ export class Trainer {
         `${schedule.totalSteps} steps, device ${device}, ${getNumThreads()} threads, ` +
         `precision ${this.parts.precision}` +
         (cfg.deterministic ? ", deterministic algorithms" : "") +
-        (device.startsWith("cuda") ? `, TF32 ${cfg.tf32}` : "") +
+        (device.startsWith("cuda")
+          ? `, TF32 ${cfg.tf32}, the training images on the GPU (${
+            (data.train.images.length / 2 ** 20).toFixed(1)
+          } MiB uint8)`
+          : "") +
         (device.startsWith("cuda") || cfg.cudaGraphs === "on"
           ? `, CUDA graphs ${this.parts.graphs.why}`
           : ""),

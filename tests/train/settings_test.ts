@@ -82,6 +82,9 @@ Deno.test("resume: only the resumable settings may change; saved runs are migrat
     // reproducibility on CUDA, not what is trained.
     "backend",
     "checkpointEvery",
+    // How the step is issued (captured or eager: the same arithmetic), and which
+    // CUDA kernels round as TF32: like the device, not what is trained.
+    "cudaGraphs",
     "deterministic",
     "device",
     // The launch: a run resumes on any number of processes.
@@ -97,6 +100,7 @@ Deno.test("resume: only the resumable settings may change; saved runs are migrat
     "nnodes",
     "nodeRank",
     "nprocPerNode",
+    "tf32",
     "threads",
   ]);
   const cfg = resumeConfig(saved, { threads: "1", maxSteps: 5, lr: "0.001" }, "/tmp/run");
