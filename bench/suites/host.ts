@@ -22,7 +22,7 @@ export async function run(ctx: BenchContext): Promise<void> {
       r.eager.callsPerStep.toFixed(1)
     }`;
   ctx.rows.add(
-    "host: FFI calls per trainer step, tiny (captured vs eager)",
+    "host: FFI calls per trainer step, tiny: captured (1st column) vs eager (2nd)",
     "calls",
     cap?.callsPerStep ?? NaN,
     r.eager.callsPerStep,
@@ -32,7 +32,7 @@ export async function run(ctx: BenchContext): Promise<void> {
     note,
   );
   ctx.rows.add(
-    "host: us per trainer step, tiny (captured vs eager)",
+    "host: us per trainer step, tiny: captured (1st column) vs eager (2nd)",
     "us",
     cap?.usPerStep ?? NaN,
     r.eager.usPerStep,

