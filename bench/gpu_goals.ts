@@ -10,7 +10,8 @@
 //     and captured;
 // with the shim calls per step. Prints one JSON line, and the recipes the
 // PyTorch twin builds.
-//   deno run -A bench/gpu_goals.ts [steps]
+//   deno run -A bench/gpu_goals.ts [steps] [--cpu]
+// --cpu (no GPU): the eager rows on the CPU in float32, a check of the script.
 import { cuda, ffiCalls, tidy } from "../mod.ts";
 import { capture as captureGraph, CUDAGraph, cudaGraphsAvailable } from "../ffi/cuda_graph.ts";
 import { fillScalars, TensorList } from "../ffi/lists.ts";
@@ -23,29 +24,58 @@ import type { DataSource } from "../src/train/data_source.ts";
 import type { TrainConfig } from "../src/train/settings.ts";
 import { syntheticImages } from "./lib.ts";
 
-const steps = Number(Deno.args[0] ?? 50);
-if (!cuda.isAvailable()) {
-  console.log(JSON.stringify({ error: "CUDA is not available to the shim" }));
+const args = Deno.args.filter((a) => a !== "--cpu");
+const steps = Number(args[0] ?? 50);
+const device = cuda.isAvailable() ? "cuda" : Deno.args.includes("--cpu") ? "cpu" : null;
+if (device === null) {
+  console.log(
+    JSON.stringify({ error: "CUDA is not available to the shim (--cpu: a check on the CPU)" }),
+  );
   Deno.exit(1);
 }
-const graphs = cudaGraphsAvailable();
+const graphs = device === "cuda" && cudaGraphsAvailable();
+const sync = () => device === "cuda" && cuda.synchronize();
 
-const RECIPES = [
-  { name: "default", preset: "fashion-mnist", batchSize: 64, shape: [1, 28, 28] },
-  { name: "resnet18", preset: "cifar10-resnet18", batchSize: 512, shape: [3, 32, 32] },
-] as const;
+interface Recipe {
+  name: string;
+  preset: string;
+  /** The augmentation (the default preset takes it from its data: here, synthetic images). */
+  augment: string;
+  batchSize: number;
+  shape: readonly [number, number, number];
+}
+
+const FULL: Recipe[] = [
+  {
+    name: "default",
+    preset: "fashion-mnist",
+    augment: "fashion-mnist",
+    batchSize: 64,
+    shape: [1, 28, 28],
+  },
+  {
+    name: "resnet18",
+    preset: "cifar10-resnet18",
+    augment: "cifar",
+    batchSize: 512,
+    shape: [3, 32, 32],
+  },
+];
+/** The goal table's recipes (on --cpu, at batch 8: a check, not a measurement). */
+const RECIPES = FULL.map((r) => ({ ...r, batchSize: device === "cuda" ? r.batchSize : 8 }));
 
 interface Timing {
   msPerStep: number;
   callsPerStep: number;
 }
 
-function config(preset: string, batchSize: number, cudaGraphs: "on" | "off"): TrainConfig {
+function config(r: Recipe, cudaGraphs: "on" | "off"): TrainConfig {
   return resolveConfig(undefined, {
-    preset,
-    batchSize,
-    device: "cuda",
-    precision: "bf16-mixed",
+    preset: r.preset,
+    augment: r.augment,
+    batchSize: r.batchSize,
+    device,
+    precision: device === "cuda" ? "bf16-mixed" : "32",
     cudaGraphs,
     onlineProbe: "off",
     knnEvery: 0,
@@ -61,32 +91,32 @@ function syntheticRun(cfg: TrainConfig, shape: readonly number[]): Run {
     test: null,
     testSplit: "test",
   };
-  configureRuntime(cfg, "cuda");
-  return buildRun({ ...cfg, channels: c, imageSize: h }, data, "cuda");
+  configureRuntime(cfg, device!);
+  return buildRun({ ...cfg, channels: c, imageSize: h }, data, device!);
 }
 
 /** Times `n` calls of `fn(k)` after `warm` untimed ones; the device synchronised around them. */
 function timed(fn: (k: number) => void, warm: number, n: number): Timing {
   let k = 0;
   for (; k < warm; k++) fn(k);
-  cuda.synchronize();
+  sync();
   const c0 = ffiCalls();
   const t0 = performance.now();
   for (let i = 0; i < n; i++, k++) fn(k);
-  cuda.synchronize();
+  sync();
   return { msPerStep: (performance.now() - t0) / n, callsPerStep: (ffiCalls() - c0) / n };
 }
 
 function modelOnly(
-  recipe: typeof RECIPES[number],
+  recipe: Recipe,
   captured: boolean,
 ): Timing {
-  const cfg = config(recipe.preset, recipe.batchSize, captured ? "on" : "off");
+  const cfg = config(recipe, captured ? "on" : "off");
   const run = syntheticRun(cfg, recipe.shape);
   const [c, h, w] = recipe.shape;
-  const v1 = randn([recipe.batchSize, c, h, w], { device: "cuda" }).contiguous("channelsLast")
+  const v1 = randn([recipe.batchSize, c, h, w], { device: device! }).contiguous("channelsLast")
     .keep();
-  const v2 = randn([recipe.batchSize, c, h, w], { device: "cuda" }).contiguous("channelsLast")
+  const v2 = randn([recipe.batchSize, c, h, w], { device: device! }).contiguous("channelsLast")
     .keep();
   const all = run.schedule.allSteps;
   const eager = (k: number) =>
@@ -104,7 +134,7 @@ function modelOnly(
     for (let k = 0; k < WARMUP_STEPS; k++) eager(k);
     const names = Object.keys(run.method.stepValues(0, all));
     const values = Object.fromEntries(
-      names.map((n) => [n, zeros([], { dtype: "float64", device: "cuda" }).keep()]),
+      names.map((n) => [n, zeros([], { dtype: "float64", device: device! }).keep()]),
     );
     const scalars = names.length > 0
       ? new TensorList(names.map((n) => values[n]), { label: "the method's values" })
@@ -112,7 +142,7 @@ function modelOnly(
     run.optimizer.zeroGrad();
     const graph = new CUDAGraph();
     try {
-      captureGraph(graph, "cuda", () => {
+      captureGraph(graph, device!, () => {
         tidy(() => {
           const out = inPrecision(run.precision, run.device, () => run.method.forward(v1, v2));
           out.loss.backward();
@@ -142,8 +172,8 @@ function modelOnly(
 }
 
 /** The trainer's step object over a uint8 set on the GPU, the loss read every 50 steps. */
-function endToEnd(recipe: typeof RECIPES[number], captured: boolean): Timing {
-  const cfg = config(recipe.preset, recipe.batchSize, captured ? "on" : "off");
+function endToEnd(recipe: Recipe, captured: boolean): Timing {
+  const cfg = config(recipe, captured ? "on" : "off");
   const run = syntheticRun(cfg, recipe.shape);
   const stepper = createStepRunner(run);
   try {
@@ -181,7 +211,7 @@ for (const r of RECIPES) {
       row[key] = `failed: ${(e as Error).message.split("\n")[0]}`;
     }
   }
-  const cfg = config(r.preset, r.batchSize, "off");
+  const cfg = config(r, "off");
   results[r.name] = {
     ...row,
     recipe: {
@@ -200,4 +230,4 @@ for (const r of RECIPES) {
     },
   };
 }
-console.log(JSON.stringify({ side: "ours", steps, cudaGraphs: graphs, results }));
+console.log(JSON.stringify({ side: "ours", device, steps, cudaGraphs: graphs, results }));

@@ -168,6 +168,41 @@ fails = sorted({l.split(" ... FAILED")[0] for l in clean.splitlines() if " ... F
 L += ["", f"## Tests ({tests}, --parallel): rc {suite_rc} in {suite_time} s", "",
       summ[-1] if summ else "no summary line (timed out, or no time left)"]
 L += [f"- failed: {f}" for f in fails]
+
+# The issue's goals, each with what was measured (None: not measured).
+def ours_ms(rec, key):
+    v = ours.get("results", {}).get(rec, {}).get(key)
+    return v["msPerStep"] if isinstance(v, dict) else None
+
+def torch_ms(rec, mode):
+    for r in torch_rows:
+        if r.get("recipe") == rec and r.get("mode") == mode and "msPerStep" in r:
+            return r["msPerStep"]
+    return None
+
+def ratio(a, b):
+    return a / b if a is not None and b is not None else None
+
+try:
+    ev = json.load(open(f"{out}/default-run/eval.json"))["trained"]
+except (FileNotFoundError, KeyError):
+    ev = {}
+cap = host.get("captured")
+goals = [
+    ("default step, model only, captured <= reduce-overhead", ratio(ours_ms("default", "modelCaptured"), torch_ms("default", "reduce-overhead")), lambda r: r <= 1.0, "{:.2f}x its time"),
+    ("default step, trainer end to end, captured <= 1.3x reduce-overhead", ratio(ours_ms("default", "e2eCaptured"), torch_ms("default", "reduce-overhead")), lambda r: r <= 1.3, "{:.2f}x its time"),
+    ("GPU busy >= 80 % in the default run (median sample)", busy, lambda r: r >= 80, "{} %"),
+    ("default run under 60 s", int(train_s) if train_rc == "0" else None, lambda r: r < 60, "{} s"),
+    ("default run kNN-20 >= 87.0", ev.get("knn20"), lambda r: r >= 87.0, "{:.2f}"),
+    ("default run probe >= 88.0", ev.get("probeTop1"), lambda r: r >= 88.0, "{:.2f}"),
+    ("ResNet-18 b512 model only, captured >= 1.0x reduce-overhead", ratio(torch_ms("resnet18", "reduce-overhead"), ours_ms("resnet18", "modelCaptured")), lambda r: r >= 1.0, "{:.2f}x"),
+    ("ResNet-18 trainer end to end >= 90 % of model only (captured)", ratio(ours_ms("resnet18", "modelCaptured"), ours_ms("resnet18", "e2eCaptured")), lambda r: r >= 0.9, "{:.2f}"),
+    ("FFI calls per captured step <= 10 (tiny model)", cap.get("callsPerStep") if isinstance(cap, dict) else None, lambda r: r <= 10, "{:.1f}"),
+]
+L += ["", "## Goals", "", "| goal | measured | met |", "|---|---|---|"]
+for name, v, ok, fmt in goals:
+    L.append(f"| {name} | {fmt.format(v) if v is not None else 'not measured'} | "
+             f"{('yes' if ok(v) else 'no') if v is not None else '-'} |")
 open(f"{out}/summary.md", "w").write("\n".join(L) + "\n")
 print("\n".join(L))
 PY
