@@ -13,6 +13,7 @@ import { cat } from "../../ffi/creation.ts";
 import { tidy } from "../../ffi/memory.ts";
 import { noGrad } from "../../ffi/runtime.ts";
 import { BatchNorm1d, Linear, Sequential } from "../nn/layers.ts";
+import { convertSyncBatchNorm } from "../nn/sync_batchnorm.ts";
 
 /**
  * The probe's learning rate for each optimizer of the run (its group's lr at
@@ -30,12 +31,23 @@ export class OnlineProbe {
   readonly classifier: Sequential;
   readonly numClasses: number;
 
-  constructor(featureDim: number, numClasses: number, device: string) {
+  /**
+   * `syncBatchNorm` (several ranks): the standardising BatchNorm takes the
+   * global batch's statistics, as one process computes them, so the probe does
+   * not depend on the number of processes.
+   */
+  constructor(
+    featureDim: number,
+    numClasses: number,
+    device: string,
+    opts: { syncBatchNorm?: boolean } = {},
+  ) {
     this.numClasses = numClasses;
     this.classifier = new Sequential(
       new BatchNorm1d(featureDim, { affine: false }),
       new Linear(featureDim, numClasses),
     );
+    if (opts.syncBatchNorm) convertSyncBatchNorm(this.classifier);
     if (device !== "cpu") this.classifier.to(device);
   }
 

@@ -244,6 +244,7 @@ export function buildRun(
         data.train.labels.reduce((m, l) => Math.max(m, l), -1) + 1,
       ),
       device,
+      { syncBatchNorm: world.worldSize > 1 },
     )
     : null;
   // DistributedDataParallel starts every rank from rank 0's weights.
