@@ -164,6 +164,30 @@ int32_t tt_adamw_step(const tt_tensor* params, const tt_tensor* exp_avg,
   })
 }
 
+// BYOL's LARS direction of one parameter: decay, then scale by eta * ||p|| /
+// ||u|| (1 where either norm is 0), computed on the device with no host sync
+// (unless excluded), through the momentum buffer (Nesterov's look-ahead when
+// asked). What is left is p -= lr * d, which the two steps apply differently.
+static at::Tensor lars_direction(const at::Tensor& p, const at::Tensor& g, at::Tensor& buf,
+                                 bool excluded, double momentum, double weight_decay,
+                                 double trust_coefficient, bool nesterov) {
+  at::Tensor u = g;
+  if (!excluded) {
+    const bool decayed = weight_decay != 0.0;
+    if (decayed) u = u.add(p, weight_decay);
+    auto pn = p.norm();
+    auto un = u.norm();
+    auto one = at::ones_like(pn);
+    auto ratio =
+        at::where(pn.gt(0), at::where(un.gt(0), pn.mul(trust_coefficient).div(un), one), one);
+    // u is our own temporary when decayed: scale it in place (one full-size
+    // allocation per parameter, not two); never write into the grad.
+    u = decayed ? u.mul_(ratio) : u.mul(ratio);
+  }
+  buf.mul_(momentum).add_(u);
+  return nesterov ? u.add(buf, momentum) : buf;
+}
+
 int32_t tt_lars_step(const tt_tensor* params, const tt_tensor* bufs, const uint8_t* exclude,
                      int64_t n, double lr, double momentum, double weight_decay,
                      double trust_coefficient, int32_t nesterov) {
@@ -173,24 +197,8 @@ int32_t tt_lars_step(const tt_tensor* params, const tt_tensor* bufs, const uint8
       auto& p = T(params[i]);
       const auto& g = p.grad();
       if (!g.defined()) continue;
-      at::Tensor u = g;
-      if (!exclude[i]) {
-        // BYOL's LARS: decay, then scale by eta * ||p|| / ||u|| (1 where either
-        // norm is 0), computed on the device with no host sync.
-        const bool decayed = weight_decay != 0.0;
-        if (decayed) u = u.add(p, weight_decay);
-        auto pn = p.norm();
-        auto un = u.norm();
-        auto one = at::ones_like(pn);
-        auto ratio = at::where(pn.gt(0), at::where(un.gt(0), pn.mul(trust_coefficient).div(un), one),
-                               one);
-        // u is our own temporary when decayed: scale it in place (one full-size
-        // allocation per parameter, not two); never write into the grad.
-        u = decayed ? u.mul_(ratio) : u.mul(ratio);
-      }
-      auto& buf = T(bufs[i]);
-      buf.mul_(momentum).add_(u);
-      at::Tensor d = nesterov ? u.add(buf, momentum) : buf;
+      auto d = lars_direction(p, g, T(bufs[i]), exclude[i] != 0, momentum, weight_decay,
+                              trust_coefficient, nesterov != 0);
       p.add_(d, -lr);
     }
   })
@@ -290,22 +298,9 @@ int32_t tt_lars_step_capturable(const tt_tensor* params, const tt_tensor* bufs,
       auto& p = T(params[i]);
       const auto& g = p.grad();
       if (!g.defined()) continue;
-      at::Tensor u = g;
-      if (!exclude[i]) {
-        // As tt_lars_step: the trust ratio is already computed on the device.
-        const bool decayed = weight_decay != 0.0;
-        if (decayed) u = u.add(p, weight_decay);
-        auto pn = p.norm();
-        auto un = u.norm();
-        auto one = at::ones_like(pn);
-        auto ratio = at::where(pn.gt(0), at::where(un.gt(0), pn.mul(trust_coefficient).div(un), one),
-                               one);
-        u = decayed ? u.mul_(ratio) : u.mul(ratio);
-      }
-      auto& buf = T(bufs[i]);
-      buf.mul_(momentum).add_(u);
-      at::Tensor d = nesterov ? u.add(buf, momentum) : buf;
-      p.addcmul_(d, lr_t, -1.0);
+      auto d = lars_direction(p, g, T(bufs[i]), exclude[i] != 0, momentum, weight_decay,
+                              trust_coefficient, nesterov != 0);
+      p.addcmul_(d, lr_t, -1.0);  // p -= lr * d, lr read on the device
     }
   })
 }
