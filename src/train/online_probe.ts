@@ -19,8 +19,8 @@ import { convertSyncBatchNorm } from "../nn/sync_batchnorm.ts";
  * The probe's learning rate for each optimizer of the run (its group's lr at
  * the schedule's peak; it follows the run's warm-up and cosine). AdamW's was
  * chosen on the default run's validation split (4 epochs, the unaugmented
- * images): 1e-3, 3e-3 and 1e-2 ended 1.5 / 0.6 points under the offline
- * probe for the last two (docs/TRAINING.md); SGD's and LARS's are untuned.
+ * images): 1e-3, 3e-3 and 1e-2 ended 3.2, 1.5 and 0.6 points under the
+ * offline probe (docs/TRAINING.md); SGD's and LARS's are untuned.
  */
 export const PROBE_LR = { adamw: 1e-2, sgd: 0.1, lars: 0.1 } as const;
 
