@@ -3,6 +3,8 @@
 # minutes (a lent machine's command limit is 10): builds the shim against that
 # machine's PyTorch (2.x with CUDA, in $PYTHON, default python3) into
 # build/pytorch/ (BYOL_BUILD_DIR; build/ keeps Debian's), then
+#   0. the CUDA tests and the step object's (GPU_CHECK_TESTS; at most
+#      GPU_CHECK_SUITE_S, default 100 s): capture and replay are checked first;
 #   1. the goal table's steps, ours (bench/gpu_goals.ts: model only and through
 #      the trainer's step object, eager and captured in a CUDA graph) and
 #      PyTorch's (bench/py/gpu_goals.py: eager, torch.compile, reduce-overhead);
@@ -10,8 +12,6 @@
 #      and microseconds per step, eager and captured);
 #   3. the whole default run (`deno task train --device cuda`: 12 epochs, kNN
 #      checks, final evaluation) with the GPU's utilisation sampled by nvidia-smi;
-#   4. the test suite (GPU_CHECK_TESTS, default the CUDA, optimizer, FFI and
-#      step tests) in the time left (GPU_CHECK_SUITE_S at most, default 150 s).
 # Works offline. Results go to $OUT (default gpu-results/): device.txt,
 # build.log, goals-ours.json, goals-pytorch.json, host.json, train.log,
 # gpu-util.txt, tests.log and summary.md (the goal table, the suite's counts and
@@ -33,9 +33,8 @@ export PYTHON=${PYTHON:-python3}
 export LIBTORCH_USE_PYTORCH=1 BYOL_SKIP_SETUP=1 BYOL_BUILD_DIR=${BYOL_BUILD_DIR:-build/pytorch}
 export DENO_NO_UPDATE_CHECK=1
 steps=${1:-50}
-tests=${GPU_CHECK_TESTS:-tests/cuda tests/optim tests/ffi tests/train/graph_step_test.ts}
-suite_max=${GPU_CHECK_SUITE_S:-150}
-budget=${GPU_CHECK_BUDGET_S:-560}
+tests=${GPU_CHECK_TESTS:-tests/cuda tests/train/graph_step_test.ts tests/optim/capturable_test.ts}
+suite_s=${GPU_CHECK_SUITE_S:-100}
 t0=$SECONDS
 {
   "$PYTHON" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "gpu", torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none visible")'
@@ -52,17 +51,24 @@ if ! "$PYTHON" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() el
   exit 1
 fi
 
+# 0. The CUDA tests first: capture and replay, checked before anything is timed.
+t1=$SECONDS
+timeout -k 10 "$suite_s" deno test -A --v8-flags=--expose-gc --parallel $tests >"$out/tests.log" 2>&1
+suite_rc=$?
+suite_time=$((SECONDS - t1))
+sed 's/\x1b\[[0-9;]*m//g' "$out/tests.log" | grep -E '^(ok|FAILED) \| |\.\.\. FAILED' | tail -20
+
 # 1. The goal table's steps.
 t1=$SECONDS
-timeout -k 5 120 deno run -A bench/gpu_goals.ts "$steps" >"$out/goals-ours.json" 2>"$out/goals-ours.err"
+timeout -k 5 100 deno run -A bench/gpu_goals.ts "$steps" >"$out/goals-ours.json" 2>"$out/goals-ours.err"
 echo "ours: $((SECONDS - t1)) s"; tail -c 2000 "$out/goals-ours.json"
 t1=$SECONDS
-(cd bench/py && timeout -k 5 200 "$PYTHON" gpu_goals.py "../../$out/goals-ours.json" "$steps") \
+(cd bench/py && timeout -k 5 180 "$PYTHON" gpu_goals.py "../../$out/goals-ours.json" "$steps" eager,reduce-overhead,compile) \
   >"$out/goals-pytorch.json" 2>"$out/goals-pytorch.err"
 echo "PyTorch: $((SECONDS - t1)) s"; cat "$out/goals-pytorch.json"
 
 # 2. The host's cost of a step (tiny model).
-timeout -k 5 60 deno run -A bench/ours.ts host '{"threads":4,"warmup":1,"reps":10,"budgetMs":5000}' \
+timeout -k 5 45 deno run -A bench/ours.ts host '{"threads":4,"warmup":1,"reps":10,"budgetMs":5000}' \
   >"$out/host.json" 2>"$out/host.err"
 cat "$out/host.json"
 
@@ -70,25 +76,11 @@ cat "$out/host.json"
 nvidia-smi --query-gpu=utilization.gpu --format=csv,noheader,nounits -lms 500 >"$out/gpu-util.txt" 2>/dev/null &
 smi=$!
 t1=$SECONDS
-timeout -k 5 170 deno run -A scripts/train.ts --device cuda --out "$out/default-run" >"$out/train.log" 2>&1
+timeout -k 5 130 deno run -A scripts/train.ts --device cuda --out "$out/default-run" >"$out/train.log" 2>&1
 train_rc=$?
 train_s=$((SECONDS - t1))
 kill "$smi" 2>/dev/null
 echo "default run: rc $train_rc in ${train_s} s"; tail -20 "$out/train.log"
-
-# 4. The suite in the time left.
-left=$((budget - (SECONDS - t0)))
-suite_s=$((left < suite_max ? left : suite_max))
-suite_rc=0
-if [ "$suite_s" -ge 30 ]; then
-  t1=$SECONDS
-  timeout -k 10 "$suite_s" deno test -A --v8-flags=--expose-gc --parallel $tests >"$out/tests.log" 2>&1
-  suite_rc=$?
-  suite_time=$((SECONDS - t1))
-else
-  echo "no time left for the suite (${left} s)" >"$out/tests.log"
-  suite_time=0
-fi
 
 "$PYTHON" - "$out" "$train_rc" "$train_s" "$suite_rc" "$suite_time" "$tests" <<'PY'
 import json, os, re, sys
