@@ -109,6 +109,24 @@ int32_t tt_zero_grad_list(const tt_tensor* ts, int64_t n, int32_t set_to_none) {
   })
 }
 
+// SGD's direction of one parameter (torch.optim.SGD): decay, then the
+// momentum buffer (a copy on its first step, flagged in `inited`), Nesterov's
+// look-ahead when asked. What is left is p -= lr * d, applied by each step.
+static at::Tensor sgd_direction(const at::Tensor& p, const at::Tensor& g, const tt_tensor* bufs,
+                                int64_t i, uint8_t& inited, double momentum, double dampening,
+                                double weight_decay, bool nesterov) {
+  at::Tensor d = weight_decay != 0.0 ? g.add(p, weight_decay) : g;
+  if (momentum == 0.0) return d;  // no buffer then: bufs is not read
+  auto& buf = T(bufs[i]);
+  if (!inited) {
+    buf.copy_(d);
+    inited = 1;
+  } else {
+    buf.mul_(momentum).add_(d, 1.0 - dampening);
+  }
+  return nesterov ? d.add(buf, momentum) : buf;
+}
+
 int32_t tt_sgd_step(const tt_tensor* params, const tt_tensor* bufs, uint8_t* inited, int64_t n,
                     double lr, double momentum, double dampening, double weight_decay,
                     int32_t nesterov) {
@@ -118,17 +136,8 @@ int32_t tt_sgd_step(const tt_tensor* params, const tt_tensor* bufs, uint8_t* ini
       auto& p = T(params[i]);
       const auto& g = p.grad();
       if (!g.defined()) continue;  // as torch.optim: parameters without grad are skipped
-      at::Tensor d = weight_decay != 0.0 ? g.add(p, weight_decay) : g;
-      if (momentum != 0.0) {
-        auto& buf = T(bufs[i]);
-        if (!inited[i]) {
-          buf.copy_(d);
-          inited[i] = 1;
-        } else {
-          buf.mul_(momentum).add_(d, 1.0 - dampening);
-        }
-        d = nesterov ? d.add(buf, momentum) : buf;
-      }
+      auto d = sgd_direction(p, g, bufs, i, inited[i], momentum, dampening, weight_decay,
+                             nesterov != 0);
       p.add_(d, -lr);
     }
   })
@@ -220,20 +229,10 @@ int32_t tt_sgd_step_capturable(const tt_tensor* params, const tt_tensor* bufs, u
       auto& p = T(params[i]);
       const auto& g = p.grad();
       if (!g.defined()) continue;
-      at::Tensor d = weight_decay != 0.0 ? g.add(p, weight_decay) : g;
-      if (momentum != 0.0) {
-        auto& buf = T(bufs[i]);
-        // A host flag, as in tt_sgd_step: the first step copies. A captured step
-        // always follows at least one eager warm-up step, so the graph records
-        // the running-buffer branch.
-        if (!inited[i]) {
-          buf.copy_(d);
-          inited[i] = 1;
-        } else {
-          buf.mul_(momentum).add_(d, 1.0 - dampening);
-        }
-        d = nesterov ? d.add(buf, momentum) : buf;
-      }
+      // The first-step copy is a host flag: a captured step always follows at
+      // least one eager warm-up step, so the graph records the running branch.
+      auto d = sgd_direction(p, g, bufs, i, inited[i], momentum, dampening, weight_decay,
+                             nesterov != 0);
       p.addcmul_(d, lr_t, -1.0);  // p -= lr * d, lr read on the device
     }
   })
