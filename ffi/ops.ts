@@ -110,5 +110,8 @@ export const JitterOp = { brightness: 0, contrast: 1, saturation: 2, hue: 3 } as
 /** tt_set_float32_matmul_precision's modes (tt_matmul_precision), torch's names. */
 export const MatmulPrecision = { highest: 0, high: 1, medium: 2 } as const;
 
+/** tt_advise_rows's advice (tt_advice): madvise's MADV_* of the same names. */
+export const Advice = { normal: 0, random: 1, sequential: 2, willneed: 3, dontneed: 4 } as const;
+
 /** c10d reduce ops of tt_pg_all_reduce (tt_reduce_kind); average is a sum divided by the world size. */
 export const ReduceKind = { sum: 0, product: 1, min: 2, max: 3, avg: 4 } as const;

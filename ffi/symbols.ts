@@ -346,6 +346,15 @@ export const symbols = {
     parameters: ["i32", "pointer", "buffer", "i64", "i32", "i32", "buffer"],
     result: status,
   },
+  // ---- memory-mapped files (native/mapped_file.cpp) ----
+  tt_map_file: {
+    // (const char* path, int64 offset, const int64* shape, int64 ndim, tt_tensor* out)
+    parameters: ["buffer", "i64", "buffer", "i64", "buffer"],
+    result: status,
+  },
+  tt_advise_rows: { parameters: ["pointer", "buffer", "i64", "i32"], result: status }, // (tt_tensor t, const int64* rows (nullable), int64 n, int32 advice)
+  tt_disk_available: { parameters: ["buffer", "buffer"], result: status }, // (const char* path, int64* out)
+  tt_data_ptr: { parameters: ["pointer", "buffer"], result: status }, // (tt_tensor t, void** out)
   // ---- CUDA graphs (native/cuda_graph.cpp) ----
   tt_cuda_graphs_available: { parameters: ["buffer"], result: status }, // (int32* out)
   tt_cuda_graph_new: { parameters: ["buffer"], result: status }, // (tt_cuda_graph* out)

@@ -81,6 +81,11 @@ enum tt_jitter_op {
 };
 /* tt_set_float32_matmul_precision's mode (torch.set_float32_matmul_precision's names) */
 enum tt_matmul_precision { TT_MATMUL_HIGHEST = 0, TT_MATMUL_HIGH, TT_MATMUL_MEDIUM };
+/* tt_advise_rows's advice (madvise's MADV_* of the same names) */
+enum tt_advice {
+  TT_ADVISE_NORMAL = 0, TT_ADVISE_RANDOM, TT_ADVISE_SEQUENTIAL, TT_ADVISE_WILLNEED,
+  TT_ADVISE_DONTNEED
+};
 
 /* ---- errors and memory ---- */
 const char* tt_last_error(void);
@@ -331,6 +336,31 @@ int32_t tt_generator_set_state(tt_generator g, tt_tensor state);
 /* kind a tt_rand_kind; g null uses the device's default generator */
 int32_t tt_rand_gen(int32_t kind, tt_generator g, const int64_t* shape, int64_t ndim,
                     int32_t dtype, int32_t device, tt_tensor* out);
+
+/* ---- memory-mapped files (native/mapped_file.cpp) ---- */
+/* a CPU uint8 tensor of `shape` over the bytes [offset, offset + prod(shape)) of the file at path,
+ * no copy: mmap MAP_PRIVATE with PROT_READ | PROT_WRITE (and MAP_NORESERVE), from the page below
+ * offset; pages only read stay shared page-cache pages, an in-place write makes a private copy that
+ * never reaches the file. The descriptor is closed at once; the map is unmapped when the last
+ * tensor or view over it is freed (it outlives an unlink of the file). Fails with one line naming
+ * the path when the file cannot be opened or holds fewer than offset + prod(shape) bytes. An empty
+ * shape product gives an empty tensor and maps nothing. */
+int32_t tt_map_file(const char* path, int64_t offset, const int64_t* shape, int64_t ndim,
+                    tt_tensor* out);
+/* paging advice (a tt_advice) for a contiguous CPU tensor's dim-0 rows. On a tensor of
+ * tt_map_file: WILLNEED madvises the pages each listed row touches (merged; the kernel reads them
+ * ahead asynchronously); DONTNEED drops the pages wholly inside the listed rows from the process
+ * (clean pages are read from the file again on the next access; a private write to them is lost);
+ * NORMAL, RANDOM and SEQUENTIAL set the read-ahead policy of the whole map, rows ignored (may be
+ * null). On other memory: WILLNEED madvises the rows' pages (a hint, its errors ignored: swapped
+ * pages are read back), the others do nothing (DONTNEED would zero anonymous memory). A row
+ * outside [0, size(0)) is an error naming it. */
+int32_t tt_advise_rows(tt_tensor t, const int64_t* rows, int64_t n, int32_t advice);
+/* bytes an unprivileged user may still write on the file system holding path (statvfs's
+ * f_bavail * f_frsize); an error when path does not exist */
+int32_t tt_disk_available(const char* path, int64_t* out);
+/* the address of the tensor's first element (a device address for a CUDA tensor) */
+int32_t tt_data_ptr(tt_tensor t, void** out);
 
 /* ---- CUDA graphs (native/cuda_graph.cpp) ----
  * at::cuda::CUDAGraph, as torch.cuda.CUDAGraph and torch.cuda.graph. Built on a CUDA libtorch 2.x

@@ -62,6 +62,7 @@ const MIRRORS: Record<string, { table: Record<string, number>; prefix: string }>
   tt_device_type: { table: ops.DeviceType, prefix: "TT_DEVICE_" },
   tt_jitter_op: { table: ops.JitterOp, prefix: "TT_JITTER_" },
   tt_matmul_precision: { table: ops.MatmulPrecision, prefix: "TT_MATMUL_" },
+  tt_advice: { table: ops.Advice, prefix: "TT_ADVISE_" },
   tt_reduce_kind: { table: ops.ReduceKind, prefix: "TT_RED_" },
 };
 
