@@ -39,6 +39,14 @@ export {
   cudaGraphsAvailable,
   withSideStream,
 } from "./ffi/cuda_graph.ts";
+export {
+  type AdviceName,
+  adviseRows,
+  diskAvailable,
+  mapFile,
+  type MapFileOptions,
+  tensorBytes,
+} from "./ffi/files.ts";
 export { DType, type DTypeName } from "./ffi/dtype.ts";
 export type { Device } from "./ffi/device.ts";
 export { finalizedTensorCount, keep, liveTensorCount, tidy } from "./ffi/memory.ts";
