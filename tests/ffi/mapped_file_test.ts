@@ -269,6 +269,33 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "mapFile maps a file larger than memory and swap (a sparse file): nothing is reserved",
+  ignore: !linux,
+  fn: () => {
+    // Without MAP_NORESERVE the kernel's overcommit heuristic refuses a private writable map
+    // larger than RAM + swap; under vm.overcommit_memory 2 every such map is refused.
+    if (Deno.readTextFileSync("/proc/sys/vm/overcommit_memory").trim() === "2") return;
+    const info = Deno.readTextFileSync("/proc/meminfo");
+    const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, "m").exec(info)![1]);
+    const rows = Math.ceil(2 * (kb("MemTotal") + kb("SwapTotal")) / 4);
+    withTempDir((dir) => {
+      const path = `${dir}/sparse.bin`;
+      Deno.writeFileSync(path, new Uint8Array(0));
+      Deno.truncateSync(path, rows * 4096 + 1);
+      if ((Deno.statSync(path).blocks ?? 0) * 512 > MiB) return; // not sparse here: no test
+      tidy(() => {
+        const t = mapFile(path, { offset: 1, shape: [rows, 4096] });
+        assertEquals(t.shape, [rows, 4096]);
+        const last = t.narrow(0, rows - 1, 1);
+        last.fill_(3); // a private page, the only memory the map takes
+        assertEquals(last.sum().item(), 3 * 4096);
+        assertEquals(t.narrow(0, rows - 2, 1).sum().item(), 0);
+      });
+    });
+  },
+});
+
 Deno.test("adviseRows on a mapped tensor: advice never changes the bytes; dontneed drops private writes of whole pages", () => {
   withTempDir((dir) => {
     const path = `${dir}/cache.bin`;
