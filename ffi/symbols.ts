@@ -355,6 +355,23 @@ export const symbols = {
   tt_advise_rows: { parameters: ["pointer", "buffer", "i64", "i32"], result: status }, // (tt_tensor t, const int64* rows (nullable), int64 n, int32 advice)
   tt_disk_available: { parameters: ["buffer", "buffer"], result: status }, // (const char* path, int64* out)
   tt_data_ptr: { parameters: ["pointer", "buffer"], result: status }, // (tt_tensor t, void** out)
+  // ---- host-to-device transfer (native/transfer.cpp) ----
+  tt_pin_memory: { parameters: ["pointer", "buffer"], result: status }, // (tt_tensor t, tt_tensor* out)
+  tt_is_pinned: { parameters: ["pointer", "buffer"], result: status }, // (tt_tensor t, int32* out)
+  tt_index_select_out: {
+    // (tt_tensor src, int64 dim, tt_tensor index, tt_tensor out)
+    parameters: ["pointer", "i64", "pointer", "pointer"],
+    result: status,
+  },
+  tt_copy_non_blocking: { parameters: ["pointer", "pointer"], result: status }, // (tt_tensor dst, tt_tensor src)
+  tt_cuda_event_new: { parameters: ["i32", "buffer"], result: status }, // (int32 device, tt_cuda_event* out)
+  tt_cuda_event_record: { parameters: ["pointer"], result: status }, // (tt_cuda_event ev)
+  tt_cuda_event_wait: { parameters: ["pointer"], result: status }, // (tt_cuda_event ev)
+  tt_cuda_event_synchronize: { parameters: ["pointer"], result: status }, // (tt_cuda_event ev)
+  tt_cuda_event_query: { parameters: ["pointer", "buffer"], result: status }, // (tt_cuda_event ev, int32* done)
+  tt_cuda_event_free: { parameters: ["pointer"], result: status }, // (tt_cuda_event ev)
+  tt_cuda_copy_stream_begin: { parameters: ["i32"], result: status }, // (int32 device)
+  tt_cuda_copy_stream_end: { parameters: ["i32"], result: status }, // (int32 device)
   // ---- CUDA graphs (native/cuda_graph.cpp) ----
   tt_cuda_graphs_available: { parameters: ["buffer"], result: status }, // (int32* out)
   tt_cuda_graph_new: { parameters: ["buffer"], result: status }, // (tt_cuda_graph* out)

@@ -362,6 +362,40 @@ int32_t tt_disk_available(const char* path, int64_t* out);
 /* the address of the tensor's first element (a device address for a CUDA tensor) */
 int32_t tt_data_ptr(tt_tensor t, void** out);
 
+/* ---- host-to-device transfer (native/transfer.cpp) ----
+ * What a prefetcher needs to move gathered batches to a CUDA device ahead of use. The CUDA
+ * functions exist in every build; in one without CUDA they fail with one line saying so. */
+/* t (a dense CPU tensor) copied into pinned (page-locked) host memory; t itself when already
+ * pinned. Needs a CUDA build and a visible device */
+int32_t tt_pin_memory(tt_tensor t, tt_tensor* out);
+/* *out = 1 when t is in pinned host memory (0 in a build or on a machine without CUDA) */
+int32_t tt_is_pinned(tt_tensor t, int32_t* out);
+/* at::index_select_out: src's slices at index along dim written into out, which must already
+ * have the gather's shape and src's dtype (it is never resized: a pinned buffer stays pinned) */
+int32_t tt_index_select_out(tt_tensor src, int64_t dim, tt_tensor index, tt_tensor out);
+/* dst.copy_(src, non_blocking=true): asynchronous between pinned host memory and a CUDA device,
+ * on the current stream; the source must not be rewritten, nor the destination read on another
+ * stream, before the copy is done (an event recorded after it says when) */
+int32_t tt_copy_non_blocking(tt_tensor dst, tt_tensor src);
+/* a CUDA event (c10::Event) of CUDA device `device`, freed with tt_cuda_event_free (null: a no-op) */
+typedef struct tt_cuda_event_s* tt_cuda_event;
+int32_t tt_cuda_event_new(int32_t device, tt_cuda_event* out);
+/* records the event on the current stream of its device (re-recording makes a new version) */
+int32_t tt_cuda_event_record(tt_cuda_event ev);
+/* the current stream of the event's device runs nothing queued after this before the event's
+ * recorded work is done (no host wait; a no-op for an event never recorded) */
+int32_t tt_cuda_event_wait(tt_cuda_event ev);
+/* the host waits for the event's recorded work (at once for an event never recorded) */
+int32_t tt_cuda_event_synchronize(tt_cuda_event ev);
+/* *done = 1 when the recorded work is done (or nothing was recorded), 0 while it runs */
+int32_t tt_cuda_event_query(tt_cuda_event ev, int32_t* done);
+int32_t tt_cuda_event_free(tt_cuda_event ev);
+/* makes the device's copy stream (one per device, from the pool, kept) current on the device,
+ * joining no other stream: order work on it with events. end makes the previous stream current
+ * again, with no wait. Nest; one thread */
+int32_t tt_cuda_copy_stream_begin(int32_t device);
+int32_t tt_cuda_copy_stream_end(int32_t device);
+
 /* ---- CUDA graphs (native/cuda_graph.cpp) ----
  * at::cuda::CUDAGraph, as torch.cuda.CUDAGraph and torch.cuda.graph. Built on a CUDA libtorch 2.x
  * whose CUDA headers the build finds (tt_cuda_graphs_available 1); elsewhere every function
