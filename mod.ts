@@ -47,6 +47,14 @@ export {
   type MapFileOptions,
   tensorBytes,
 } from "./ffi/files.ts";
+export {
+  copyNonBlocking,
+  CudaEvent,
+  indexSelectOut,
+  isPinned,
+  pinMemory,
+  withCopyStream,
+} from "./ffi/transfer.ts";
 export { DType, type DTypeName } from "./ffi/dtype.ts";
 export type { Device } from "./ffi/device.ts";
 export { finalizedTensorCount, keep, liveTensorCount, tidy } from "./ffi/memory.ts";
