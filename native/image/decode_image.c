@@ -362,6 +362,27 @@ static void png_on_warning(png_structp png, png_const_charp msg) {
   (void)msg;
 }
 
+/*
+ * The payload of the first `type` chunk before IDAT, found by walking the chunks
+ * (libpng drops a palette tRNS longer than the palette, which Pillow and
+ * imagescript both use). NULL when there is none.
+ */
+static const uint8_t* find_chunk(const uint8_t* bytes, size_t n, const char* type, size_t* len) {
+  size_t pos = 8;
+  while (pos + 8 <= n) {
+    size_t l = ((size_t)bytes[pos] << 24) | ((size_t)bytes[pos + 1] << 16) |
+               ((size_t)bytes[pos + 2] << 8) | bytes[pos + 3];
+    const uint8_t* t = bytes + pos + 4;
+    if (memcmp(t, "IDAT", 4) == 0 || l > n - pos - 8) return NULL;
+    if (memcmp(t, type, 4) == 0) {
+      *len = l;
+      return bytes + pos + 8;
+    }
+    pos += 12 + l;
+  }
+  return NULL;
+}
+
 static int decode_png(const uint8_t* bytes, size_t n, decoded_t* img, char* err, size_t errlen) {
   png_src_t src = {bytes, n, 0, {0}};
   png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &src, png_on_error,
@@ -408,9 +429,28 @@ static int decode_png(const uint8_t* bytes, size_t n, decoded_t* img, char* err,
     png_destroy_read_struct(&png, &info, NULL);
     return TTI_UNHANDLED;
   }
-  if (color == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
-  if (color == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
-  if (trns) png_set_tRNS_to_alpha(png);
+  /* Palette: indices unpacked to bytes here, looked up below as Pillow's p2rgb / p2rgba do. */
+  int palette = color == PNG_COLOR_TYPE_PALETTE;
+  png_colorp plte = NULL;
+  int nplte = 0;
+  uint8_t alpha[256];
+  int palette_alpha = 0;
+  if (palette) {
+    if (!png_get_PLTE(png, info, &plte, &nplte) || nplte <= 0) png_error(png, "no PLTE chunk");
+    memset(alpha, 255, sizeof alpha);
+    size_t tlen = 0;
+    const uint8_t* t = find_chunk(bytes, n, "tRNS", &tlen);
+    if (t != NULL) {
+      palette_alpha = 1;
+      memcpy(alpha, t, tlen < 256 ? tlen : 256);
+    }
+    if (depth < 8) png_set_packing(png);
+  } else {
+    if (color == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
+    /* A gray or RGB key color: alpha 0 there, the color kept (Pillow's convert_transparent;
+     * imagescript makes the pixel 0, 0, 0, 0). */
+    if (trns) png_set_tRNS_to_alpha(png);
+  }
   if (depth == 16) png_set_strip_16(png); /* the high byte, as Pillow's ;16B unpackers */
   png_set_interlace_handling(png);
   png_read_update_info(png, info);
@@ -424,6 +464,32 @@ static int decode_png(const uint8_t* bytes, size_t n, decoded_t* img, char* err,
   if (px == NULL || rows == NULL) png_error(png, "out of memory");
   for (png_uint_32 y = 0; y < h; y++) rows[y] = px + (size_t)y * stride;
   png_read_image(png, rows);
+  if (palette) {
+    /* Indices -> RGB(A) in place, from the end so no index is overwritten before it is read. */
+    int psc = palette_alpha ? 4 : 3;
+    uint8_t* grown = realloc(px, (size_t)w * h * psc);
+    if (grown == NULL) png_error(png, "out of memory");
+    px = grown;
+    for (size_t i = (size_t)w * h; i-- > 0;) {
+      int idx = px[i];
+      if (idx >= nplte) {
+        /* Pillow's palette past PLTE's entries is a gray ramp; imagescript's is its own. */
+        png_destroy_read_struct(&png, &info, NULL);
+        free(px);
+        free(rows);
+        set_err(err, errlen,
+                "PNG not handled by the native decoder (palette index %d past its %d entries)",
+                idx, nplte);
+        return TTI_UNHANDLED;
+      }
+      uint8_t* d = px + i * psc;
+      d[0] = plte[idx].red;
+      d[1] = plte[idx].green;
+      d[2] = plte[idx].blue;
+      if (psc == 4) d[3] = alpha[idx];
+    }
+    sc = psc;
+  }
   /* No png_read_end: what follows the image data (IEND, text) does not change the pixels. */
   png_destroy_read_struct(&png, &info, NULL);
   free(rows);
