@@ -184,6 +184,14 @@ export function nativeDecoder(): NativeDecoder | null {
         { cause: err },
       );
     }
+    // Said once, by the main thread (the decode workers would repeat it).
+    if (!("WorkerGlobalScope" in globalThis)) {
+      console.warn(
+        `warning: ${path} cannot be opened (${
+          err instanceof Error ? err.message : String(err)
+        }); images decode with imagescript (slower). deno task build --force rebuilds it`,
+      );
+    }
     cached = { decoder: null };
   }
   return cached.decoder;
