@@ -13,6 +13,7 @@ export const BENCHMARKS = [
   "step",
   "host",
   "ddp",
+  "decode",
 ] as const;
 export type Benchmark = typeof BENCHMARKS[number];
 

@@ -18,6 +18,7 @@ const cases: Record<string, () => Promise<{ run(p: CaseParams): Promise<unknown>
   augment: () => import("./cases/augment.ts"),
   step: () => import("./cases/step.ts"),
   host: () => import("./cases/host.ts"),
+  decode: () => import("./cases/decode.ts"),
 };
 const load = cases[name];
 if (load === undefined) throw new Error(`unknown case ${name}; one of ${Object.keys(cases)}`);

@@ -8,6 +8,7 @@ import { type Row, Rows } from "./rows.ts";
 import { Sides } from "./sides.ts";
 import * as augment from "./suites/augment.ts";
 import * as ddp from "./suites/ddp.ts";
+import * as decode from "./suites/decode.ts";
 import * as ema from "./suites/ema.ts";
 import * as host from "./suites/host.ts";
 import * as matmul from "./suites/matmul.ts";
@@ -26,6 +27,7 @@ const SUITES: Record<Benchmark, { run(ctx: BenchContext): Promise<void> }> = {
   step,
   host,
   ddp,
+  decode,
 };
 
 /** What a run measured: the report's and the results files' content. */

@@ -6,7 +6,8 @@
 //                   [--torch-channels-last] [--torch-malloc] [--ours-nchw]
 //
 // Benchmarks: matmul (the machine's float32 peak), op, resnet18, ema, optim,
-// augment, step, ddp (2 local ranks per side: bench/ddp_rank.ts, bench/py/ddp.py),
+// augment, step, ddp (2 local ranks per side: bench/ddp_rank.ts, bench/py/ddp.py), decode
+// (the image decoders per core: native, imagescript and Pillow; bench/py/decode.py),
 // each a suite in bench/suites/ run by bench/run.ts. Prints one table and writes
 // bench/results/<date>.json, bench/results/latest.json and bench/results/latest.md
 // (bench/report.ts).

@@ -16,6 +16,10 @@
 // neither backend the shim still builds and its distributed functions say what is missing.
 // CUDA graphs (cuda_graph.cpp, -DTT_WITH_CUDA_GRAPHS) on a CUDA libtorch 2.x whose CUDA headers are
 // found (as for NCCL); elsewhere the unit's functions fail with the reason (cudaGraphsSupport).
+// The image decoder (native/image/decode_image.c -> libttimage.so next to the shim, no libtorch:
+// the decode workers open it) is optional: built when a C compiler finds jpeglib.h and png.h
+// (libjpeg62-turbo-dev, libpng-dev), else left out with the reason in build-info's imageDecoder,
+// and the image loaders decode with imagescript. BYOL_NO_IMAGE_DECODER=1 leaves it out.
 // Usage: deno task build [--force] [--quiet] [--no-gloo] [--out DIR]
 //   --out DIR (or BYOL_BUILD_DIR=DIR): build into DIR instead of build/; the
 //   shim is then loaded from DIR when BYOL_BUILD_DIR=DIR is set (ffi/shim_path.ts)
@@ -88,8 +92,23 @@ export interface Distributed {
   noGlooReason?: string;
 }
 
+/** The optional native image decoder (libttimage.so) of a build: built or why not. */
+export type ImageDecoderInfo =
+  | {
+    built: true;
+    /** "libjpeg-turbo 2.1.5" (from jconfig.h), or "libjpeg 62" for the IJG library. */
+    libjpeg: string;
+    /** libpng's version from png.h, e.g. "1.6.39". */
+    libpng: string;
+    /** Over the sources, the flags, the compiler and the header versions. */
+    key: string;
+  }
+  | { built: false; reason: string };
+
 export interface BuildInfo {
   torchVersion: string;
+  /** native/image/'s decoder, built next to the shim (absent in older build-infos). */
+  imageDecoder?: ImageDecoderInfo;
   /** native/cuda_graph.cpp was compiled with CUDA graphs (cudaGraphsSupport). */
   cudaGraphs: boolean;
   /** Why CUDA graphs are absent (one line), when they are. */
@@ -617,6 +636,143 @@ function withSlash(dir: string): string {
   return abs.replace(/\/*$/, "/");
 }
 
+/** The image decoder's sources (tt_image.h is its API). */
+export const IMAGE_DIR = `${NATIVE}image/`;
+/** The image decoder's file name in the build folder (src/data/native_decoder.ts opens it). */
+export const IMAGE_LIB = "libttimage.so";
+/** The Debian packages whose headers the image decoder needs. */
+export const IMAGE_PACKAGES = ["libjpeg62-turbo-dev", "libpng-dev"];
+
+/** What the C compiler sees of libjpeg and libpng: one line each, read back after `cc -E`. */
+const IMAGE_PROBE = `#include <stdio.h>
+#include <jpeglib.h>
+#include <png.h>
+#ifdef LIBJPEG_TURBO_VERSION
+TTI_JPEG libjpeg-turbo LIBJPEG_TURBO_VERSION
+#else
+TTI_JPEG libjpeg JPEG_LIB_VERSION
+#endif
+TTI_PNG PNG_LIBPNG_VER_STRING
+`;
+
+/**
+ * The libjpeg and libpng versions the C compiler `cc` finds (with `cflags`), or
+ * which header is missing and the package that has it.
+ */
+export async function probeImageLibs(
+  cc: string,
+  cflags: string[],
+  scratch: string,
+): Promise<{ libjpeg: string; libpng: string } | { reason: string }> {
+  if (!(await run(cc, ["--version"])).ok) {
+    return { reason: `no C compiler (${cc}): sudo apt-get install gcc (or set CC)` };
+  }
+  const probe = async (text: string) => {
+    const file = `${scratch}image_probe_${Deno.pid}.c`;
+    Deno.writeTextFileSync(file, text);
+    try {
+      return await run(cc, [...cflags, "-E", "-P", file]);
+    } finally {
+      Deno.removeSync(file);
+    }
+  };
+  const missing: string[] = [];
+  for (const [h, pkg] of [["jpeglib.h", IMAGE_PACKAGES[0]], ["png.h", IMAGE_PACKAGES[1]]]) {
+    const pre = h === "jpeglib.h" ? "#include <stdio.h>\n" : "";
+    if (!(await probe(`${pre}#include <${h}>\n`)).ok) missing.push(`${h} (${pkg})`);
+  }
+  if (missing.length > 0) {
+    return {
+      reason: `${missing.join(" and ")} not found: sudo apt-get install ${
+        IMAGE_PACKAGES.join(" ")
+      } and deno task build`,
+    };
+  }
+  const r = await probe(IMAGE_PROBE);
+  const jpeg = /^TTI_JPEG (.+)$/m.exec(r.stdout)?.[1]?.trim();
+  const png = /^TTI_PNG "?([^"\s]+)"?/m.exec(r.stdout)?.[1];
+  if (!r.ok || !jpeg || !png) {
+    return { reason: `cannot read libjpeg's and libpng's versions from their headers: ${r.out}` };
+  }
+  return { libjpeg: jpeg, libpng: png };
+}
+
+/**
+ * Builds native/image/decode_image.c into `dir`/libttimage.so when libjpeg's and
+ * libpng's headers are found, skipped while its sources, flags, compiler and the
+ * libraries' versions are unchanged (a key file next to it). Never fails the
+ * build: without the headers (or with BYOL_NO_IMAGE_DECODER=1, which also removes
+ * an earlier libttimage.so) the result says why, and images decode with imagescript.
+ */
+export async function buildImageDecoder(
+  dir: string,
+  opts: { force?: boolean; log?: (line: string) => void } = {},
+): Promise<ImageDecoderInfo> {
+  const log = opts.log ?? ((l: string) => console.error(l));
+  const lib = `${dir}${IMAGE_LIB}`;
+  const stamp = `${lib}.key`;
+  const drop = (reason: string): ImageDecoderInfo => {
+    for (const p of [lib, stamp]) if (exists(p)) Deno.removeSync(p);
+    return { built: false, reason };
+  };
+  if (Deno.env.get("BYOL_NO_IMAGE_DECODER") === "1") {
+    return drop("left out (BYOL_NO_IMAGE_DECODER=1)");
+  }
+  const cc = Deno.env.get("CC") ?? "gcc";
+  // pkg-config's include folders where it knows the libraries (Debian needs none).
+  const pc = await run("pkg-config", ["--cflags-only-I", "libjpeg", "libpng"]);
+  const includes = pc.ok ? pc.stdout.trim().split(/\s+/).filter((f) => f.startsWith("-I")) : [];
+  Deno.mkdirSync(dir, { recursive: true });
+  const found = await probeImageLibs(cc, includes, dir);
+  if ("reason" in found) {
+    log(`  no native image decoder: ${found.reason}`);
+    return drop(found.reason);
+  }
+  const src = `${IMAGE_DIR}decode_image.c`;
+  const flags = [
+    "-std=c11",
+    "-O3",
+    // The resize's double-precision coefficients must round as resize.ts's do: no FMA contraction.
+    "-ffp-contract=off",
+    "-fPIC",
+    "-Wall",
+    "-shared",
+    ...includes,
+  ];
+  const libs = ["-ljpeg", "-lpng", "-lm"];
+  const ccVersion = (await run(cc, ["--version"])).stdout.split("\n")[0];
+  const texts = [...Deno.readDirSync(IMAGE_DIR)]
+    .filter((e) => e.isFile && /\.[ch]$/.test(e.name))
+    .map((e) => e.name)
+    .sort()
+    .map((n) => `${n}\n${Deno.readTextFileSync(IMAGE_DIR + n)}`);
+  const key = await sha256(
+    [...texts, flags.join(" "), libs.join(" "), ccVersion, found.libjpeg, found.libpng].join("\n"),
+  );
+  const info: ImageDecoderInfo = { built: true, ...found, key };
+  if (!opts.force && exists(lib) && exists(stamp) && Deno.readTextFileSync(stamp) === key) {
+    return info;
+  }
+  const t0 = performance.now();
+  const tmp = `${lib}.tmp-${Deno.pid}`;
+  const r = await run(cc, [...flags, src, "-o", tmp, ...libs]);
+  if (!r.ok) {
+    if (exists(tmp)) Deno.removeSync(tmp);
+    const first = r.out.split("\n").find((l) => /error/.test(l))?.trim() ?? r.out.trim();
+    const reason = `compiling native/image/decode_image.c failed (${first.slice(0, 300)})`;
+    log(`  no native image decoder: ${reason}`);
+    return drop(reason);
+  }
+  Deno.renameSync(tmp, lib);
+  Deno.writeTextFileSync(stamp, key);
+  log(
+    `  built ${lib} (${found.libjpeg} + libpng ${found.libpng}) in ${
+      ((performance.now() - t0) / 1000).toFixed(1)
+    } s`,
+  );
+  return info;
+}
+
 /**
  * Builds the shim unless it is up to date. Returns the build info.
  * `outDir` is the build folder (default: BYOL_BUILD_DIR, else build/);
@@ -661,7 +817,13 @@ export async function buildNative(
       .join("\n"),
   );
   const prev = readBuildInfo(dir);
-  if (!opts.force && prev?.key === key && exists(libPath)) return prev;
+  const imageDecoder = await buildImageDecoder(dir, { force: opts.force, log });
+  if (!opts.force && prev?.key === key && exists(libPath)) {
+    if (JSON.stringify(prev.imageDecoder) === JSON.stringify(imageDecoder)) return prev;
+    const info = { ...prev, imageDecoder };
+    Deno.writeTextFileSync(`${dir}build-info.json`, JSON.stringify(info, null, 2) + "\n");
+    return info;
+  }
 
   const gxx = Deno.env.get("CXX") ?? "g++";
   if (!(await run(gxx, ["--version"])).ok) {
@@ -752,6 +914,7 @@ export async function buildNative(
     distributed: gloo
       ? { gloo: true, glooInclude: gloo.includeDir, glooSource: gloo.source, nccl }
       : { gloo: false, nccl, noGlooReason: (found as { reason: string }).reason },
+    imageDecoder,
     key,
     builtAt: new Date().toISOString(),
   };
@@ -797,6 +960,14 @@ if (import.meta.main) {
             info.distributed?.nccl ? (info.distributed?.gloo ? " and NCCL" : ", with NCCL") : ""
           }, ${info.cudaGraphs ? "with CUDA graphs" : "without CUDA graphs"}, ` +
           `reference Python ${info.referencePython ?? "none (set PYTHON)"}`,
+      );
+      const img = info.imageDecoder;
+      console.error(
+        img?.built
+          ? `image decoder: ${img.libjpeg} + libpng ${img.libpng} (libttimage.so)`
+          : `no native image decoder (images decode with imagescript): ${
+            img?.reason ?? "not built"
+          }`,
       );
       if (outDir !== undefined && withSlash(outDir) !== BUILD_DIR) {
         console.error(

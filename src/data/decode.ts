@@ -4,6 +4,7 @@
  */
 import type { Image } from "../../deps/imagescript.ts";
 import { describeError } from "./errors.ts";
+import { nativeDecoder } from "./native_decoder.ts";
 import { resizePlanes } from "./resize.ts";
 
 /** What every decoded image is turned into. */
@@ -116,7 +117,8 @@ export function rgbaToPlanes(
 /**
  * Decodes PNG/JPEG bytes and returns `channels x height x width` uint8.
  * Throws DecodeFailure for bytes it cannot use (a plain Error only when the
- * decoder itself cannot be loaded).
+ * decoder itself cannot be loaded). The native decoder (native_decoder.ts)
+ * when it is built, imagescript otherwise and for the files it leaves over.
  */
 export async function decodeImage(
   bytes: Uint8Array,
@@ -138,6 +140,13 @@ export async function decodeImage(
         `corrupt or unsupported image: PNG header claims ${size[0]} x ${size[1]} pixels`,
       );
     }
+  }
+  const native = nativeDecoder();
+  if (native !== null) {
+    const r = native.decode(bytes, spec);
+    if (r.code === 0) return r.data;
+    if (r.code === 1) throw new DecodeFailure(r.message);
+    // 2: not decoded there as Pillow would; imagescript's turn.
   }
   const { Image: ImageClass } = await decoder();
   let image: Image;
