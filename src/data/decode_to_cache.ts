@@ -166,7 +166,7 @@ const UNREADABLE_LOCK_MS = 10_000;
 type LockState =
   | { kind: "taken" }
   | { kind: "gone" }
-  | { kind: "held"; info: LockInfo; raw: string }
+  | { kind: "held"; info: LockInfo | null; raw: string }
   | { kind: "stale"; info: LockInfo | null; raw: string };
 
 async function tryLock(lock: string, dir: string): Promise<LockState> {
@@ -196,10 +196,9 @@ async function tryLock(lock: string, dir: string): Promise<LockState> {
     if (Number.isSafeInteger(o?.pid) && typeof o?.hostname === "string") info = o;
   } catch { /* being written, or damaged */ }
   if (info === null) {
+    // Created but not yet filled (or damaged): abandoned only once it is old.
     const old = mtime !== null && Date.now() - mtime.getTime() > UNREADABLE_LOCK_MS;
-    return old
-      ? { kind: "stale", info: null, raw }
-      : { kind: "held", info: { pid: -1, hostname: "?", started: "?" }, raw };
+    return old ? { kind: "stale", info: null, raw } : { kind: "held", info: null, raw };
   }
   if (info.hostname === hostname() && !pidAlive(info.pid)) return { kind: "stale", info, raw };
   return { kind: "held", info, raw };
@@ -320,7 +319,7 @@ export async function decodeToCache(
       await removeStaleLock(lock, state.raw);
       continue;
     }
-    if (!waitReported) {
+    if (!waitReported && state.info !== null) {
       waitReported = true;
       const where = state.info.hostname === hostname() ? "" : ` on ${state.info.hostname}`;
       meter.phase(
