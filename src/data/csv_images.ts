@@ -46,8 +46,9 @@ async function statKind(p: string): Promise<"file" | "dir" | "missing" | "error"
  * one-column CSV gives an unlabeled set. Labels are either all integers >= 0
  * (classes null) or all class names (mapped to indices in code-point order,
  * like ImageFolder). Quoted fields, commas and newlines in names, a UTF-8 BOM
- * and CRLF line ends are handled. Errors name the CSV line. Decoding, resizing
- * and caching are as in imageFolder.
+ * and CRLF line ends are handled. Errors name the CSV line. Decoding, resizing,
+ * caching and skipping corrupt images (named "<csv>:<line>: <path>" in
+ * `skipped`) are as in imageFolder.
  */
 export async function csvImages(csvPath: string, options: CsvImagesOptions): Promise<ImageSet> {
   const absCsv = resolve(csvPath);

@@ -114,6 +114,14 @@ export function rgbaToPlanes(
   return out;
 }
 
+/** A decoded image at the asked size, and the size of the source image. */
+export interface Decoded {
+  /** `channels x height x width` uint8 at the spec's size. */
+  pixels: Uint8Array<ArrayBuffer>;
+  sourceHeight: number;
+  sourceWidth: number;
+}
+
 /**
  * Decodes PNG/JPEG bytes and returns `channels x height x width` uint8.
  * Throws DecodeFailure for bytes it cannot use (a plain Error only when the
@@ -124,6 +132,11 @@ export async function decodeImage(
   bytes: Uint8Array,
   spec: DecodeSpec,
 ): Promise<Uint8Array<ArrayBuffer>> {
+  return (await decodeImageSized(bytes, spec)).pixels;
+}
+
+/** decodeImage, also giving the source image's size. */
+export async function decodeImageSized(bytes: Uint8Array, spec: DecodeSpec): Promise<Decoded> {
   const kind = sniff(bytes);
   if (kind === null) {
     const head = Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, "0"))
@@ -166,7 +179,8 @@ export async function decodeImage(
     );
   }
   const planes = rgbaToPlanes(image.bitmap, w * h, spec.channels);
-  return resizePlanes(planes, spec.channels, h, w, spec.height, spec.width, spec.antialias);
+  const pixels = resizePlanes(planes, spec.channels, h, w, spec.height, spec.width, spec.antialias);
+  return { pixels, sourceHeight: h, sourceWidth: w };
 }
 
 /** Reads and decodes one file; read errors and decode errors both become DecodeFailure. */
@@ -174,6 +188,11 @@ export async function decodeFile(
   path: string,
   spec: DecodeSpec,
 ): Promise<Uint8Array<ArrayBuffer>> {
+  return (await decodeFileSized(path, spec)).pixels;
+}
+
+/** decodeFile, also giving the source image's size. */
+export async function decodeFileSized(path: string, spec: DecodeSpec): Promise<Decoded> {
   let bytes: Uint8Array;
   try {
     bytes = await Deno.readFile(path);
@@ -181,5 +200,5 @@ export async function decodeFile(
     const why = err instanceof Deno.errors.NotFound ? "file not found" : describeError(err);
     throw new DecodeFailure(`cannot read image (${why})`, { cause: err });
   }
-  return await decodeImage(bytes, spec);
+  return await decodeImageSized(bytes, spec);
 }

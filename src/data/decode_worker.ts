@@ -3,7 +3,8 @@
  * Worker side of the decode pool (decode_pool.ts): reads and decodes the
  * files it is sent with the same code the main thread uses.
  */
-import { DecodeFailure, decodeFile, type DecodeSpec } from "./decode.ts";
+import { type DecodeSpec } from "./decode.ts";
+import { decodeChunk, type DecodedChunk } from "./decode_pool.ts";
 import { describeError } from "./errors.ts";
 
 /** Main thread -> worker: a chunk of consecutive files, `first` is the index of paths[0]. */
@@ -14,33 +15,24 @@ export interface DecodeJob {
 }
 
 /**
- * Worker -> main thread: all images of the chunk back to back, or the first
- * failing index. `failure` false means an unexpected error, not bad data.
+ * Worker -> main thread: the decoded chunk (its good images back to back,
+ * its corrupt files by index), or an unexpected error (not bad data) on file
+ * `index`, which ends the whole decode.
  */
 export type DecodeResult =
-  | { first: number; ok: true; data: Uint8Array<ArrayBuffer> }
-  | { first: number; ok: false; index: number; message: string; failure: boolean };
+  | { ok: true; chunk: DecodedChunk }
+  | { ok: false; first: number; index: number; message: string };
 
 self.onmessage = async (e: MessageEvent<DecodeJob>) => {
   const { first, paths, spec } = e.data;
-  const per = spec.channels * spec.height * spec.width;
-  const data = new Uint8Array(paths.length * per);
-  for (let i = 0; i < paths.length; i++) {
-    try {
-      data.set(await decodeFile(paths[i], spec), i * per);
-    } catch (err) {
-      const reply: DecodeResult = {
-        first,
-        ok: false,
-        index: first + i,
-        message: describeError(err),
-        failure: err instanceof DecodeFailure,
-      };
-      self.postMessage(reply);
-      return;
-    }
+  try {
+    const chunk = await decodeChunk(paths, first, spec);
+    const reply: DecodeResult = { ok: true, chunk };
+    // Transfer, not copy: the chunk buffer is not used here again.
+    self.postMessage(reply, [chunk.data.buffer]);
+  } catch (err) {
+    const index = (err as { index?: number }).index ?? first;
+    const reply: DecodeResult = { ok: false, first, index, message: describeError(err) };
+    self.postMessage(reply);
   }
-  const reply: DecodeResult = { first, ok: true, data };
-  // Transfer, not copy: the chunk buffer is not used here again.
-  self.postMessage(reply, [data.buffer]);
 };

@@ -180,9 +180,11 @@ async function walkImages(dir: string, root: string): Promise<string[]> {
  * file has none)). EXIF orientation is ignored, as Pillow does by default.
  *
  * Hidden files and folders (".*") and files with non-image extensions are
- * skipped. A .png/.jpg/.jpeg file that does not decode, an unsupported image
- * format (.gif, .bmp, .webp, .tif ...), an empty class folder or a folder
- * without images is a DataError.
+ * skipped. A .png/.jpg/.jpeg file that does not decode is left out and named,
+ * with the reason, in the set's `skipped` (its label is dropped with it). An
+ * unsupported image format (.gif, .bmp, .webp, .tif ...), an empty class
+ * folder, a folder without images or one whose every image is corrupt is a
+ * DataError.
  */
 export async function imageFolder(root: string, options: ImageFolderOptions): Promise<ImageSet> {
   const spec = decodeSpec(options, `imageFolder(${root})`);

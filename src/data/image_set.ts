@@ -22,6 +22,16 @@ export interface ImageSet {
   classes: string[] | null;
   /** Where the data came from (a path), for messages and logs. */
   source: string;
+  /**
+   * Files the loader left out because they did not decode (imageFolder,
+   * csvImages): the path (for a CSV, its line and the path) and why.
+   */
+  skipped?: { path: string; reason: string }[];
+  /**
+   * The shorter side of the source images before resizing, min and max over
+   * the decoded files (imageFolder, csvImages).
+   */
+  sourceSides?: { min: number; max: number };
 }
 
 /** Bytes per image: channels * height * width. */

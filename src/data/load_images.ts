@@ -4,8 +4,10 @@
  */
 import { resolve } from "node:path";
 import type { DecodeSpec } from "./decode.ts";
-import { cacheKey, defaultCacheDir, readCache, writeCache } from "./decode_cache.ts";
-import { autoWorkers, decodeFiles } from "./decode_pool.ts";
+import { cachedSet, type CacheHeader, defaultCacheDir } from "./decode_cache.ts";
+import { allCorruptError, autoWorkers, decodeInMemory } from "./decode_pool.ts";
+import { type DecodeProgress, ProgressMeter, summaryLine } from "./decode_progress.ts";
+import { CacheUnwritableError, decodeToCache } from "./decode_to_cache.ts";
 import { DataError } from "./errors.ts";
 import type { ImageSet } from "./image_set.ts";
 
@@ -30,6 +32,25 @@ export interface DecodeOptions {
   workers?: number;
   /** Antialias when downscaling, as Pillow does (default true). */
   antialias?: boolean;
+  /**
+   * Progress of a long decode: the cache's size and path, a resume, waiting
+   * for another process, images per second and ETA (at most ~4 calls a
+   * second), and a summary naming skipped files. `terminalProgress()`
+   * (decode_progress.ts) prints them. Default: silent.
+   */
+  onProgress?: (p: DecodeProgress) => void;
+  /**
+   * Free bytes on the disk of a folder (statvfs); when given, the decode
+   * cache checks there is room for what it still has to write before it
+   * writes anything. Default: no check.
+   */
+  diskAvailable?: (dir: string) => number;
+  /**
+   * Turns a finished cache file into the returned set (e.g. by mapping its
+   * images instead of reading them). Default: the images are read into
+   * memory.
+   */
+  mapped?: (path: string, header: CacheHeader) => ImageSet;
 }
 
 /** Validates the shared options; `where` names the loader and path for messages. */
@@ -74,7 +95,14 @@ export interface DecodePlan {
   extraFiles?: string[];
 }
 
-/** Decodes the plan's files, through the cache when enabled. */
+/**
+ * Decodes the plan's files. With the cache (default) the decode streams into
+ * the cache file (decodeToCache) and the set is `opts.mapped(path, header)`
+ * or the file's images read into memory; with `cache: false`, or no cache
+ * folder, or one that cannot be written, in memory. Either way a corrupt file
+ * is skipped and named in the set's `skipped`; all files corrupt is a
+ * DataError.
+ */
 export async function decodePlan(
   plan: DecodePlan,
   spec: DecodeSpec,
@@ -82,36 +110,74 @@ export async function decodePlan(
 ): Promise<ImageSet> {
   const useCache = opts.cache ?? true;
   const dir = opts.cacheDir !== undefined ? resolve(opts.cacheDir) : defaultCacheDir();
-  let key: string | null = null;
   if (useCache && dir !== null) {
-    key = await cacheKey(
-      plan.kind,
-      {
-        spec,
-        source: resolve(plan.source),
-        // Labels and class names are part of what is cached, so part of the key.
-        labels: plan.labels ? Array.from(plan.labels) : null,
-        classes: plan.classes,
-      },
-      [...(plan.extraFiles ?? []), ...plan.paths],
-    );
-    const hit = await readCache(dir, key);
-    const fits = hit !== null && hit.length === plan.paths.length &&
-      hit.channels === spec.channels && hit.height === spec.height && hit.width === spec.width;
-    if (fits) return hit;
+    try {
+      const { path, header } = await decodeToCache(plan, spec, {
+        dir,
+        workers: opts.workers,
+        onProgress: opts.onProgress,
+        diskAvailable: opts.diskAvailable,
+      });
+      return opts.mapped ? opts.mapped(path, header) : await cachedSet(path, header);
+    } catch (err) {
+      // Caching was always best effort: an unwritable folder decodes in memory.
+      if (!(err instanceof CacheUnwritableError)) throw err;
+      opts.onProgress?.({
+        phase: "plan",
+        message: `${err.message}; decoding in memory`,
+        done: 0,
+        total: plan.paths.length,
+        imagesPerSecond: 0,
+        etaSeconds: null,
+      });
+    }
   }
-  const workers = opts.workers ?? autoWorkers(plan.paths.length);
-  const images = await decodeFiles(plan.paths, spec, workers, plan.label);
-  const set: ImageSet = {
-    length: plan.paths.length,
+  return await decodePlanInMemory(plan, spec, opts);
+}
+
+/** The in-memory decode, skipping corrupt files like the cache does. */
+async function decodePlanInMemory(
+  plan: DecodePlan,
+  spec: DecodeSpec,
+  opts: DecodeOptions,
+): Promise<ImageSet> {
+  const t0 = performance.now();
+  const n = plan.paths.length;
+  const meter = new ProgressMeter(opts.onProgress, n);
+  const workers = opts.workers ?? autoWorkers(n);
+  meter.phase("decode", 0);
+  const r = await decodeInMemory(
+    plan.paths,
+    spec,
+    workers,
+    plan.label,
+    (c) => meter.update(c.first + c.count),
+  );
+  if (r.kept.length === 0) throw allCorruptError(plan.source, n, r.skipped);
+  const sourceSides = r.sourceSides ?? { min: 0, max: 0 };
+  meter.phase(
+    "done",
+    n,
+    summaryLine({
+      decoded: r.kept.length,
+      skipped: r.skipped,
+      fromCache: false,
+      resumedAt: 0,
+      seconds: (performance.now() - t0) / 1000,
+      workers: Math.min(workers, n),
+      sourceSides,
+    }, n),
+  );
+  return {
+    length: r.kept.length,
     channels: spec.channels,
     height: spec.height,
     width: spec.width,
-    images,
-    labels: plan.labels,
+    images: r.images,
+    labels: plan.labels === null ? null : Int32Array.from(r.kept, (i) => plan.labels![i]),
     classes: plan.classes,
     source: plan.source,
+    skipped: r.skipped,
+    sourceSides,
   };
-  if (key !== null && dir !== null) await writeCache(dir, key, set);
-  return set;
 }

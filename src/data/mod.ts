@@ -20,6 +20,17 @@ export type { ImageFolderOptions } from "./image_folder.ts";
 export { csvImages } from "./csv_images.ts";
 export type { CsvImagesOptions } from "./csv_images.ts";
 export type { DecodeOptions } from "./load_images.ts";
-export { cachePath, defaultCacheDir } from "./decode_cache.ts";
+export {
+  cachePath,
+  defaultCacheDir,
+  IMAGES_OFFSET,
+  openCacheHeader,
+  readCache,
+} from "./decode_cache.ts";
+export type { CacheHeader } from "./decode_cache.ts";
+export { decodeToCache } from "./decode_to_cache.ts";
+export type { DecodeToCacheOptions } from "./decode_to_cache.ts";
+export { terminalProgress } from "./decode_progress.ts";
+export type { DecodeProgress, DecodeStats } from "./decode_progress.ts";
 export { resizePlanes } from "./resize.ts";
 export { type Batch, epochOrder, ImageLoader, type LoaderOptions, Xoshiro128 } from "./loader.ts";

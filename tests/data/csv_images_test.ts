@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { csvImages, imageAt } from "../../src/data/mod.ts";
-import { assertBytes, assertEquals } from "./_assert.ts";
+import { assert, assertBytes, assertEquals } from "./_assert.ts";
 import { assertDataError, planes, rgbaImage, tempDir, writeBytes, writePng } from "./_helpers.ts";
 
 type Px = [number, number, number, number];
@@ -137,7 +137,7 @@ Deno.test("csvImages: bad labels name the line", async () => {
   );
 });
 
-Deno.test("csvImages: malformed CSV, empty CSV, corrupt image and missing CSV are DataErrors", async () => {
+Deno.test("csvImages: malformed CSV, empty CSV, missing CSV are DataErrors; a corrupt image is skipped", async () => {
   await using dir = await tempDir();
   await images(dir.path);
   const csv = join(dir.path, "list.csv");
@@ -153,13 +153,22 @@ Deno.test("csvImages: malformed CSV, empty CSV, corrupt image and missing CSV ar
   await assertDataError(csvImages(csv, { size: 3, channels: 3, ...noCache }), csv, "no image rows");
   await write(csv, "");
   await assertDataError(csvImages(csv, { size: 3, channels: 3, ...noCache }), csv, "no image rows");
+  // A corrupt image is skipped and named by its line; the others keep their labels.
   await write(join(dir.path, "bad.png"), "GIF89a nope");
-  await write(csv, "path,label\na.png,1\nbad.png,2\n");
+  await write(csv, "path,label\na.png,1\nbad.png,2\nsub/c.png,3\n");
+  const set = await csvImages(csv, { size: [3, 4], channels: 3, ...noCache });
+  assertEquals([set.length, Array.from(set.labels!)], [2, [1, 3]]);
+  assertBytes(imageAt(set, 1), planes(4, 3, 3, fs[2]));
+  assertEquals(set.skipped?.length, 1);
+  assertEquals(set.skipped![0].path, `${csv}:3: ${join(dir.path, "bad.png")}`);
+  assert(set.skipped![0].reason.includes("corrupt or unsupported image"), set.skipped![0].reason);
+  await write(csv, "path,label\nbad.png,2\n");
   await assertDataError(
     csvImages(csv, { size: 3, channels: 3, ...noCache }),
-    `${csv}:3`,
+    `${csv}:2`,
     join(dir.path, "bad.png"),
     "corrupt or unsupported image",
+    "all 1 image files failed",
   );
   await writeBytes(csv, new Uint8Array([0x61, 0xff, 0xfe, 0x2c, 0x31]));
   await assertDataError(csvImages(csv, { size: 3, channels: 3, ...noCache }), csv, "UTF-8");

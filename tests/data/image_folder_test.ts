@@ -226,8 +226,17 @@ Deno.test("imageFolder: unlabeled mode, auto-detected and forced", async () => {
   assertEquals([flat.length, flat.labels], [2, null]);
 });
 
-Deno.test("imageFolder: corrupt PNG is a DataError naming the file", async () => {
+/** Asserts `set` holds only ok.png (fA) and names `p` as skipped with `reason`. */
+function assertSkipped(set: ImageSet, p: string, ...reason: string[]) {
+  assertEquals([set.length, Array.from(set.labels!)], [1, [0]]);
+  assertBytes(imageAt(set, 0), planes(4, 4, 3, fA), "the good image");
+  assertEquals(set.skipped?.map((s) => s.path), [p]);
+  for (const r of reason) assert(set.skipped![0].reason.includes(r), set.skipped![0].reason);
+}
+
+Deno.test("imageFolder: a corrupt PNG or JPEG is skipped and named", async () => {
   await using dir = await tempDir();
+  await using cache = await tempDir();
   await writePng(join(dir.path, "a", "ok.png"), rgbaImage(4, 4, fA));
   const good = encodePng(4, 4, 0, noise(16, 3));
   const bad = good.slice();
@@ -235,34 +244,40 @@ Deno.test("imageFolder: corrupt PNG is a DataError naming the file", async () =>
   const p = join(dir.path, "a", "broken.png");
   await writeBytes(p, bad);
   for (const workers of [0, 2]) {
-    await assertDataError(
-      imageFolder(dir.path, { size: 4, channels: 3, workers, ...noCache }),
-      p,
-      "corrupt or unsupported image",
-    );
+    for (const cached of [noCache, { cacheDir: cache.path }]) {
+      const set = await imageFolder(dir.path, { size: 4, channels: 3, workers, ...cached });
+      assertSkipped(set, p, "corrupt or unsupported image");
+    }
   }
   // Truncated PNG (signature + part of IHDR).
   await writeBytes(p, good.subarray(0, 20));
-  await assertDataError(imageFolder(dir.path, { size: 4, channels: 3, ...noCache }), p, "corrupt");
+  assertSkipped(await imageFolder(dir.path, { size: 4, channels: 3, ...noCache }), p, "corrupt");
   // Corrupt JPEG.
   const jpg = await rgbaImage(8, 8, fB).encodeJPEG(90);
   await writeBytes(p, jpg.subarray(0, 30));
-  await assertDataError(imageFolder(dir.path, { size: 4, channels: 3, ...noCache }), p, "corrupt");
+  assertSkipped(await imageFolder(dir.path, { size: 4, channels: 3, ...noCache }), p, "corrupt");
+  // Nothing left to load: a DataError naming the count and the file.
+  await Deno.remove(join(dir.path, "a", "ok.png"));
+  await assertDataError(
+    imageFolder(dir.path, { size: 4, channels: 3, ...noCache }),
+    "all 1 image files failed to decode",
+    p,
+  );
 });
 
-Deno.test("imageFolder: a text file with .png extension is a DataError", async () => {
+Deno.test("imageFolder: a text file with .png extension is skipped and named", async () => {
   await using dir = await tempDir();
   await writePng(join(dir.path, "a", "ok.png"), rgbaImage(4, 4, fA));
   const p = join(dir.path, "a", "notes.png");
   await writeBytes(p, new TextEncoder().encode("this is not a png\n"));
-  await assertDataError(
-    imageFolder(dir.path, { size: 4, channels: 3, ...noCache }),
+  assertSkipped(
+    await imageFolder(dir.path, { size: 4, channels: 3, ...noCache }),
     p,
     "corrupt or unsupported image",
     "not a PNG or JPEG",
   );
   await writeBytes(p, new Uint8Array(0));
-  await assertDataError(imageFolder(dir.path, { size: 4, channels: 3, ...noCache }), p, "0 bytes");
+  assertSkipped(await imageFolder(dir.path, { size: 4, channels: 3, ...noCache }), p, "0 bytes");
 });
 
 Deno.test("imageFolder: empty folders and folders without images are DataErrors", async () => {
