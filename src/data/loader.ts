@@ -1,12 +1,28 @@
 /**
- * ImageLoader: the uint8 images uploaded to the device once, batches taken by
- * index_select. The epoch order depends only on (seed, epoch), through a small
- * JS PRNG, so a run resumed at (epoch, step) sees the same batches.
+ * ImageLoader: batches of a set's uint8 images taken by index. Where the
+ * images live (`placement`): on the device, uploaded once (a set in memory, or
+ * a mapped decode cache that fits), batches by index_select there; or on the
+ * host (a mapped cache larger than the device), each batch gathered there and
+ * sent ahead of use (stager.ts). On the CPU a mapped cache is used in place,
+ * and the next batch's rows are read ahead (madvise). The epoch order depends
+ * only on (seed, epoch), through a small JS PRNG, so a run resumed at (epoch,
+ * step) sees the same batches, wherever the images live.
  */
 import { tensor } from "../../ffi/creation.ts";
 import type { Device } from "../../ffi/device.ts";
+import { adviseRows } from "../../ffi/files.ts";
 import type { Tensor } from "../../ffi/tensor.ts";
-import type { ImageSet } from "./image_set.ts";
+import { imageBytes, type ImageSet } from "./image_set.ts";
+import { imagesTensor, mappedImages } from "./mapped_set.ts";
+import { deviceFreeBytes, fitsOnDevice } from "./placement.ts";
+import { BatchStager } from "./stager.ts";
+
+/**
+ * Where a loader keeps the images: "device" (uploaded once), "host" (gathered
+ * per batch and sent ahead), or "auto": the device unless the set is a mapped
+ * cache larger than half the device's free memory.
+ */
+export type Placement = "auto" | "device" | "host";
 
 export interface LoaderOptions {
   batchSize: number;
@@ -23,6 +39,14 @@ export interface LoaderOptions {
    * multiple of W.
    */
   shard?: { rank: number; worldSize: number };
+  /** Where the images live (default "auto"); see Placement. */
+  placement?: Placement;
+  /**
+   * Free device memory in bytes for "auto" on a GPU (default: the device's,
+   * placement.ts); null (unknown): a mapped set stays on the host, a set in
+   * memory goes to the device.
+   */
+  deviceFreeBytes?: number | null;
 }
 
 export interface Batch {
@@ -112,10 +136,21 @@ export class ImageLoader implements Disposable {
   readonly seed: number;
   readonly dropLast: boolean;
   readonly device: Device | string;
-  /** All images, uint8 (N, C, H, W), on the device; kept outside every scope. */
+  /**
+   * All images, uint8 (N, C, H, W), kept outside every scope: on the device,
+   * or on the host with `placement` "host" (a mapped cache: the mapping).
+   */
   readonly images: Tensor;
+  /** Labels (int64), always on the device. */
   readonly labels: Tensor | null;
   readonly shard: { rank: number; worldSize: number };
+  /** Where the images are: "device" or "host" (batches gathered and sent ahead). */
+  readonly placement: "device" | "host";
+  /** Whether the images are a mapped decode cache (on the CPU: used in place). */
+  readonly mapped: boolean;
+  /** One line: where the images are and why, for the run's log. */
+  readonly where: string;
+  #stager: BatchStager | null = null;
 
   constructor(set: ImageSet, opts: LoaderOptions) {
     const { batchSize } = opts;
@@ -147,8 +182,41 @@ export class ImageLoader implements Disposable {
         `${set.source}: ${set.length} images make no full batch of ${batchSize} (dropLast)`,
       );
     }
-    const shape = [set.length, set.channels, set.height, set.width];
-    this.images = tensor(set.images, { shape, device: this.device }).keep();
+    const device = String(this.device);
+    const mapped = mappedImages(set);
+    this.mapped = mapped !== null;
+    const bytes = set.length * imageBytes(set);
+    const mib = `${(bytes / 2 ** 20).toFixed(1)} MiB uint8`;
+    let placement = opts.placement ?? "auto";
+    if (placement === "auto") {
+      const free = opts.deviceFreeBytes !== undefined
+        ? opts.deviceFreeBytes
+        : deviceFreeBytes(device);
+      placement = !this.mapped || fitsOnDevice(bytes, device, free) ? "device" : "host";
+      this.where = device === "cpu"
+        ? (this.mapped ? `the training images mapped from their cache (${mib})` : "")
+        : placement === "device"
+        ? `the training images on the GPU (${mib})`
+        : `the training images on the host (${mib} mapped, ${
+          free === null ? "the GPU's free memory unknown" : `more than half the GPU's free memory`
+        }), each batch sent a step ahead`;
+    } else {
+      this.where = `the training images on the ${placement} (${mib}, placement ${placement})`;
+    }
+    this.placement = placement;
+    try {
+      if (placement === "device") {
+        this.images = (mapped !== null && device === "cpu" ? mapped : imagesTensor(set, device))
+          .keep();
+        if (mapped !== null && device !== "cpu") mapped.dispose();
+      } else {
+        this.images = (mapped ?? imagesTensor(set, "cpu")).keep();
+        this.#stager = new BatchStager(this.images, device);
+      }
+    } catch (e) {
+      mapped?.dispose();
+      throw e;
+    }
     this.labels = set.labels === null
       ? null
       : tensor(set.labels, { dtype: "int64", device: this.device }).keep();
@@ -174,20 +242,31 @@ export class ImageLoader implements Disposable {
     return this.#order(epoch);
   }
 
-  // The order of the epoch last asked for: a step-by-step caller (the
-  // trainer) shuffles once per epoch, not once per batch.
-  #cached: { epoch: number; order: Int32Array } | null = null;
+  // The orders of the two epochs last asked for: a step-by-step caller (the
+  // trainer) shuffles once per epoch, and reading ahead across an epoch's end
+  // asks for the next one while the current one is still in use.
+  #cached: { epoch: number; order: Int32Array }[] = [];
 
   #order(epoch: number): Int32Array {
-    if (this.#cached?.epoch !== epoch) {
-      this.#cached = { epoch, order: epochOrder(this.set.length, this.seed, epoch, this.shuffle) };
+    let hit = this.#cached.find((c) => c.epoch === epoch);
+    if (hit === undefined) {
+      hit = { epoch, order: epochOrder(this.set.length, this.seed, epoch, this.shuffle) };
+      this.#cached = [hit, ...this.#cached.slice(0, 1)];
     }
-    return this.#cached.order;
+    return hit.order;
   }
 
   #indices(order: Int32Array, step: number): Int32Array {
     const start = step * this.batchSize;
     return order.subarray(start, Math.min(start + this.batchSize, order.length));
+  }
+
+  /** This rank's share of a global batch, and where it starts in it. */
+  #share(global: Int32Array): { indices: Int32Array; offset: number } {
+    const { rank, worldSize } = this.shard;
+    if (worldSize === 1) return { indices: global, offset: 0 };
+    const per = Math.floor(global.length / worldSize);
+    return { indices: global.subarray(rank * per, (rank + 1) * per), offset: rank * per };
   }
 
   /** Batch `step` of epoch `epoch` (new tensors: free them, or take them inside a tidy). */
@@ -196,13 +275,15 @@ export class ImageLoader implements Disposable {
   }
 
   #batch(global: Int32Array, epoch: number, step: number): Batch {
-    const { rank, worldSize } = this.shard;
-    const per = global.length / worldSize;
-    const offset = worldSize === 1 ? 0 : rank * Math.floor(per);
-    const indices = worldSize === 1 ? global : global.subarray(offset, offset + Math.floor(per));
+    const { indices, offset } = this.#share(global);
     using idx = tensor(indices, { dtype: "int64", device: this.device });
-    return {
-      images: this.images.indexSelect(0, idx),
+    const images = this.#stager !== null
+      ? this.#stager.take(`${epoch}:${step}`, indices)
+      : this.images.device === idx.device
+      ? this.images.indexSelect(0, idx)
+      : this.#gather(indices);
+    const batch: Batch = {
+      images,
       labels: this.labels === null ? null : this.labels.indexSelect(0, idx),
       indices,
       offset,
@@ -210,13 +291,52 @@ export class ImageLoader implements Disposable {
       epoch,
       step,
     };
+    this.#ahead(epoch, step);
+    return batch;
+  }
+
+  /** Rows `indices` of images that live elsewhere than the labels (a mapping on the host). */
+  #gather(indices: Int32Array): Tensor {
+    using idx = tensor(indices, { dtype: "int64", device: this.images.device });
+    return this.images.indexSelect(0, idx);
+  }
+
+  /**
+   * After batch (epoch, step): the next batch in order is staged (host
+   * placement), and the rows of the one after it (of the next, on a mapped
+   * CPU set) are read ahead by the kernel, so page faults rarely wait on disk.
+   */
+  #ahead(epoch: number, step: number): void {
+    if (this.#stager === null && !this.mapped) return;
+    const next = this.#after(epoch, step);
+    if (next === null) return;
+    if (this.#stager !== null) {
+      const { indices } = this.#share(this.batchIndices(next.epoch, next.step));
+      this.#stager.stage(`${next.epoch}:${next.step}`, indices);
+      if (!this.mapped) return;
+      const later = this.#after(next.epoch, next.step);
+      if (later === null) return;
+      this.#stager.advise(this.#share(this.batchIndices(later.epoch, later.step)).indices);
+    } else {
+      adviseRows(
+        this.images,
+        this.#share(this.batchIndices(next.epoch, next.step)).indices,
+        "willneed",
+      );
+    }
+  }
+
+  #after(epoch: number, step: number): { epoch: number; step: number } | null {
+    if (this.stepsPerEpoch === 0) return null;
+    return step + 1 < this.stepsPerEpoch
+      ? { epoch, step: step + 1 }
+      : { epoch: epoch + 1, step: 0 };
   }
 
   /** The batches of one epoch, from `startStep` on (to resume mid-epoch). */
   *epoch(epoch: number, startStep = 0): Generator<Batch> {
-    const order = epochOrder(this.set.length, this.seed, epoch, this.shuffle);
     for (let step = startStep; step < this.stepsPerEpoch; step++) {
-      yield this.#batch(this.#indices(order, step), epoch, step);
+      yield this.#batch(this.batchIndices(epoch, step), epoch, step);
     }
   }
 
@@ -230,8 +350,9 @@ export class ImageLoader implements Disposable {
     }
   }
 
-  /** Frees the device copies of the images and labels. */
+  /** Frees the device copies of the images and labels (a mapping stays for the process). */
   dispose(): void {
+    this.#stager?.dispose();
     this.images[Symbol.dispose]();
     this.labels?.[Symbol.dispose]();
   }
