@@ -211,6 +211,21 @@ export const cuda = {
     check("tt_cuda_bf16_supported", lib.tt_cuda_bf16_supported(deviceCode(device), OUT_I32));
     return OUT_I32[0] === -1 ? null : OUT_I32[0] === 1;
   },
+  /**
+   * Free and total memory of a CUDA device in bytes (torch.cuda.mem_get_info:
+   * what the driver reports free, the caching allocator's reserve counting as
+   * used). Needs a build with CUDA's headers (as CUDA graphs do): elsewhere a
+   * TorchError naming the build.
+   */
+  memGetInfo(device: Device | string = "cuda"): { free: number; total: number } {
+    A.device("cuda.memGetInfo(device)", "device", device);
+    const out = new BigInt64Array(2);
+    check(
+      "tt_cuda_mem_get_info",
+      lib.tt_cuda_mem_get_info(deviceCode(device), out.subarray(0, 1), out.subarray(1, 2)),
+    );
+    return { free: Number(out[0]), total: Number(out[1]) };
+  },
   /** cudnn.benchmark: pick the fastest convolution algorithms for fixed shapes. */
   setCudnnBenchmark(flag: boolean): void {
     A.bool("cuda.setCudnnBenchmark(flag)", "flag", flag);

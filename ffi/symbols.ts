@@ -383,6 +383,7 @@ export const symbols = {
   tt_cuda_graph_reset: { parameters: ["pointer"], result: status }, // (tt_cuda_graph g)
   tt_cuda_side_stream_begin: { parameters: ["i32"], result: status }, // (int32 device)
   tt_cuda_side_stream_end: { parameters: ["i32"], result: status }, // (int32 device)
+  tt_cuda_mem_get_info: { parameters: ["i32", "buffer", "buffer"], result: status }, // (int32 device, int64* free, int64* total)
   // ---- distributed (native/distributed.cpp) ----
   tt_dist_has_gloo: { parameters: [], result: "i32" }, // int32 (void)
   tt_store_new: {

@@ -329,6 +329,21 @@ int32_t tt_cuda_side_stream_end(int32_t device) {
   })
 }
 
+int32_t tt_cuda_mem_get_info(int32_t device, int64_t* free_bytes, int64_t* total_bytes) {
+  PROTECT({
+    const auto dev = cuda_index(device, "memory info");
+    c10::cuda::CUDAGuard guard(dev);
+    size_t f = 0, t = 0;
+    const cudaError_t err = cudaMemGetInfo(&f, &t);
+    if (err != cudaSuccess) {
+      (void)cudaGetLastError();
+      throw std::runtime_error(std::string("cudaMemGetInfo: ") + cudaGetErrorString(err));
+    }
+    *free_bytes = static_cast<int64_t>(f);
+    *total_bytes = static_cast<int64_t>(t);
+  })
+}
+
 }  // extern "C"
 
 #else  // !TT_WITH_CUDA_GRAPHS
@@ -355,6 +370,7 @@ int32_t tt_cuda_graph_replay(tt_cuda_graph) { PROTECT(missing()) }
 int32_t tt_cuda_graph_reset(tt_cuda_graph) { PROTECT(missing()) }
 int32_t tt_cuda_side_stream_begin(int32_t) { PROTECT(missing()) }
 int32_t tt_cuda_side_stream_end(int32_t) { PROTECT(missing()) }
+int32_t tt_cuda_mem_get_info(int32_t, int64_t*, int64_t*) { PROTECT(missing()) }
 
 }  // extern "C"
 

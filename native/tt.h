@@ -429,6 +429,9 @@ int32_t tt_cuda_graph_reset(tt_cuda_graph g);
  * stream. Nest; not while a graph is capturing */
 int32_t tt_cuda_side_stream_begin(int32_t device);
 int32_t tt_cuda_side_stream_end(int32_t device);
+/* free and total memory of CUDA device `device` in bytes (cudaMemGetInfo; built with the CUDA
+ * headers, as CUDA graphs are, else an error naming the build) */
+int32_t tt_cuda_mem_get_info(int32_t device, int64_t* free_bytes, int64_t* total_bytes);
 
 /* ---- distributed: c10d stores and process groups (native/dist_*.cpp) ----
  * Built with Gloo (tt_dist_has_gloo() 1) and/or NCCL (tt_dist_has_nccl() 1); with neither, every function
