@@ -94,7 +94,9 @@ async function main(): Promise<void> {
     }
   }
   if (device !== "cpu") encoder.to(device);
-  const norm = makeConfig(full.augment as PresetName).view1;
+  // The run's view: its normalisation, and its size for the centre crop of
+  // images stored larger (--stored-size).
+  const norm = { ...makeConfig(full.augment as PresetName).view1, size: full.imageSize };
   const part = limit > 0 ? ` (the first ${limit} images of each split)` : "";
   console.error(`evaluating ${source} on ${data.description}, ${data.testSplit} split${part} ...`);
   // One process (no world): rank 0, so the result is never null.

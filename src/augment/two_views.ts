@@ -9,6 +9,7 @@ import { cat, full } from "../../ffi/creation.ts";
 import { Generator } from "../../ffi/generator.ts";
 import * as A from "../../ffi/args.ts";
 import type { Tensor } from "../../ffi/tensor.ts";
+import type { Device } from "../../ffi/device.ts";
 import { TorchError } from "../../ffi/error.ts";
 import {
   type AugmentConfig,
@@ -30,7 +31,7 @@ import { makeConfig, type PresetName } from "./presets.ts";
  * device: no host-to-device copy (which waits for the host), so a CUDA graph
  * can capture it. Each value rounds to float32 as a Float32Array's would.
  */
-export function perChannel(values: readonly number[], like: Tensor): Tensor {
+export function perChannel(values: readonly number[], like: { device: Device | string }): Tensor {
   return tidy(() => cat(values.map((v) => full([1, 1, 1, 1], v, { device: like.device })), 1));
 }
 

@@ -157,7 +157,7 @@ export async function decodeImageSized(bytes: Uint8Array, spec: DecodeSpec): Pro
   const native = nativeDecoder();
   if (native !== null) {
     const r = native.decode(bytes, spec);
-    if (r.code === 0) return r.data;
+    if (r.code === 0) return { pixels: r.data, sourceHeight: r.height, sourceWidth: r.width };
     if (r.code === 1) throw new DecodeFailure(r.message);
     // 2: not decoded there as Pillow would; imagescript's turn.
   }

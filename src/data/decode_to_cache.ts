@@ -47,6 +47,7 @@ import {
   skippedClause,
   summaryLine,
 } from "./decode_progress.ts";
+import { decoderId } from "./native_decoder.ts";
 import { DataError, describeError } from "./errors.ts";
 import type { DecodePlan } from "./load_images.ts";
 import { syncDir, writeFileAtomic } from "../io/atomic.ts";
@@ -113,16 +114,17 @@ export class CacheUnwritableError extends DataError {
 }
 
 /**
- * The cache key of a plan: the loader kind, the spec, the source, the labels
- * and class names (they are part of what is cached) and every input file's
- * path, size and mtime. Workers are not part of it: they do not change the
- * bytes.
+ * The cache key of a plan: the loader kind, the spec, the decoder (JPEG
+ * pixels differ between libjpeg and imagescript), the source, the labels and
+ * class names (they are part of what is cached) and every input file's path,
+ * size and mtime. Workers are not part of it: they do not change the bytes.
  */
 export function planCacheKey(plan: DecodePlan, spec: DecodeSpec): Promise<string> {
   return cacheKey(
     plan.kind,
     {
       spec,
+      decoder: decoderId(),
       source: resolve(plan.source),
       labels: plan.labels ? Array.from(plan.labels) : null,
       classes: plan.classes,

@@ -1,6 +1,7 @@
 // Frozen-encoder feature extraction for the kNN monitor and the linear probe.
 import { empty } from "../../ffi/creation.ts";
 import { perChannel } from "../augment/two_views.ts";
+import type { Device } from "../../ffi/device.ts";
 import type { Tensor } from "../../ffi/tensor.ts";
 import { tidy } from "../../ffi/memory.ts";
 import { noGrad } from "../../ffi/runtime.ts";
@@ -10,11 +11,16 @@ export interface ExtractOptions {
   batchSize?: number;
   /** Per-channel mean and std applied after scaling pixels to [0, 1]. */
   normalize: { mean: number[]; std: number[] };
+  /**
+   * Where `forward` runs and the features go (default: the images' device);
+   * images elsewhere (on the host, a mapped cache) are sent one batch at a time.
+   */
+  device?: Device | string;
 }
 
 /**
  * Runs `forward` over `images` in batches and returns float32 (N, D) features
- * on the images' device.
+ * on `opts.device` (default the images' device).
  *
  * `images` is uint8 (N, C, H, W) (scaled by 1/255), or floating point already
  * in [0, 1]. Each batch runs under noGrad in its own tidy scope, so memory
@@ -42,16 +48,19 @@ export function extractFeatures(
     );
   }
   if (std.some((s) => !(s > 0))) throw new RangeError(`std must be positive, got [${std}]`);
-  const device = images.device;
+  const device = opts.device ?? images.device;
+  const moved = device !== images.device;
   const scale = images.dtype === "uint8" ? 1 / 255 : 1;
   // (x * scale - mean) / std == x * (scale / std) + (-mean / std): one mul, one add.
   // Filled on the device (perChannel): the online probe's image features run
   // inside a step captured in a CUDA graph, where a host copy cannot.
-  using mul = perChannel(std.map((s) => scale / s), images);
-  using add = perChannel(mean.map((m, i) => -m / std[i]), images);
+  using mul = perChannel(std.map((s) => scale / s), { device });
+  using add = perChannel(mean.map((m, i) => -m / std[i]), { device });
 
+  const rows = (start: number, len: number): Tensor =>
+    moved ? images.narrow(0, start, len).to({ device }) : images.narrow(0, start, len);
   const batch = (start: number, len: number): Tensor =>
-    forward(images.narrow(0, start, len).float().mul(mul).add(add)).flatten(1);
+    forward(rows(start, len).float().mul(mul).add(add)).flatten(1);
   // The first batch tells the feature width; the result is then allocated once
   // (in the caller's scope) and every batch writes its rows into it.
   const len0 = Math.min(batchSize, n);

@@ -17,6 +17,7 @@ function obstacle(
   device: string,
   worldSize: number,
   available: boolean,
+  imagesOnHost: boolean,
 ): string | null {
   if (!device.startsWith("cuda")) return `the device is ${device}, and CUDA graphs need a GPU`;
   if (!available) {
@@ -25,6 +26,10 @@ function obstacle(
   if (worldSize > 1) {
     return `${worldSize} processes train together, and the gradient all-reduce runs outside ` +
       "a graph";
+  }
+  if (imagesOnHost) {
+    return "the training images stay on the host (larger than the GPU's free memory) and " +
+      "each batch is copied in, outside a graph";
   }
   if (cfg.accumulateGradBatches > 1) {
     return `--accumulate-grad-batches ${cfg.accumulateGradBatches} rewinds the augmentation ` +
@@ -35,7 +40,8 @@ function obstacle(
 
 /**
  * --cuda-graphs auto | on | off for a run on `device` with `worldSize`
- * processes; `available`: whether the shim has CUDA graphs. `on` with an
+ * processes; `available`: whether the shim has CUDA graphs; `imagesOnHost`:
+ * whether the loader keeps the images on the host. `on` with an
  * unmet need is refused with one line saying what to change.
  */
 export function chooseCudaGraphs(
@@ -43,9 +49,10 @@ export function chooseCudaGraphs(
   device: string,
   worldSize: number,
   available: boolean,
+  imagesOnHost = false,
 ): GraphsChoice {
   if (cfg.cudaGraphs === "off") return { on: false, why: "off (--cuda-graphs off)" };
-  const why = obstacle(cfg, device, worldSize, available);
+  const why = obstacle(cfg, device, worldSize, available, imagesOnHost);
   if (why === null) {
     return {
       on: true,

@@ -2,7 +2,10 @@
 // them: channels, augmentation preset and view size. The rule, in one place:
 //   channels: the data's (1 when every sampled file is grayscale, else 3);
 //   augment:  fashion-mnist for 1 channel; cifar for RGB up to 64 px; paper above;
-//   view:     the images' side (median shorter side), at most AUTO_MAX_SIDE.
+//   view:     the images' side (median shorter side), at most AUTO_MAX_SIDE;
+//   stored:   (folders and CSVs, which are decoded) 8/7 of the view for the
+//             paper augmentation (torchvision's Resize(256) for a 224 view),
+//             the view otherwise; Fashion-MNIST and CIFAR keep their own size.
 import type { ImageProbe } from "../data/probe.ts";
 import { presets as augmentPresets } from "../augment/presets.ts";
 import { ConfigError, type TrainConfig } from "./settings.ts";
@@ -18,7 +21,15 @@ export interface DataDefaults {
   notes: string[];
 }
 
-export function chooseDataDefaults(cfg: TrainConfig, probe: ImageProbe): DataDefaults {
+/** The stored side `auto` gives for a view of `view` px under `augment`. */
+export function autoStoredSize(augment: string, view: number): number {
+  return augment === "paper" ? Math.round(view * 8 / 7) : view;
+}
+
+export function chooseDataDefaults(
+  cfg: TrainConfig,
+  probe: ImageProbe & { kind?: string },
+): DataDefaults {
   const notes: string[] = [];
   const channels = cfg.channels !== 0 ? cfg.channels : probe.channels;
   if (cfg.channels === 0) {
@@ -56,7 +67,35 @@ export function chooseDataDefaults(cfg: TrainConfig, probe: ImageProbe): DataDef
       } (--image-size to change)`,
     );
   }
-  return { cfg: { ...cfg, channels, augment, imageSize }, notes };
+  // Only folders and CSVs are decoded (and so stored at a size of our choice);
+  // a probe without a kind is one of them.
+  const decoded = probe.kind === undefined || probe.kind === "folder" || probe.kind === "csv";
+  let storedSize = cfg.storedSize;
+  if (!decoded) {
+    if (storedSize !== 0 && storedSize !== side) {
+      notes.push(
+        `--stored-size ${storedSize} ignored: ${probe.kind} images are kept at ${side} px`,
+      );
+    }
+    storedSize = side;
+  } else if (storedSize === 0) {
+    storedSize = autoStoredSize(augment, imageSize);
+    if (storedSize !== imageSize) {
+      notes.push(
+        `images stored at ${storedSize} x ${storedSize} px (8/7 of the ${imageSize} px view, as ` +
+          `torchvision's Resize(256) for 224: views are cropped from the whole image, evaluation ` +
+          `takes the centre ${imageSize} px; --stored-size to change)`,
+      );
+    }
+  } else if (storedSize < imageSize) {
+    throw new ConfigError(
+      `--stored-size ${storedSize} is smaller than the ${imageSize} px view; store at least ` +
+        `--image-size (${imageSize}), or leave --stored-size out for ${
+          autoStoredSize(augment, imageSize)
+        }`,
+    );
+  }
+  return { cfg: { ...cfg, channels, augment, imageSize, storedSize }, notes };
 }
 
 /** Refuses a batch larger than the training set, naming the fix. */

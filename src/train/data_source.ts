@@ -7,7 +7,10 @@ import { DataError } from "../data/errors.ts";
 import { cifar } from "../data/cifar.ts";
 import { csvImages } from "../data/csv_images.ts";
 import { fashionMnist } from "../data/idx.ts";
-import { imageFolder } from "../data/image_folder.ts";
+import { imageFolder, type ImageFolderOptions } from "../data/image_folder.ts";
+import { terminalProgress } from "../data/decode_progress.ts";
+import { mappedCacheSet } from "../data/mapped_set.ts";
+import { diskAvailable } from "../../ffi/files.ts";
 import { type ImageSet, sliceSet, subset } from "../data/image_set.ts";
 import { type ImageProbe, probeImageFiles, sampleImageFiles } from "../data/probe.ts";
 
@@ -19,12 +22,16 @@ export interface DataSource {
   test: ImageSet | null;
   /** What `test` is: the data's test split, or the validation images carved by --val-size. */
   testSplit: "test" | "validation";
+  /** What loading did that the run's log should say (mixed sizes resized, corrupt files skipped). */
+  notes?: string[];
 }
 
 export interface DataRequest {
   data: string;
-  /** View side; folders and CSV images are resized to it. */
+  /** View side (the augmentation's output). */
   imageSize: number;
+  /** Side of the square folders and CSV images are decoded and stored at. */
+  storedSize: number;
   /** Channels folders and CSV images are converted to (1 or 3). */
   channels: number;
   /** First N training images only (0: all). */
@@ -96,7 +103,18 @@ export async function probeData(data: string): Promise<ImageProbe & { kind: Kind
 export async function loadDataSource(req: DataRequest): Promise<DataSource> {
   const { data } = req;
   const kind = await kindOf(data);
-  const opts = { size: req.imageSize, channels: req.channels as 1 | 3 };
+  // Decoded folders and CSVs: the decode streams into the cache file, which
+  // is then mapped (no copy in memory; the page cache is the one copy, shared
+  // by every process on the machine), after a check that the disk has room.
+  // Progress on stderr, from the first process of a job only.
+  const quiet = (Deno.env.get("RANK") ?? "0") !== "0";
+  const opts: ImageFolderOptions = {
+    size: req.storedSize,
+    channels: req.channels as 1 | 3,
+    mapped: mappedCacheSet,
+    diskAvailable,
+    ...(quiet ? {} : { onProgress: terminalProgress() }),
+  };
   let src: Omit<DataSource, "testSplit">;
   if (kind === "fashion-mnist") {
     const train = await fashionMnist({ split: "train" });
@@ -163,5 +181,33 @@ export async function loadDataSource(req: DataRequest): Promise<DataSource> {
     throw new DataError(`${src.description}: ${src.train.length} image(s); BYOL needs at least 2`);
   }
   if (src.test !== null && src.test.labels === null) src.test = null;
-  return { ...src, testSplit };
+  return { ...src, testSplit, notes: decodeNotes(src.train, req.storedSize) };
+}
+
+/** What the decode did to a folder's or CSV's images, for the run's log. */
+function decodeNotes(set: ImageSet, stored: number): string[] {
+  const notes: string[] = [];
+  const sides = set.sourceSides;
+  if (sides !== undefined && sides.max > 0 && (sides.min !== stored || sides.max !== stored)) {
+    notes.push(
+      `images ${
+        sides.min === sides.max
+          ? `of ${sides.min} px`
+          : `of mixed sizes (shorter side ${sides.min}` +
+            `-${sides.max} px)`
+      } each resized to ${set.height} x ${set.width} px, aspect ratio not kept (--stored-size)`,
+    );
+  }
+  const skipped = set.skipped?.length ?? 0;
+  if (skipped > 0) {
+    notes.push(
+      `${skipped} corrupt file(s) skipped: ${
+        set.skipped!.slice(0, 3).map((f) => f.path).join(", ")
+      }` +
+        (skipped > 3
+          ? ` and ${skipped - 3} more (the decode's summary and the cache header list them)`
+          : ""),
+    );
+  }
+  return notes;
 }

@@ -3,10 +3,13 @@
 // training split as the bank and the test split as queries.
 import type { Tensor } from "../../ffi/tensor.ts";
 import { tensor } from "../../ffi/creation.ts";
+import { sizePair } from "../augment/config.ts";
 import { extractFeatures } from "../eval/features.ts";
 import { knnEvaluateMany } from "../eval/knn.ts";
 import { linearProbe, type LinearProbeProtocol } from "../eval/linear_probe.ts";
-import type { ImageSet } from "../data/image_set.ts";
+import { imageBytes, type ImageSet } from "../data/image_set.ts";
+import { imagesTensor, isMapped } from "../data/mapped_set.ts";
+import { fitsOnDevice } from "../data/placement.ts";
 import type { Module } from "../nn/module.ts";
 import { inPrecision, type Precision } from "./precision.ts";
 import type { OnlineProbe } from "./online_probe.ts";
@@ -35,13 +38,16 @@ interface Uploaded {
   labels: Tensor;
 }
 
+/**
+ * A labelled set's images where features are extracted from them: on
+ * `device`, except a mapped cache too large for it, which stays on the host
+ * (the mapping, no copy) and goes in one batch at a time. Labels on `device`.
+ */
 function upload(set: ImageSet, device: string): Uploaded {
   if (set.labels === null) throw new Error(`${set.source} has no labels to evaluate with`);
+  const onHost = isMapped(set) && !fitsOnDevice(set.length * imageBytes(set), device);
   return {
-    images: tensor(set.images, {
-      shape: [set.length, set.channels, set.height, set.width],
-      device,
-    }),
+    images: imagesTensor(set, onHost ? "cpu" : device),
     labels: tensor(set.labels, { dtype: "int64", device }),
   };
 }
@@ -53,6 +59,35 @@ export interface FeatureOptions {
   world?: World;
   /** "bf16-mixed" runs the forwards under bf16 autocast on the images' device. */
   precision?: Precision;
+  /** Where the encoder runs (default: the images' device; host images go in batch by batch). */
+  device?: string;
+}
+
+/**
+ * How the encoder sees an image: the view's normalisation and, when given, its
+ * size (an augmentation's view config is one); images larger than the size
+ * are centre-cropped to it.
+ */
+export interface ViewNorm {
+  mean: number[];
+  std: number[];
+  size?: number | [number, number];
+}
+
+/** `images` (N, C, H, W) cropped to their centre `size` (a view), or a view of all of them. */
+export function centreCrop(images: Tensor, size?: number | [number, number]): Tensor {
+  const [h, w] = [images.size(2), images.size(3)];
+  const [ch, cw] = size === undefined ? [h, w] : sizePair(size);
+  if (ch >= h && cw >= w) return images.narrow(0, 0, images.size(0));
+  const [th, tw] = [Math.min(ch, h), Math.min(cw, w)];
+  // torchvision's CenterCrop: top = round((h - th) / 2), left = round((w - tw) / 2),
+  // with Python's round (halves to even).
+  const half = (d: number) => {
+    const f = Math.floor(d / 2);
+    return d % 2 === 1 && f % 2 === 1 ? f + 1 : f;
+  };
+  using rows = images.narrow(2, half(h - th), th);
+  return rows.narrow(3, half(w - tw), tw);
 }
 
 /**
@@ -64,13 +99,18 @@ export interface FeatureOptions {
 export function encoderFeatures(
   encoder: Module,
   images: Tensor,
-  norm: { mean: number[]; std: number[] },
+  norm: ViewNorm,
   opts: FeatureOptions = {},
 ): Tensor {
   const { batchSize = 512, world = SOLO, precision = "32" } = opts;
   encoder.eval();
+  // Images stored larger than the view (--stored-size): the centre view, as
+  // torchvision's evaluation CenterCrop after Resize(256) for 224.
+  using view = centreCrop(images, norm.size);
+  images = view;
   const forward = (v: Tensor) => inPrecision(precision, v.device, () => encoder.forward(v));
-  const extract = (x: Tensor) => extractFeatures(forward, x, { normalize: norm, batchSize });
+  const extract = (x: Tensor) =>
+    extractFeatures(forward, x, { normalize: norm, batchSize, device: opts.device });
   if (world.worldSize === 1) return extract(images);
   const n = images.size(0);
   const [start, end] = shardRange(n, world.rank, world.worldSize);
@@ -109,7 +149,7 @@ export function knnTop1(
   encoder: Module,
   bank: LabelledImages,
   queries: LabelledImages,
-  norm: { mean: number[]; std: number[] },
+  norm: ViewNorm,
   opts: KnnMonitorOptions = {},
 ): number {
   const { k = 200, world = SOLO } = opts;
@@ -128,7 +168,7 @@ export function monitorScores(
   encoder: Module,
   bank: LabelledImages,
   queries: LabelledImages,
-  norm: { mean: number[]; std: number[] },
+  norm: ViewNorm,
   opts: KnnMonitorOptions & { probe?: OnlineProbe | null } = {},
 ): { knnTop1: number; probeTop1?: number } {
   const { k = 200, world = SOLO, probe = null } = opts;
@@ -152,14 +192,14 @@ export function evaluateEncoder(
   train: ImageSet,
   test: ImageSet,
   device: string,
-  norm: { mean: number[]; std: number[] },
+  norm: ViewNorm,
   world: World = SOLO,
   extras: EvaluateExtras = {},
 ): EncoderEval | null {
   using tr = disposable(upload(train, device));
   using te = disposable(upload(test, device));
-  using fTrain = encoderFeatures(encoder, tr.v.images, norm, { world });
-  using fTest = encoderFeatures(encoder, te.v.images, norm, { world });
+  using fTrain = encoderFeatures(encoder, tr.v.images, norm, { world, device });
+  using fTest = encoderFeatures(encoder, te.v.images, norm, { world, device });
   if (world.rank !== 0) return null;
   const [k20, k200] = knnEvaluateMany(fTrain, tr.v.labels, fTest, te.v.labels, { ks: [20, 200] });
   const probe = linearProbe(fTrain, tr.v.labels, fTest, te.v.labels);

@@ -128,7 +128,7 @@ export async function prepareData(
   const probe = await probeData(cfg.data);
   const chosen = chooseDataDefaults(cfg, probe);
   const data = await loadDataSource(chosen.cfg);
-  return { cfg: chosen.cfg, data, notes: chosen.notes };
+  return { cfg: chosen.cfg, data, notes: [...chosen.notes, ...(data.notes ?? [])] };
 }
 
 /**
@@ -256,7 +256,13 @@ export function buildRun(
     };
     ddp = collective(world, "the initial broadcast", () => new DistributedDataParallel(trained));
   }
-  const graphs = chooseCudaGraphs(cfg, device, world.worldSize, cudaGraphsAvailable());
+  const graphs = chooseCudaGraphs(
+    cfg,
+    device,
+    world.worldSize,
+    cudaGraphsAvailable(),
+    loader.placement === "host",
+  );
   const base = augmentPresets[cfg.augment as PresetName];
   // A preset's fixed blur kernel fits its own size; other sizes get 10% of the side.
   const augment = makeAugment(cfg.augment as PresetName, {

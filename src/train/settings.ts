@@ -141,7 +141,7 @@ export const PRESET_NAMES = [
 ] as const;
 
 /**
- * Every training setting. `auto` / 0 for augment, imageSize and channels mean
+ * Every training setting. `auto` / 0 for augment, imageSize, storedSize and channels mean
  * "follow the data" (see data_defaults.ts); a run's config.json holds what was chosen.
  */
 export const SETTINGS = {
@@ -166,7 +166,7 @@ export const SETTINGS = {
     ["auto", ...AUGMENT_PRESETS] as const,
     "augmentation preset (auto: fashion-mnist for 1 channel, cifar for small RGB, paper for large)",
   ),
-  imageSize: int(0, 0, "view size in pixels (0: from the data; images are resized to it)", {
+  imageSize: int(0, 0, "view size in pixels (0: from the data)", {
     parse(v: unknown, key: string): number {
       const n = toNumber(v);
       if (typeof n !== "number" || !Number.isInteger(n) || (n !== 0 && n < 8)) {
@@ -175,6 +175,24 @@ export const SETTINGS = {
       return n;
     },
   }),
+  storedSize: int(
+    0,
+    0,
+    "side of the square that folder and CSV images are decoded and stored at (0: 8/7 of the " +
+      "view for --augment paper, as torchvision's Resize(256) for 224; the view size otherwise); " +
+      "views are cropped from it, evaluation takes its centre",
+    {
+      parse(v: unknown, key: string): number {
+        const n = toNumber(v);
+        if (typeof n !== "number" || !Number.isInteger(n) || (n !== 0 && n < 8)) {
+          throw bad(key, "0 (from the view size) or an integer >= 8", v);
+        }
+        return n;
+      },
+      // Runs from before this setting decoded images at the view size.
+      legacy: (saved) => typeof saved.imageSize === "number" ? saved.imageSize : 0,
+    },
+  ),
   channels: int(0, 0, "channels images are converted to: 1 or 3 (0: from the data)", {
     parse(v: unknown, key: string): number {
       const n = toNumber(v);

@@ -158,6 +158,8 @@ export class Trainer {
         k: 200,
         // This rank's share of the step's batch: the step's blocks, already cached.
         batchSize: this.cfg.batchSize / world.worldSize,
+        // The bank may be on the host (a mapped cache larger than the GPU).
+        device,
         world,
         precision: this.parts.precision,
         probe,
@@ -217,11 +219,8 @@ export class Trainer {
         `${schedule.totalSteps} steps, device ${device}, ${getNumThreads()} threads, ` +
         `precision ${this.parts.precision}` +
         (cfg.deterministic ? ", deterministic algorithms" : "") +
-        (device.startsWith("cuda")
-          ? `, TF32 ${cfg.tf32}, the training images on the GPU (${
-            (data.train.images.length / 2 ** 20).toFixed(1)
-          } MiB uint8)`
-          : "") +
+        (device.startsWith("cuda") ? `, TF32 ${cfg.tf32}` : "") +
+        (this.parts.loader.where !== "" ? `, ${this.parts.loader.where}` : "") +
         (device.startsWith("cuda") || cfg.cudaGraphs === "on"
           ? `, CUDA graphs ${this.parts.graphs.why}`
           : ""),

@@ -144,7 +144,7 @@ Deno.test("defaults follow the data: channels, augment and view size, each choic
     withAlpha: 0,
     sampled: 1,
   });
-  assertEquals([set.cfg.augment, set.cfg.imageSize, set.notes.length], ["paper", 40, 1]);
+  assertEquals([set.cfg.augment, set.cfg.imageSize, set.notes.length], ["paper", 40, 2]);
   // A contradiction the user made is refused with the fix.
   assertThrows(
     () =>
@@ -157,6 +157,45 @@ Deno.test("defaults follow the data: channels, augment and view size, each choic
     ConfigError,
     "--augment fashion-mnist is for 1-channel images, but the data has 3",
   );
+});
+
+Deno.test("--stored-size: 8/7 of the view for the paper augmentation, the view otherwise, data sets keep theirs", () => {
+  const base = resolveConfig(undefined, {});
+  const rgb = { channels: 3 as const, side: 500, withAlpha: 0, sampled: 8 };
+  // torchvision's Resize(256) + CenterCrop(224): auto stores 256 for a 224 view.
+  const paper = chooseDataDefaults({ ...base, imageSize: 224 }, { ...rgb, kind: "folder" });
+  assertEquals([paper.cfg.augment, paper.cfg.storedSize], ["paper", 256]);
+  assert(
+    paper.notes.some((n) => n.includes("images stored at 256 x 256 px")),
+    paper.notes.join("\n"),
+  );
+  assertEquals(chooseDataDefaults(base, rgb).cfg.storedSize, Math.round(AUTO_MAX_SIDE * 8 / 7));
+  // The cifar and fashion-mnist augmentations crop from the view-sized image, as before.
+  const small = chooseDataDefaults(base, { ...rgb, side: 32, kind: "csv" });
+  assertEquals([small.cfg.augment, small.cfg.storedSize], ["cifar", 32]);
+  // Fashion-MNIST and CIFAR are not decoded: their own size, a given one noted as ignored.
+  const fm = chooseDataDefaults({ ...base, storedSize: 40 }, {
+    channels: 1,
+    side: 28,
+    withAlpha: 0,
+    sampled: 0,
+    kind: "fashion-mnist",
+  });
+  assertEquals(fm.cfg.storedSize, 28);
+  assert(fm.notes.some((n) => n.includes("--stored-size 40 ignored")), fm.notes.join("\n"));
+  // A given size stays; smaller than the view is refused with the fix.
+  const given = chooseDataDefaults({ ...base, imageSize: 64, storedSize: 80 }, rgb);
+  assertEquals(given.cfg.storedSize, 80);
+  assertThrows(
+    () => chooseDataDefaults({ ...base, imageSize: 64, storedSize: 48 }, rgb),
+    ConfigError,
+    "--stored-size 48 is smaller than the 64 px view",
+  );
+  assertThrows(() => resolveConfig(undefined, { storedSize: 4 }), ConfigError, "--stored-size");
+  // Runs saved before the setting decoded at their view size, and resume so.
+  const saved = JSON.parse(JSON.stringify({ ...base, imageSize: 96, storedSize: undefined }));
+  delete saved.storedSize;
+  assertEquals(resumeConfig(saved, {}, "/tmp/run").storedSize, 96);
 });
 
 Deno.test("image headers: size and colour type of PNG and JPEG equal PIL's", async () => {

@@ -5,7 +5,14 @@ import { fashionMnist } from "../../src/data/idx.ts";
 import { DataError } from "../../src/data/errors.ts";
 import { loadDataSource } from "../../src/train/data_source.ts";
 
-const req = { data: "fashion-mnist", imageSize: 28, channels: 1, limit: 0, valSize: 0 };
+const req = {
+  data: "fashion-mnist",
+  imageSize: 28,
+  storedSize: 28,
+  channels: 1,
+  limit: 0,
+  valSize: 0,
+};
 
 Deno.test("--val-size holds out the last training images and scores them instead of the test split", async () => {
   const full = await fashionMnist({ split: "train" });
