@@ -370,7 +370,10 @@ int32_t tt_cuda_graph_replay(tt_cuda_graph) { PROTECT(missing()) }
 int32_t tt_cuda_graph_reset(tt_cuda_graph) { PROTECT(missing()) }
 int32_t tt_cuda_side_stream_begin(int32_t) { PROTECT(missing()) }
 int32_t tt_cuda_side_stream_end(int32_t) { PROTECT(missing()) }
-int32_t tt_cuda_mem_get_info(int32_t, int64_t*, int64_t*) { PROTECT(missing()) }
+int32_t tt_cuda_mem_get_info(int32_t, int64_t*, int64_t*) {
+  PROTECT(throw std::runtime_error(std::string("memGetInfo needs a build with CUDA's headers (") +
+                                   TT_CUDA_GRAPHS_MISSING + ")"))
+}
 
 }  // extern "C"
 

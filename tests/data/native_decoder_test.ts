@@ -751,7 +751,8 @@ Deno.test("native decoder: decoderId names the decoder in use; imagescript's ver
 Deno.test("native decoder: BYOL_DECODER=native without the library says how to build it", async () => {
   await using dir = await tempDir();
   const code = `
-    import { decodeImage } from "${join(ROOT, "src/data/decode.ts")}";
+    const decodeModule = ${JSON.stringify(join(ROOT, "src/data/decode.ts"))};
+    const { decodeImage } = await import(decodeModule);
     try {
       await decodeImage(new Uint8Array([0xff, 0xd8, 0xff, 0xe0]), { height: 1, width: 1, channels: 1, antialias: true });
       console.log("no error");
