@@ -1,10 +1,12 @@
 import { join } from "node:path";
 import { csvImages, imageFolder, type ImageSet } from "../../src/data/mod.ts";
 import {
+  type CacheHeader,
   cacheKey,
   cachePath,
   defaultCacheDir,
   readCache,
+  readImages,
   writeCache,
 } from "../../src/data/decode_cache.ts";
 import { assert, assertBytes, assertEquals } from "./_assert.ts";
@@ -226,4 +228,44 @@ Deno.test("decode cache: default location honours BYOL_CACHE_DIR for real loads"
     if (saved === undefined) Deno.env.delete("BYOL_CACHE_DIR");
     else Deno.env.set("BYOL_CACHE_DIR", saved);
   }
+});
+
+Deno.test("decode cache: mapped gets the finished file; an unwritable folder decodes in memory", async () => {
+  await using data = await tempDir();
+  await using cache = await tempDir();
+  await folder(data.path, 4);
+  const opts = { size: 3, channels: 1 as const, cacheDir: cache.path };
+  const plain = await imageFolder(data.path, opts);
+  const calls: [string, CacheHeader][] = [];
+  const mapped = await imageFolder(data.path, {
+    ...opts,
+    mapped: (path, header) => {
+      calls.push([path, header]);
+      return { ...plain, source: "mapped" };
+    },
+  });
+  assertEquals(mapped.source, "mapped");
+  assertEquals(calls.length, 1);
+  const [[path, header]] = calls;
+  assertEquals([path, header.length, header.imagesOffset], [
+    join(cache.path, (await cacheFiles(cache.path))[0]),
+    4,
+    4096,
+  ]);
+  assertBytes(await readImages(path, header), plain.images);
+  // A cache folder that cannot be made: decoded in memory, and said so.
+  const blocker = join(cache.path, "file-not-dir");
+  await Deno.writeTextFile(blocker, "x");
+  const messages: string[] = [];
+  const set = await imageFolder(data.path, {
+    ...opts,
+    cacheDir: join(blocker, "sub"),
+    onProgress: (p) => p.message && messages.push(p.message),
+  });
+  sameSet(set, plain, "in memory");
+  assert(
+    messages[0].includes("cannot write the decode cache") &&
+      messages[0].endsWith("decoding in memory"),
+    messages[0],
+  );
 });

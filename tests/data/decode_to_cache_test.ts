@@ -267,6 +267,27 @@ Deno.test("decodeToCache: a truncated or incomplete file is not found, and the n
     assertBytes(await Deno.readFile(first.path), good, `${what}: decoded again`);
   }
   assertEquals(await openCacheHeader(join(cache.path, "absent.bin")), null);
+  // Whole files whose header does not fit their size: one image short, another width.
+  const at = Number(new DataView(good.buffer).getBigUint64(8, true));
+  const json = new TextDecoder().decode(good.subarray(at));
+  const header = (text: string) => new TextEncoder().encode(text);
+  const shortOne = new Uint8Array([
+    ...good.subarray(0, IMAGES_OFFSET + 18 * 360),
+    ...good.subarray(IMAGES_OFFSET + 19 * 360, at),
+    ...header(json),
+  ]);
+  new DataView(shortOne.buffer).setBigUint64(8, BigInt(at - 360), true);
+  assert(json.includes('"width":10'), json);
+  const wider = new Uint8Array([
+    ...good.subarray(0, at),
+    ...header(json.replace('"width":10', '"width":11')),
+  ]);
+  for (const [what, bytes] of [["one image short", shortOne], ["another width", wider]] as const) {
+    await Deno.writeFile(first.path, bytes);
+    assertEquals(await openCacheHeader(first.path), null, what);
+  }
+  await Deno.writeFile(first.path, good);
+  assert(await openCacheHeader(first.path) !== null, "the good file again");
 });
 
 /** Starts a child decode (see _decode_child.ts). */
@@ -281,6 +302,13 @@ function spawnChild(args: ChildArgs): Deno.ChildProcess {
     stdout: "piped",
     stderr: "piped",
   }).spawn();
+}
+
+/** Kills a child that may have exited already. */
+function killQuietly(child: Deno.ChildProcess) {
+  try {
+    child.kill("SIGKILL");
+  } catch { /* exited */ }
 }
 
 /** A child's output: its progress messages and final stats. */
@@ -333,6 +361,7 @@ Deno.test("decodeToCache: a decode killed midway resumes where it committed and 
     } catch { /* not there yet */ }
     await new Promise((r) => setTimeout(r, 10));
   }
+  killQuietly(child);
   await child.output().catch(() => {});
   assert(killedAt > 0, exited ? "the child finished before it could be killed" : "no progress");
   assertEquals(await openCacheHeader(join(cache.path, `${key}.bin`)), null, "no finished file");
@@ -368,7 +397,9 @@ Deno.test("decodeToCache: two processes on one key decode once and the other wai
   const plan = await folderPlan(data.path);
   const args = { root: data.path, dir: cache.path, workers: 1, commitImages: 8, pauseMs: 60 };
   const children = [spawnChild(args), spawnChild(args)];
-  const results = await Promise.all(children.map(childResult));
+  const results = await Promise.all(children.map(childResult)).finally(() => {
+    for (const c of children) killQuietly(c);
+  });
   const decoded = results.filter((r) => !r.stats.fromCache);
   assertEquals(decoded.length, 1, "exactly one process decodes");
   const waiter = results.find((r) => r.stats.fromCache)!;

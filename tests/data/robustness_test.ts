@@ -4,7 +4,7 @@ import { gzipSync } from "node:zlib";
 import { join } from "node:path";
 import { cifar, DataError, idx, imageFolder } from "../../src/data/mod.ts";
 import { DecodeFailure, decodeImage } from "../../src/data/decode.ts";
-import { assert } from "./_assert.ts";
+import { assert, assertEquals } from "./_assert.ts";
 import { noise, rgbaImage, tempDir, writeBytes } from "./_helpers.ts";
 
 const spec = { height: 6, width: 6, channels: 3 as const, antialias: true };
@@ -37,22 +37,34 @@ Deno.test("robustness: damaged PNG and JPEG bytes only ever give DecodeFailure",
   }
 });
 
-Deno.test("robustness: damaged images in a folder give DataErrors naming the file", async () => {
+Deno.test("robustness: damaged images in a folder are skipped and named", async () => {
   await using dir = await tempDir();
   const src = await rgbaImage(9, 9, (x, y) => [x * 20, y * 20, 5, 255]).encode();
+  await writeBytes(join(dir.path, "a", "ok.png"), src);
   const p = join(dir.path, "a", "x.png");
-  let errors = 0;
+  let skipped = 0;
   for (const b of (variants(src, 11)).slice(0, 60)) {
     await writeBytes(p, b);
-    try {
-      await imageFolder(dir.path, { size: 6, channels: 3, cache: false });
-    } catch (err) {
-      assert(err instanceof DataError, `unexpected ${String(err)}`);
-      assert(err.message.includes(p), err.message);
-      errors++;
+    const set = await imageFolder(dir.path, { size: 6, channels: 3, cache: false });
+    if (set.length === 1) {
+      assertEquals(set.skipped?.map((s) => s.path), [p]);
+      assert(set.skipped![0].reason.includes("corrupt"), set.skipped![0].reason);
+      skipped++;
+    } else {
+      assertEquals([set.length, set.skipped], [2, []]);
     }
   }
-  assert(errors > 30, `only ${errors} damaged files were rejected`);
+  assert(skipped > 30, `only ${skipped} damaged files were skipped`);
+  // With no good image left, the load is a DataError naming the file.
+  await Deno.remove(join(dir.path, "a", "ok.png"));
+  await writeBytes(p, src.slice(0, 20));
+  try {
+    await imageFolder(dir.path, { size: 6, channels: 3, cache: false });
+    assert(false, "a folder of only damaged images must fail");
+  } catch (err) {
+    assert(err instanceof DataError, `unexpected ${String(err)}`);
+    assert(err.message.includes(p), err.message);
+  }
 });
 
 Deno.test("robustness: every truncation and garbage IDX/CIFAR file is a DataError", async () => {
