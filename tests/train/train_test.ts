@@ -234,7 +234,7 @@ Deno.test("a damaged checkpoint is refused with a clear message; the previous on
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("training works on a folder of images (mixed sizes) and on a CSV; bad data stops with one line", async () => {
+Deno.test("training works on a folder of images (mixed sizes) and on a CSV; a corrupt image is skipped, bad data stops with one line", async () => {
   const { rgbaImage, writePng } = await import("../data/_helpers.ts");
   const root = await Deno.makeTempDir({ prefix: "byol-folder-" });
   for (const cls of ["cats", "dogs"]) {
@@ -305,11 +305,15 @@ Deno.test("training works on a folder of images (mixed sizes) and on a CSV; bad 
   const big = await cli([...common, "--batch-size", "64", "--data", join(root, "imgs")]);
   assert(big.code !== 0, "a batch larger than the data must be refused");
   assert(/use --batch-size at most 16/.test(big.stderr), big.stderr);
-  // A corrupt image in the folder: one line naming the file.
+  // A corrupt image in the folder is skipped (the loader names it in the set's `skipped`).
   await Deno.writeTextFile(join(root, "imgs", "dogs", "broken.png"), "not a png");
-  const bad = await cli([...common, "--data", join(root, "imgs"), "--out", join(root, "run3")]);
-  assert(bad.code !== 0, "a corrupt image must fail the run");
-  assert(/broken\.png/.test(bad.stderr), bad.stderr);
+  const skip = await cli([...common, "--data", join(root, "imgs"), "--out", join(root, "run3")]);
+  assertEquals(skip.code, 0, skip.stderr);
+  // An image format we cannot decode stops the run: one line naming the file.
+  await Deno.writeTextFile(join(root, "imgs", "dogs", "anim.gif"), "GIF89a");
+  const bad = await cli([...common, "--data", join(root, "imgs"), "--out", join(root, "run4")]);
+  assert(bad.code !== 0, "an unsupported image format must fail the run");
+  assert(/anim\.gif/.test(bad.stderr), bad.stderr);
   assert(!/^\s+at /m.test(bad.stderr), bad.stderr);
   await Deno.remove(root, { recursive: true });
 });
