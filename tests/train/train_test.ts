@@ -234,7 +234,7 @@ Deno.test("a damaged checkpoint is refused with a clear message; the previous on
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("training works on a folder of images (mixed sizes) and on a CSV; a corrupt image is skipped and named", async () => {
+Deno.test("training works on a folder of images (mixed sizes) and on a CSV; a corrupt image is skipped and named, bad data stops with one line", async () => {
   const { rgbaImage, writePng } = await import("../data/_helpers.ts");
   const root = await Deno.makeTempDir({ prefix: "byol-folder-" });
   for (const cls of ["cats", "dogs"]) {
@@ -312,6 +312,12 @@ Deno.test("training works on a folder of images (mixed sizes) and on a CSV; a co
   assertEquals(bad.code, 0, bad.stderr);
   assert(/skipped 1 corrupt file: \S*broken\.png/.test(bad.stderr), bad.stderr);
   assert(/1 corrupt file\(s\) skipped: \S*broken\.png/.test(bad.stderr), bad.stderr);
+  // An image format we cannot decode stops the run: one line naming the file.
+  await Deno.writeTextFile(join(root, "imgs", "dogs", "anim.gif"), "GIF89a");
+  const gif = await cli([...common, "--data", join(root, "imgs"), "--out", join(root, "run4")]);
+  assert(gif.code !== 0, "an unsupported image format must fail the run");
+  assert(/anim\.gif/.test(gif.stderr), gif.stderr);
+  assert(!/^\s+at /m.test(gif.stderr), gif.stderr);
   assert(!/^\s+at /m.test(bad.stderr), bad.stderr);
   await Deno.remove(root, { recursive: true });
 });
