@@ -14,6 +14,7 @@ export const BENCHMARKS = [
   "host",
   "ddp",
   "decode",
+  "loader",
 ] as const;
 export type Benchmark = typeof BENCHMARKS[number];
 

@@ -19,6 +19,7 @@ const cases: Record<string, () => Promise<{ run(p: CaseParams): Promise<unknown>
   step: () => import("./cases/step.ts"),
   host: () => import("./cases/host.ts"),
   decode: () => import("./cases/decode.ts"),
+  loader: () => import("./cases/loader.ts"),
 };
 const load = cases[name];
 if (load === undefined) throw new Error(`unknown case ${name}; one of ${Object.keys(cases)}`);

@@ -44,7 +44,7 @@ function rowsBody(run: BenchRun): string[][] {
     r.unit,
     f(r.ours),
     f(r.torch),
-    `${r.speedup.toFixed(2)}x`,
+    Number.isFinite(r.speedup) ? `${r.speedup.toFixed(2)}x` : "-",
     r.goalText,
     r.met === null ? "-" : r.met ? "yes" : "NO",
     r.load.split(" ")[0],

@@ -11,6 +11,7 @@ import * as ddp from "./suites/ddp.ts";
 import * as decode from "./suites/decode.ts";
 import * as ema from "./suites/ema.ts";
 import * as host from "./suites/host.ts";
+import * as loader from "./suites/loader.ts";
 import * as matmul from "./suites/matmul.ts";
 import * as op from "./suites/op.ts";
 import * as optim from "./suites/optim.ts";
@@ -28,6 +29,7 @@ const SUITES: Record<Benchmark, { run(ctx: BenchContext): Promise<void> }> = {
   host,
   ddp,
   decode,
+  loader,
 };
 
 /** What a run measured: the report's and the results files' content. */

@@ -7,7 +7,9 @@
 //
 // Benchmarks: matmul (the machine's float32 peak), op, resnet18, ema, optim,
 // augment, step, ddp (2 local ranks per side: bench/ddp_rank.ts, bench/py/ddp.py), decode
-// (the image decoders per core: native, imagescript and Pillow; bench/py/decode.py),
+// (the image decoders per core: native, imagescript and Pillow; bench/py/decode.py), loader
+// (ours only: the loader's images/s over a mapped 1 GiB decode-cache-like file, in place, through
+// the host stager and read into memory, beside the training step's images/s; bench/cases/loader.ts),
 // each a suite in bench/suites/ run by bench/run.ts. Prints one table and writes
 // bench/results/<date>.json, bench/results/latest.json and bench/results/latest.md
 // (bench/report.ts).
