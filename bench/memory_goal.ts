@@ -152,25 +152,33 @@ const child = new Deno.Command(Deno.execPath(), {
   args: trainArgs,
   env: { BYOL_CACHE_DIR: join(dir, "cache") },
   stdout: "piped",
-  stderr: "inherit",
+  stderr: "piped",
 }).spawn();
+// The phase each sample belongs to, from the trainer's lines (stdout and
+// stderr): the decode, then "epoch N" from the progress lines' epoch counter
+// ("step 10/1250 epoch 0.02 ..." is in epoch 1).
 let phase = "start";
 const samples: { t: number; phase: string; anon: number; file: number; processes: number }[] = [];
 const t0 = performance.now();
 const timer = setInterval(() => {
   samples.push({ t: (performance.now() - t0) / 1000, phase, ...memory(tree(child.pid)) });
 }, 500);
-const decoder = new TextDecoder();
-let buf = "";
-for await (const chunk of child.stdout) {
-  const text = decoder.decode(chunk, { stream: true });
-  await Deno.stdout.write(chunk);
-  buf = (buf + text).slice(-4096);
-  // The trainer's lines: "training ..." starts the steps; "epoch N" lines mark epochs.
-  const m = [...buf.matchAll(/epoch (\d+)/g)].pop();
-  if (/training /.test(buf) && phase === "start") phase = "epoch 1";
-  if (m) phase = `epoch ${Number(m[1]) + 1}`;
+async function follow(stream: ReadableStream<Uint8Array>, out: typeof Deno.stdout): Promise<void> {
+  const decoder = new TextDecoder();
+  let line = "";
+  for await (const chunk of stream) {
+    await out.write(chunk);
+    line += decoder.decode(chunk, { stream: true });
+    const parts = line.split(/[\r\n]/);
+    line = parts.pop()!;
+    for (const l of parts) {
+      if (/^decod/.test(l)) phase = "decode";
+      const m = l.match(/^step (\d+)\/\d+ epoch ([\d.]+)/);
+      if (m) phase = `epoch ${Math.floor(Number(m[2]) - 1e-9) + 1}`;
+    }
+  }
 }
+await Promise.all([follow(child.stdout, Deno.stdout), follow(child.stderr, Deno.stderr)]);
 const status = await child.status;
 clearInterval(timer);
 const byPhase = new Map<string, { max: number; last: number; file: number }>();
