@@ -3,18 +3,12 @@
  * the main thread and decode_worker.ts so both give identical bytes.
  */
 import type { Image } from "../../deps/imagescript.ts";
+import type { DecodeSpec } from "./decode_spec.ts";
 import { describeError } from "./errors.ts";
 import { nativeDecoder } from "./native_decoder.ts";
 import { resizePlanes } from "./resize.ts";
 
-/** What every decoded image is turned into. */
-export interface DecodeSpec {
-  height: number;
-  width: number;
-  channels: 1 | 3 | 4;
-  /** Antialiased (Pillow-style) bilinear when downscaling; default true. */
-  antialias: boolean;
-}
+export type { DecodeSpec } from "./decode_spec.ts";
 
 /** Extensions we decode; a file with one of them must decode or it is an error. */
 export const IMAGE_EXTENSIONS: readonly string[] = [".png", ".jpg", ".jpeg", ".jpe", ".jfif"];

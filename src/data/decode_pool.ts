@@ -8,9 +8,25 @@
  * at a few chunks per worker whatever the number of files. `decodeFiles` and
  * `decodeInMemory` collect the chunks into one buffer for sets that fit.
  */
-import { DecodeFailure, decodeFileSized, type DecodeSpec } from "./decode.ts";
-import type { DecodeJob, DecodeResult } from "./decode_worker.ts";
+import { DecodeFailure, decodeFileSized } from "./decode.ts";
+import type { DecodeSpec } from "./decode_spec.ts";
 import { DataError } from "./errors.ts";
+
+/** Main thread -> worker: a chunk of consecutive files, `first` is the index of paths[0]. */
+export interface DecodeJob {
+  first: number;
+  paths: string[];
+  spec: DecodeSpec;
+}
+
+/**
+ * Worker -> main thread: the decoded chunk (its good images back to back,
+ * its corrupt files by index), or an unexpected error (not bad data) on file
+ * `index`, which ends the whole decode.
+ */
+export type DecodeResult =
+  | { ok: true; chunk: DecodedChunk }
+  | { ok: false; first: number; index: number; message: string };
 
 /** At or below this many files decoding stays on the main thread. */
 export const WORKER_THRESHOLD = 64;

@@ -16,7 +16,6 @@
  *   is taken over.
  */
 import { join, resolve } from "node:path";
-import type { DecodeSpec } from "./decode.ts";
 import {
   CACHE_FORMAT,
   CACHE_MAGIC,
@@ -49,7 +48,7 @@ import {
 } from "./decode_progress.ts";
 import { decoderId } from "./native_decoder.ts";
 import { DataError, describeError } from "./errors.ts";
-import type { DecodePlan } from "./load_images.ts";
+import type { DecodePlan, DecodeSpec } from "./decode_spec.ts";
 import { syncDir, writeFileAtomic } from "../io/atomic.ts";
 
 /** Options of {@link decodeToCache}. */

@@ -3,13 +3,15 @@
  * the choice between main-thread and worker decoding.
  */
 import { resolve } from "node:path";
-import type { DecodeSpec } from "./decode.ts";
+import type { DecodePlan, DecodeSpec } from "./decode_spec.ts";
 import { cachedSet, type CacheHeader, defaultCacheDir } from "./decode_cache.ts";
 import { allCorruptError, autoWorkers, decodeInMemory } from "./decode_pool.ts";
 import { type DecodeProgress, ProgressMeter, summaryLine } from "./decode_progress.ts";
 import { CacheUnwritableError, decodeToCache } from "./decode_to_cache.ts";
 import { DataError } from "./errors.ts";
 import type { ImageSet } from "./image_set.ts";
+
+export type { DecodePlan } from "./decode_spec.ts";
 
 /** Decoding options common to the file-based loaders. */
 export interface DecodeOptions {
@@ -80,19 +82,6 @@ export function decodeSpec(opts: DecodeOptions, where: string): DecodeSpec {
     );
   }
   return { height, width, channels: opts.channels, antialias: opts.antialias ?? true };
-}
-
-/** What a loader has worked out before decoding. */
-export interface DecodePlan {
-  kind: string;
-  source: string;
-  paths: string[];
-  labels: Int32Array | null;
-  classes: string[] | null;
-  /** Prefix for a failing file i in messages. */
-  label: (i: number) => string;
-  /** Extra inputs whose stat belongs in the cache key (the CSV itself). */
-  extraFiles?: string[];
 }
 
 /**

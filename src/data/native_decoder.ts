@@ -9,7 +9,7 @@
  * an error saying how to build it); unset or "auto": native when built.
  * Opened lazily, once per isolate (each decode worker opens its own).
  */
-import type { DecodeSpec } from "./decode.ts";
+import type { DecodeSpec } from "./decode_spec.ts";
 import { shimInfoPath, shimPath } from "../../ffi/shim_path.ts";
 
 /** imagescript's version: keep in step with deps/imagescript.ts (a test checks). */
