@@ -188,6 +188,11 @@ export class ImageLoader implements Disposable {
     const bytes = set.length * imageBytes(set);
     const mib = `${(bytes / 2 ** 20).toFixed(1)} MiB uint8`;
     let placement = opts.placement ?? "auto";
+    if (!["auto", "device", "host"].includes(placement)) {
+      throw new RangeError(
+        `placement must be "auto", "device" or "host", got ${String(placement)}`,
+      );
+    }
     if (placement === "auto") {
       const free = opts.deviceFreeBytes !== undefined
         ? opts.deviceFreeBytes

@@ -1,6 +1,7 @@
 /**
  * Dataset readers: IDX (MNIST, Fashion-MNIST), CIFAR-10/100 binary, image
- * folders and CSV lists of images, all returning uint8 NCHW ImageSets.
+ * folders and CSV lists of images, all returning uint8 NCHW ImageSets; a
+ * folder's decode cache mapped instead of read (`mapped: mappedCacheSet`).
  */
 export { DataError } from "./errors.ts";
 export { imageAt, imageBytes, labelAt, labelCounts, subset } from "./image_set.ts";
@@ -33,4 +34,12 @@ export type { DecodeToCacheOptions } from "./decode_to_cache.ts";
 export { terminalProgress } from "./decode_progress.ts";
 export type { DecodeProgress, DecodeStats } from "./decode_progress.ts";
 export { resizePlanes } from "./resize.ts";
-export { type Batch, epochOrder, ImageLoader, type LoaderOptions, Xoshiro128 } from "./loader.ts";
+export {
+  type Batch,
+  epochOrder,
+  ImageLoader,
+  type LoaderOptions,
+  type Placement,
+  Xoshiro128,
+} from "./loader.ts";
+export { imagesTensor, isMapped, mapImages, mappedCacheSet, mappedImages } from "./mapped_set.ts";

@@ -4,8 +4,8 @@
 // and the memory a pass over a mapped set takes, in child processes, one and
 // two at once (the page cache is shared; anonymous memory does not grow with
 // the set).
-import { assert, assertEquals } from "../helpers/asserts.ts";
-import { ImageLoader } from "../../src/data/loader.ts";
+import { assert, assertEquals, assertThrows } from "../helpers/asserts.ts";
+import { ImageLoader, type Placement } from "../../src/data/loader.ts";
 import { type ImageSet, sliceSet, subset } from "../../src/data/image_set.ts";
 import { isMapped, mapImages, mappedImages } from "../../src/data/mapped_set.ts";
 import { type Tensor, tidy } from "../../mod.ts";
@@ -75,6 +75,11 @@ Deno.test("mapped set: the loader's batches equal the in-memory set's, in place 
     assertEquals([inPlace.mapped, inPlace.placement], [true, "device"]);
     assertEquals([staged.placement, stagedMemory.placement], ["host", "host"]);
     assert(inPlace.where.includes("mapped"), inPlace.where);
+    assertThrows(
+      () => new ImageLoader(memory, { ...opts, placement: "gpu" as Placement }),
+      RangeError,
+      'placement must be "auto", "device" or "host", got gpu',
+    );
     // In order across the epoch's end (the staged batch is the one asked for),
     // then out of order (what was staged is dropped, the asked batch gathered).
     const inOrder: [number, number][] = [];
