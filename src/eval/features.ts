@@ -1,7 +1,7 @@
 // Frozen-encoder feature extraction for the kNN monitor and the linear probe.
 import { empty } from "../../ffi/creation.ts";
 import { perChannel } from "../augment/two_views.ts";
-import type { Device } from "../../ffi/device.ts";
+import { type Device, deviceCode } from "../../ffi/device.ts";
 import type { Tensor } from "../../ffi/tensor.ts";
 import { tidy } from "../../ffi/memory.ts";
 import { noGrad } from "../../ffi/runtime.ts";
@@ -49,7 +49,8 @@ export function extractFeatures(
   }
   if (std.some((s) => !(s > 0))) throw new RangeError(`std must be positive, got [${std}]`);
   const device = opts.device ?? images.device;
-  const moved = device !== images.device;
+  // "cuda" and "cuda:0" are one device: no copy between them.
+  const moved = deviceCode(device) !== deviceCode(images.device);
   const scale = images.dtype === "uint8" ? 1 / 255 : 1;
   // (x * scale - mean) / std == x * (scale / std) + (-mean / std): one mul, one add.
   // Filled on the device (perChannel): the online probe's image features run
